@@ -1,0 +1,85 @@
+package activecampaign
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// Webhook is the part of an ActiveCampaign webhook body wpbridge uses. Values are hints;
+// the API is the source of truth.
+type Webhook struct {
+	Type          string // "type", e.g. "contact_tag_added"; empty for automation webhooks
+	InitiatedFrom string // "initiated_from": admin, public, api, system
+	ContactID     string // "contact[id]"; empty when absent (callers fall back to the query)
+	Email         string // "contact[email]"
+	// Tags is "contact[tags]" split on ", ", trimmed, empty names dropped. A tag name
+	// that itself contains ", " is split too; only the API gives exact names.
+	Tags []string
+	// HasTags reports that "contact[tags]" is present and names at least one tag.
+	HasTags bool
+	// Fields holds "contact[fields][KEY]" values under their raw KEY (a field id or a
+	// lower-case personalisation tag, depending on the sender). Never nil.
+	Fields map[string]string
+}
+
+const fieldPrefix = "contact[fields]["
+
+// ParseWebhook reads a parsed form body (r.PostForm). It fails, wrapping
+// ErrInvalidWebhook, when contact[id] is present but not 1-20 decimal digits, or when any
+// key or value is not valid UTF-8 or contains NUL. A missing contact[id] is not an error.
+func ParseWebhook(form url.Values) (Webhook, error) {
+	for k, vs := range form {
+		if !cleanText(k) {
+			return Webhook{}, fmt.Errorf("%w: a key is not valid UTF-8 or contains NUL", ErrInvalidWebhook)
+		}
+		for _, v := range vs {
+			if !cleanText(v) {
+				return Webhook{}, fmt.Errorf("%w: value of %q is not valid UTF-8 or contains NUL", ErrInvalidWebhook, k)
+			}
+		}
+	}
+	w := Webhook{
+		Type:          form.Get("type"),
+		InitiatedFrom: form.Get("initiated_from"),
+		Email:         strings.TrimSpace(form.Get("contact[email]")),
+		Fields:        map[string]string{},
+	}
+	if ids, ok := form["contact[id]"]; ok {
+		id := ""
+		if len(ids) > 0 {
+			id = ids[0]
+		}
+		if !validID(id) {
+			return Webhook{}, fmt.Errorf("%w: contact[id] must be 1-20 decimal digits", ErrInvalidWebhook)
+		}
+		w.ContactID = id
+	}
+	if raw, ok := form["contact[tags]"]; ok && len(raw) > 0 {
+		w.Tags = SplitTags(raw[0])
+		w.HasTags = len(w.Tags) > 0
+	}
+	for k, vs := range form {
+		if len(k) > len(fieldPrefix)+1 && strings.HasPrefix(k, fieldPrefix) && strings.HasSuffix(k, "]") && len(vs) > 0 {
+			w.Fields[k[len(fieldPrefix):len(k)-1]] = vs[0]
+		}
+	}
+	return w, nil
+}
+
+// SplitTags splits a webhook "contact[tags]" value on ", ", trims each name and drops
+// empty ones. It returns nil for a value without names.
+func SplitTags(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ", ") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func cleanText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}

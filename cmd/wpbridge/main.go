@@ -1,0 +1,112 @@
+// Command wpbridge keeps WordPress users in step with ActiveCampaign
+// contacts. See README.md.
+//
+//	wpbridge [serve]   run the HTTP server and workers
+//	wpbridge check     check the configuration against both APIs
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sethvargo/go-envconfig"
+	"github.com/sirupsen/logrus"
+
+	"github.com/wpbridge/wpbridge/internal/app"
+	"github.com/wpbridge/wpbridge/internal/check"
+	"github.com/wpbridge/wpbridge/internal/config"
+	"github.com/wpbridge/wpbridge/internal/queue"
+)
+
+const usage = `usage: wpbridge [serve|check]
+
+  serve   run the webhook server and workers (default)
+  check   check the configuration against ActiveCampaign and WordPress
+
+Configuration comes from environment variables; see .env.example.
+`
+
+func main() {
+	gin.SetMode(gin.ReleaseMode)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	code := run(ctx, os.Args[1:], envconfig.OsLookuper(), os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit status.
+func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	if len(args) > 1 || (cmd != "serve" && cmd != "check") {
+		if cmd == "help" || cmd == "-h" || cmd == "--help" {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cfg, err := config.Load(ctx, env)
+	if err != nil {
+		fmt.Fprintf(stderr, "wpbridge: invalid configuration:\n%v\n", err)
+		return 2
+	}
+	log := newLogger(cfg, stderr)
+	switch cmd {
+	case "check":
+		ac, wp, err := app.Clients(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "wpbridge: %v\n", err)
+			return 2
+		}
+		if !check.Run(ctx, cfg, ac, wp, stdout) {
+			return 1
+		}
+		return 0
+	default:
+		if err := serve(ctx, cfg, log); err != nil {
+			log.WithError(err).Error("wpbridge stopped with an error")
+			return 1
+		}
+		return 0
+	}
+}
+
+func serve(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
+	a, err := app.New(ctx, cfg, log, queue.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("LISTEN_ADDR: %w", err)
+	}
+	if err := a.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *logrus.Logger {
+	log := logrus.New()
+	log.SetOutput(w)
+	if lvl, err := logrus.ParseLevel(cfg.LogLevel); err == nil {
+		log.SetLevel(lvl)
+	}
+	if cfg.LogFormat == "json" {
+		log.SetFormatter(&logrus.JSONFormatter{})
+	} else {
+		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, DisableColors: true})
+	}
+	return log
+}

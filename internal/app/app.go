@@ -1,0 +1,155 @@
+// Package app wires wpbridge together from its configuration: database,
+// API clients, rules, queue and HTTP server. cmd/wpbridge and the end-to-end
+// tests both build it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/wpbridge/wpbridge/activecampaign"
+	"github.com/wpbridge/wpbridge/internal/bridge"
+	"github.com/wpbridge/wpbridge/internal/config"
+	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/metrics"
+	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/server"
+	"github.com/wpbridge/wpbridge/pkg/ratelimit"
+	"github.com/wpbridge/wpbridge/wordpress"
+)
+
+// ShutdownTimeout bounds how long running work may take to finish on stop
+// before it is interrupted and handed back to the queue.
+const ShutdownTimeout = 20 * time.Second
+
+// App is a configured wpbridge.
+type App struct {
+	cfg     *config.Config
+	log     logrus.FieldLogger
+	closeDB func() error
+	Queue   *queue.Queue
+	Server  *server.Server
+	Metrics *metrics.Metrics
+}
+
+// Clients builds the two API clients from the configuration.
+func Clients(cfg *config.Config) (*activecampaign.Client, *wordpress.Client, error) {
+	ac, err := activecampaign.NewClient(cfg.ACAPIURL, cfg.ACAPIKey.Reveal(),
+		activecampaign.WithLimiter(ratelimit.New(cfg.ACRateLimit)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("AC_API_URL: %w", err)
+	}
+	wp, err := wordpress.NewClient(cfg.WPURL, cfg.WPUsername, cfg.WPAppPassword.Reveal(),
+		wordpress.WithMaxConcurrent(cfg.WPMaxConcurrent))
+	if err != nil {
+		return nil, nil, fmt.Errorf("WP_URL: %w", err)
+	}
+	return ac, wp, nil
+}
+
+// Policy turns the configuration into the rules' policy.
+func Policy(cfg *config.Config) contactsync.Policy {
+	p := contactsync.Policy{
+		DefaultRole: cfg.DefaultRole, AllowedRoles: cfg.AllowedRoles, UsernameFormat: cfg.UsernameFormat,
+		PasswordLength: cfg.PasswordLength, ReturnPasswordField: cfg.ReturnPasswordField,
+		TagsMetaKey: cfg.TagsMetaKey, ContactIDMetaKey: cfg.ContactIDMetaKey,
+	}
+	for _, m := range cfg.FieldMap {
+		p.FieldMap = append(p.FieldMap, contactsync.Mapping{Target: m.Target, Source: m.Source})
+	}
+	return p
+}
+
+// New opens the database (running migrations) and builds everything. Close
+// it when done.
+func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts queue.Options) (*App, error) {
+	path, ok := cfg.SQLitePath()
+	if !ok {
+		return nil, errors.New("DATABASE_URL: postgres is not supported yet; use sqlite:PATH")
+	}
+	ac, wp, err := Clients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db, closeDB, err := queue.OpenSQLite(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	a := &App{cfg: cfg, log: log, closeDB: closeDB, Metrics: metrics.New()}
+	contacts := &bridge.Contacts{AC: ac}
+	syncer := &contactsync.Syncer{
+		Contacts: contacts, Users: &bridge.Users{WP: wp},
+		Passwords: queue.Passwords{DB: db}, Policy: Policy(cfg),
+	}
+	if opts.Workers == 0 {
+		opts.Workers = cfg.Workers
+	}
+	a.Queue, err = queue.New(ctx, db, syncer, bridge.Classify, opts, log.WithField("component", "worker"), a.Metrics)
+	if err != nil {
+		closeDB()
+		return nil, err
+	}
+	contacts.OnWrite = a.Queue.RecordACWrite
+	var keys []string
+	for _, k := range cfg.AccessKeys {
+		keys = append(keys, k.Reveal())
+	}
+	a.Server, err = server.New(server.Options{
+		AccessKeys: keys, SyncTimeout: cfg.SyncTimeout, TrustedProxies: cfg.TrustedProxies,
+	}, a.Queue, log.WithField("component", "http"), a.Metrics)
+	if err != nil {
+		closeDB()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Serve starts the workers and serves HTTP on ln until ctx ends, then shuts
+// down in order: readiness fails, the listener stops accepting and open
+// requests finish, running work finishes (or is handed back), the database
+// closes.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	if err := a.Queue.Start(ctx); err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.Server,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      a.cfg.SyncTimeout + 30*time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.WithField("addr", ln.Addr().String()).Info("wpbridge listening")
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	a.log.Info("shutting down")
+	a.Server.Drain()
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		serveErr = errors.Join(serveErr, fmt.Errorf("http shutdown: %w", err))
+	}
+	if err := a.Queue.Stop(shutCtx); err != nil {
+		serveErr = errors.Join(serveErr, err)
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	a.log.Info("stopped")
+	return serveErr
+}
+
+// Close closes the database.
+func (a *App) Close() error { return a.closeDB() }

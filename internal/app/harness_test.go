@@ -1,0 +1,274 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sethvargo/go-envconfig"
+	"github.com/sirupsen/logrus"
+
+	"github.com/wpbridge/wpbridge/internal/acfake"
+	"github.com/wpbridge/wpbridge/internal/app"
+	"github.com/wpbridge/wpbridge/internal/config"
+	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/wptest"
+	"github.com/wpbridge/wpbridge/wordpress"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.TestMode)
+	os.Exit(m.Run())
+}
+
+const (
+	testAccessKey = "e2e-access-key-4f9d2c"
+	testACKey     = "e2e-ac-api-key-8b1e77"
+)
+
+// safeBuffer collects log output from many goroutines.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// bridge is a running wpbridge wired to the real test WordPress and a fake AC.
+type bridge struct {
+	t        *testing.T
+	URL      string
+	AC       *acfake.Server
+	Site     wptest.Site
+	WP       *wordpress.Client
+	Logs     *safeBuffer
+	PassID   string // id of the AC field receiving generated passwords
+	secrets  []string
+	stop     func()
+	stopOnce sync.Once
+}
+
+// startBridge starts wpbridge with env overrides on top of the test defaults.
+func startBridge(t *testing.T, env map[string]string, opts queue.Options) *bridge {
+	t.Helper()
+	site := wptest.Env(t)
+	ac := acfake.NewServer(acfake.Config{APIKey: testACKey, RateLimit: 5})
+	t.Cleanup(ac.Close)
+	b := &bridge{t: t, AC: ac, Site: site, WP: site.Client(t), Logs: &safeBuffer{}}
+	b.PassID = ac.AddField("WP Password", "WP_PASSWORD", "text")
+	vars := map[string]string{
+		"ACCESS_KEY":            testAccessKey,
+		"AC_API_URL":            ac.URL(),
+		"AC_API_KEY":            testACKey,
+		"WP_URL":                site.URL,
+		"WP_USERNAME":           site.Username,
+		"WP_APP_PASSWORD":       site.AppPassword,
+		"DATABASE_URL":          "sqlite:" + filepath.Join(t.TempDir(), "wpbridge.db"),
+		"RETURN_PASSWORD_FIELD": "%WP_PASSWORD%",
+		"ALLOWED_ROLES":         "subscriber,customer",
+		"LOG_LEVEL":             "debug",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(t.Context(), envconfig.MapLookuper(vars))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	log := logrus.New()
+	log.SetOutput(b.Logs)
+	log.SetLevel(logrus.DebugLevel)
+	b.secrets = []string{testAccessKey, testACKey, site.AppPassword}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, log, opts)
+	if err != nil {
+		cancel()
+		t.Fatalf("app.New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	b.URL = "http://" + ln.Addr().String()
+	b.stop = func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		if err := a.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		b.Stop()
+		b.checkLogs()
+	})
+	return b
+}
+
+// Stop shuts wpbridge down (once).
+func (b *bridge) Stop() { b.stopOnce.Do(b.stop) }
+
+// checkLogs fails the test if any secret reached the log output: the access
+// key, the AC key, the application password, or a password written to AC.
+func (b *bridge) checkLogs() {
+	logs := b.Logs.String()
+	secrets := append([]string(nil), b.secrets...)
+	for _, r := range b.AC.Requests() {
+		_ = r
+	}
+	for _, id := range b.allContacts() {
+		for _, w := range b.AC.FieldWrites(id) {
+			secrets = append(secrets, w.Value)
+		}
+	}
+	for _, s := range secrets {
+		if s != "" && strings.Contains(logs, s) {
+			b.t.Errorf("a secret (%d chars) appeared in the log output", len(s))
+		}
+	}
+}
+
+var contactsMu sync.Mutex
+var contactsByBridge = map[*bridge][]string{}
+
+// addContact adds a contact to the fake AC and remembers it for log checks.
+func (b *bridge) addContact(c acfake.Contact) string {
+	id := b.AC.AddContact(c)
+	contactsMu.Lock()
+	contactsByBridge[b] = append(contactsByBridge[b], id)
+	contactsMu.Unlock()
+	return id
+}
+
+func (b *bridge) allContacts() []string {
+	contactsMu.Lock()
+	defer contactsMu.Unlock()
+	return contactsByBridge[b]
+}
+
+// response is a decoded webhook answer.
+type response struct {
+	Code      int
+	Status    string `json:"status"`
+	Message   string `json:"message"`
+	WebhookID int64  `json:"webhook_id"`
+	UserID    int64  `json:"user_id"`
+}
+
+// post sends a form body to path (with the query) as AC does.
+func (b *bridge) post(path string, query url.Values, body string) response {
+	b.t.Helper()
+	return b.send(http.MethodPost, path, query, "application/x-www-form-urlencoded; charset=utf-8", strings.NewReader(body))
+}
+
+func (b *bridge) send(method, path string, query url.Values, contentType string, body io.Reader) response {
+	b.t.Helper()
+	u := b.URL + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", method, path, errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	var r response
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &r); err != nil {
+		b.t.Fatalf("%s %s: answer %d is not JSON: %.200s", method, path, resp.StatusCode, raw)
+	}
+	r.Code = resp.StatusCode
+	return r
+}
+
+// hook builds the query of a WP Fusion style webhook URL.
+func hook(action string, extra ...string) url.Values {
+	q := url.Values{"wpf_action": {action}, "access_key": {testAccessKey}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Set(extra[i], extra[i+1])
+	}
+	return q
+}
+
+// contactBody is an AC webhook body for a contact, as AC encodes it.
+func contactBody(id, email string, tags ...string) string {
+	v := url.Values{"contact[id]": {id}, "contact[email]": {email}, "type": {"update"}, "initiated_from": {"admin"}}
+	if len(tags) > 0 {
+		v.Set("contact[tags]", strings.Join(tags, ", "))
+	}
+	return v.Encode()
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", d, what)
+}
+
+// acRequests counts the fake AC's requests since the last reset.
+func (b *bridge) acRequests() int { return len(b.AC.Requests()) }
+
+// deleteUserByEmail removes a leftover user from an earlier run.
+func (b *bridge) deleteUserByEmail(email string) {
+	b.t.Helper()
+	u, err := b.WP.Users.FindByEmail(context.Background(), email)
+	if errors.Is(err, wordpress.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		b.t.Fatalf("find %s: %v", email, err)
+	}
+	if err := b.WP.Users.Delete(context.Background(), u.ID, 1); err != nil {
+		b.t.Fatalf("delete user %d: %v", u.ID, err)
+	}
+}
+
+// user loads a user by id from WordPress.
+func (b *bridge) user(id int64) *wordpress.User {
+	b.t.Helper()
+	u, err := b.WP.Users.Get(context.Background(), id)
+	if err != nil {
+		b.t.Fatalf("get user %d: %v", id, err)
+	}
+	return u
+}

@@ -1,0 +1,489 @@
+package contactsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	_ ContactSource = (*fakeContacts)(nil)
+	_ UserStore     = (*fakeUsers)(nil)
+	_ PasswordStore = (*fakePasswords)(nil)
+)
+
+// errTransient stands for a failure that can pass (timeout, 5xx, 429).
+var errTransient = errors.New("connection reset by peer")
+
+// failOn returns a fail hook that fails method with err the first n times
+// (n < 0: always).
+func failOn(method string, n int, err error) func(string) error {
+	var mu sync.Mutex
+	return func(m string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if m != method || n == 0 {
+			return nil
+		}
+		n--
+		return err
+	}
+}
+
+// fakeContacts is an in-memory ActiveCampaign account.
+type fakeContacts struct {
+	mu       sync.Mutex
+	contacts map[string]*Contact
+	tags     map[string][]string
+	fields   map[string]string // "12" or "%PERSTAG%" -> field id
+	writes   []fieldWrite
+	calls    []string
+	fail     func(method string) error
+}
+
+type fieldWrite struct{ contactID, fieldID, value string }
+
+func newFakeContacts(cs ...*Contact) *fakeContacts {
+	f := &fakeContacts{
+		contacts: map[string]*Contact{},
+		tags:     map[string][]string{},
+		fields:   map[string]string{"12": "12", "%PASSWORD%": "12", "9": "9", "%INTERESTS%": "9", "10": "10", "%COMPANY_SIZE%": "10"},
+	}
+	for _, c := range cs {
+		f.contacts[c.ID] = cloneContact(c)
+	}
+	return f
+}
+
+func cloneContact(c *Contact) *Contact {
+	out := *c
+	out.Fields = maps.Clone(c.Fields)
+	return &out
+}
+
+func (f *fakeContacts) enter(method string) error {
+	f.mu.Lock()
+	f.calls = append(f.calls, method)
+	fail := f.fail
+	f.mu.Unlock()
+	if fail != nil {
+		return fail(method)
+	}
+	return nil
+}
+
+func (f *fakeContacts) Contact(_ context.Context, id string) (*Contact, error) {
+	if err := f.enter("Contact"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.contacts[id]
+	if !ok {
+		return nil, ErrContactNotFound
+	}
+	return cloneContact(c), nil
+}
+
+func (f *fakeContacts) ContactByEmail(_ context.Context, email string) (*Contact, error) {
+	if err := f.enter("ContactByEmail"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range slices.Sorted(maps.Keys(f.contacts)) {
+		if c := f.contacts[id]; strings.EqualFold(c.Email, email) {
+			return cloneContact(c), nil
+		}
+	}
+	return nil, ErrContactNotFound
+}
+
+func (f *fakeContacts) TagNames(_ context.Context, contactID string) ([]string, error) {
+	if err := f.enter("TagNames"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.contacts[contactID]; !ok {
+		return nil, ErrContactNotFound
+	}
+	return slices.Clone(f.tags[contactID]), nil
+}
+
+func (f *fakeContacts) FieldID(_ context.Context, ref string) (string, error) {
+	if err := f.enter("FieldID"); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id, ok := f.fields[ref]
+	if !ok {
+		return "", ErrContactNotFound
+	}
+	return id, nil
+}
+
+func (f *fakeContacts) SetField(_ context.Context, contactID, fieldID, value string) error {
+	if err := f.enter("SetField"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.contacts[contactID]
+	if !ok {
+		return ErrContactNotFound
+	}
+	if c.Fields == nil {
+		c.Fields = map[string]string{}
+	}
+	c.Fields[fieldID] = value
+	f.writes = append(f.writes, fieldWrite{contactID, fieldID, value})
+	return nil
+}
+
+// count returns how many times method was called ("" = all calls).
+func (f *fakeContacts) count(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if method == "" {
+		return len(f.calls)
+	}
+	n := 0
+	for _, c := range f.calls {
+		if c == method {
+			n++
+		}
+	}
+	return n
+}
+
+// fakeUsers is an in-memory WordPress user table. Like WordPress, logins and
+// emails are unique case-insensitively, a login with characters strict
+// sanitize_user would strip is rejected, and the email lives in User.Email.
+type fakeUsers struct {
+	mu        sync.Mutex
+	users     map[int64]*User
+	passwords map[int64]string
+	nextID    int64
+	creates   []NewUser
+	updates   []userUpdate
+	notified  []int64
+	calls     []string
+	fail      func(method string) error
+	// beforeCreate runs before Create touches the table (without the lock).
+	beforeCreate func()
+	// afterCreate is returned by Create after the user was stored: a timeout
+	// after WordPress committed.
+	afterCreate error
+}
+
+type userUpdate struct {
+	id int64
+	ch Change
+}
+
+func newFakeUsers() *fakeUsers {
+	return &fakeUsers{users: map[int64]*User{}, passwords: map[int64]string{}, nextID: 100}
+}
+
+// seed stores u as is (ID required) with password pw.
+func (f *fakeUsers) seed(u User, pw string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := cloneUser(&u)
+	if c.Fields == nil {
+		c.Fields = map[string]string{}
+	}
+	if c.Meta == nil {
+		c.Meta = map[string]any{}
+	}
+	f.users[u.ID] = c
+	f.passwords[u.ID] = pw
+}
+
+func cloneUser(u *User) *User {
+	out := *u
+	out.Roles = slices.Clone(u.Roles)
+	out.Fields = maps.Clone(u.Fields)
+	out.Meta = make(map[string]any, len(u.Meta))
+	for k, v := range u.Meta {
+		if s, ok := v.([]string); ok {
+			v = slices.Clone(s)
+		}
+		out.Meta[k] = v
+	}
+	return &out
+}
+
+func (f *fakeUsers) enter(method string) error {
+	f.mu.Lock()
+	f.calls = append(f.calls, method)
+	fail := f.fail
+	f.mu.Unlock()
+	if fail != nil {
+		return fail(method)
+	}
+	return nil
+}
+
+func (f *fakeUsers) ids() []int64 { return slices.Sorted(maps.Keys(f.users)) }
+
+func (f *fakeUsers) FindByMeta(_ context.Context, key, value string) (*User, error) {
+	if err := f.enter("FindByMeta"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range f.ids() {
+		if v, ok := f.users[id].Meta[key].(string); ok && v == value {
+			return cloneUser(f.users[id]), nil
+		}
+	}
+	return nil, ErrUserNotFound
+}
+
+func (f *fakeUsers) FindByEmail(_ context.Context, email string) (*User, error) {
+	if err := f.enter("FindByEmail"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range f.ids() {
+		if strings.EqualFold(f.users[id].Email, email) {
+			return cloneUser(f.users[id]), nil
+		}
+	}
+	return nil, ErrUserNotFound
+}
+
+// taken reports whether another user than id has the login or email.
+func (f *fakeUsers) taken(id int64, login, email string) error {
+	for _, u := range f.users {
+		if u.ID == id {
+			continue
+		}
+		if login != "" && strings.EqualFold(u.Login, login) {
+			return ErrLoginTaken
+		}
+		if email != "" && strings.EqualFold(u.Email, email) {
+			return ErrEmailTaken
+		}
+	}
+	return nil
+}
+
+func (f *fakeUsers) Create(_ context.Context, nu NewUser) (*User, error) {
+	if err := f.enter("Create"); err != nil {
+		return nil, err
+	}
+	if f.beforeCreate != nil {
+		f.beforeCreate()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.creates = append(f.creates, nu)
+	if nu.Login == "" || SanitizeLogin(nu.Login) != nu.Login {
+		return nil, fmt.Errorf("rest_user_invalid_username: %q", nu.Login)
+	}
+	email := nu.Fields["user_email"]
+	if !validEmail(email) {
+		return nil, errors.New("rest_invalid_param: email")
+	}
+	if err := f.taken(0, nu.Login, email); err != nil {
+		return nil, err
+	}
+	f.nextID++
+	u := &User{ID: f.nextID, Login: nu.Login, Fields: map[string]string{}, Meta: map[string]any{}}
+	f.users[u.ID] = u
+	f.write(u, nu.Change)
+	if f.afterCreate != nil {
+		return nil, f.afterCreate
+	}
+	return cloneUser(u), nil
+}
+
+func (f *fakeUsers) Update(_ context.Context, id int64, ch Change) (*User, error) {
+	if err := f.enter("Update"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.updates = append(f.updates, userUpdate{id, ch})
+	u, ok := f.users[id]
+	if !ok {
+		return nil, ErrUserNotFound
+	}
+	if e, ok := ch.Fields["user_email"]; ok {
+		if err := f.taken(id, "", e); err != nil {
+			return nil, err
+		}
+	}
+	f.write(u, ch)
+	return cloneUser(u), nil
+}
+
+// write applies ch to u; the caller holds the lock.
+func (f *fakeUsers) write(u *User, ch Change) {
+	for k, v := range ch.Fields {
+		switch k {
+		case "user_pass":
+			f.passwords[u.ID] = v
+		case "user_email":
+			u.Email = v
+		default:
+			u.Fields[k] = v
+		}
+	}
+	if ch.Roles != nil {
+		u.Roles = slices.Clone(ch.Roles)
+	}
+	for k, v := range ch.Meta {
+		if v == nil {
+			delete(u.Meta, k)
+			continue
+		}
+		u.Meta[k] = v
+	}
+	if ch.SendNotification {
+		f.notified = append(f.notified, u.ID)
+	}
+}
+
+func (f *fakeUsers) user(id int64) *User {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if u, ok := f.users[id]; ok {
+		return cloneUser(u)
+	}
+	return nil
+}
+
+func (f *fakeUsers) count(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.calls {
+		if c == method {
+			n++
+		}
+	}
+	return n
+}
+
+// fakePasswords is an in-memory PasswordStore.
+type fakePasswords struct {
+	mu    sync.Mutex
+	m     map[string]string
+	saves int
+	fail  func(method string) error
+}
+
+func newFakePasswords() *fakePasswords { return &fakePasswords{m: map[string]string{}} }
+
+func (f *fakePasswords) check(method string) error {
+	if f.fail != nil {
+		return f.fail(method)
+	}
+	return nil
+}
+
+func (f *fakePasswords) PendingPassword(_ context.Context, contactID string) (string, bool, error) {
+	if err := f.check("PendingPassword"); err != nil {
+		return "", false, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pw, ok := f.m[contactID]
+	return pw, ok, nil
+}
+
+func (f *fakePasswords) SavePendingPassword(_ context.Context, contactID, password string) error {
+	if err := f.check("SavePendingPassword"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.m[contactID] = password
+	f.saves++
+	return nil
+}
+
+func (f *fakePasswords) DeletePendingPassword(_ context.Context, contactID string) error {
+	if err := f.check("DeletePendingPassword"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.m, contactID)
+	return nil
+}
+
+func (f *fakePasswords) pending(contactID string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pw, ok := f.m[contactID]
+	return pw, ok
+}
+
+// env is a Syncer wired to fresh fakes.
+type env struct {
+	ac *fakeContacts
+	wp *fakeUsers
+	pw *fakePasswords
+	s  *Syncer
+}
+
+const (
+	tagsKey = "activecampaign_tags"
+	cidKey  = "activecampaign_contact_id"
+)
+
+func testPolicy() Policy {
+	return Policy{
+		DefaultRole:         "subscriber",
+		AllowedRoles:        []string{"subscriber", "customer"},
+		UsernameFormat:      "email",
+		PasswordLength:      16,
+		ReturnPasswordField: "12",
+		FieldMap:            []Mapping{{Target: "first_name", Source: "firstName"}, {Target: "last_name", Source: "lastName"}},
+		TagsMetaKey:         tagsKey,
+		ContactIDMetaKey:    cidKey,
+	}
+}
+
+// seededRand is a deterministic stand-in for crypto/rand.
+func seededRand(seed byte) io.Reader { return rand.NewChaCha8([32]byte{seed}) }
+
+func newEnv(p Policy, cs ...*Contact) *env {
+	e := &env{ac: newFakeContacts(cs...), wp: newFakeUsers(), pw: newFakePasswords()}
+	e.s = &Syncer{Contacts: e.ac, Users: e.wp, Passwords: e.pw, Policy: p, Rand: seededRand(1)}
+	return e
+}
+
+func ann() *Contact {
+	return &Contact{ID: "42", Email: "ann@example.com", FirstName: "Ann", LastName: "Lee", Phone: "555-0101", Orgname: "Acme",
+		Fields: map[string]string{"9": "||Golf||Tennis||", "10": "50-99", "5": "ann.custom", "7": "MappedPass99"}}
+}
+
+func mustRun(t *testing.T, s *Syncer, req Request) Result {
+	t.Helper()
+	res, err := s.Run(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Run(%s %s): %v", req.Action, req.ContactID, err)
+	}
+	return res
+}
+
+func hasString(list []string, s string) bool { return slices.Contains(list, s) }
+
+func hasSubstring(list []string, sub string) bool {
+	return slices.ContainsFunc(list, func(s string) bool { return strings.Contains(s, sub) })
+}

@@ -1,0 +1,392 @@
+package contactsync
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestSanitizeLogin(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"ann@example.com", "ann@example.com"},
+		{"dave+tag@x.com", "davetag@x.com"},
+		{"o'brien@x.com", "obrien@x.com"},
+		{"Zoë Saldaña", "Zo Saldaa"},
+		{"a_b.c-d@e", "a_b.c-d@e"},
+		{"  two   spaces  here  ", "two spaces here"},
+		{"tab\tgone", "tabgone"}, // strict sanitize_user drops the tab before collapsing spaces
+		{"日本", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := SanitizeLogin(tt.in); got != tt.want {
+				t.Errorf("SanitizeLogin(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRoleSlug(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"customer", "customer"},
+		{"Customer", "customer"},
+		{"Gold Member", "gold_member"},
+		{"  Gold   Member ", "gold_member"},
+		{"||Customer||Subscriber||", "customer"},
+		{"", ""},
+		{"||||", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := roleSlug(tt.in); got != tt.want {
+				t.Errorf("roleSlug(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSplitMulti(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"||Golf||Tennis||", []string{"Golf", "Tennis"}},
+		{"||Golf||", []string{"Golf"}},
+		{"Golf||Tennis", []string{"Golf", "Tennis"}},
+		{"|| Golf || ||Tennis||", []string{"Golf", "Tennis"}},
+		{"plain", []string{"plain"}},
+		{"a, b", []string{"a, b"}},
+		{"", nil},
+		{"   ", nil},
+		{"||||", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := splitMulti(tt.in); !slices.Equal(got, tt.want) {
+				t.Errorf("splitMulti(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMetaValue(t *testing.T) {
+	if got, ok := metaValue("||a||b||").([]string); !ok || !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("metaValue(multiselect) = %#v, want []string{a b}", metaValue("||a||b||"))
+	}
+	if got, ok := metaValue("plain").(string); !ok || got != "plain" {
+		t.Errorf("metaValue(plain) = %#v, want \"plain\"", metaValue("plain"))
+	}
+}
+
+var alnum = regexp.MustCompile(`^[A-Za-z0-9]*$`)
+
+func TestGeneratePassword(t *testing.T) {
+	for _, n := range []int{1, 12, 16, 64} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			pw, err := generatePassword(seededRand(7), n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pw) != n {
+				t.Errorf("length = %d, want %d", len(pw), n)
+			}
+			if !alnum.MatchString(pw) {
+				t.Error("password has characters other than letters and digits")
+			}
+			again, _ := generatePassword(seededRand(7), n)
+			if again != pw {
+				t.Error("same random source gave a different password")
+			}
+		})
+	}
+	t.Run("uses the alphabet", func(t *testing.T) {
+		pw, err := generatePassword(seededRand(3), 2000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, set := range []string{"abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"} {
+			if !strings.ContainsAny(pw, set) {
+				t.Errorf("2000 characters and none of %q", set)
+			}
+		}
+	})
+	t.Run("differs by source", func(t *testing.T) {
+		a, _ := generatePassword(seededRand(1), 16)
+		b, _ := generatePassword(seededRand(2), 16)
+		if a == b {
+			t.Error("different random sources gave the same password")
+		}
+	})
+	t.Run("reader error", func(t *testing.T) {
+		if _, err := generatePassword(bytes.NewReader(nil), 16); !errors.Is(err, io.EOF) {
+			t.Errorf("err = %v, want io.EOF wrapped", err)
+		}
+	})
+}
+
+func TestRandomInt(t *testing.T) {
+	r := seededRand(9)
+	for range 500 {
+		n, err := randomInt(r, 1, 999)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 1 || n > 999 {
+			t.Fatalf("randomInt(1, 999) = %d", n)
+		}
+	}
+}
+
+func TestPolicy_allows(t *testing.T) {
+	p := testPolicy()
+	p.DefaultRole = "member"
+	p.AllowedRoles = append(p.AllowedRoles, "administrator") // refused even if configured
+	tests := []struct {
+		role string
+		want bool
+	}{
+		{"subscriber", true},
+		{"customer", true},
+		{"member", true}, // DEFAULT_ROLE is always allowed
+		{"editor", false},
+		{"administrator", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.role, func(t *testing.T) {
+			if got := p.allows(tt.role); got != tt.want {
+				t.Errorf("allows(%q) = %v, want %v", tt.role, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPolicy_protected(t *testing.T) {
+	p := testPolicy()
+	tests := []struct {
+		roles []string
+		want  bool
+	}{
+		{nil, false},
+		{[]string{"subscriber"}, false},
+		{[]string{"customer", "subscriber"}, false},
+		{[]string{"editor"}, true},
+		{[]string{"administrator"}, true},
+		{[]string{"customer", "shop_manager"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.roles, ","), func(t *testing.T) {
+			if got := p.protected(&User{Roles: tt.roles}); got != tt.want {
+				t.Errorf("protected(%q) = %v, want %v", tt.roles, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPolicy_chooseRole(t *testing.T) {
+	p := testPolicy()
+	p.AllowedRoles = append(p.AllowedRoles, "gold_member")
+	tests := []struct {
+		name, mapped, requested string
+		want                    string
+		warn                    bool
+	}{
+		{"default", "", "", "subscriber", false},
+		{"url role", "", "customer", "customer", false},
+		{"url role title", "", "Customer", "customer", false},
+		{"mapped beats url", "gold_member", "customer", "gold_member", false},
+		{"mapped title", "Gold Member", "", "gold_member", false},
+		{"mapped multiselect first", "||Customer||Gold Member||", "", "customer", false},
+		{"url not allowed", "", "editor", "subscriber", true},
+		{"url administrator", "", "administrator", "subscriber", true},
+		{"mapped administrator does not fall to url", "Administrator", "customer", "subscriber", true},
+		{"mapped unknown", "ghost", "", "subscriber", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, warning := p.chooseRole(tt.mapped, tt.requested)
+			if got != tt.want {
+				t.Errorf("role = %q, want %q", got, tt.want)
+			}
+			if (warning != "") != tt.warn {
+				t.Errorf("warning = %q, want warning %v", warning, tt.warn)
+			}
+		})
+	}
+}
+
+func TestPolicy_baseLogin(t *testing.T) {
+	c := &Contact{ID: "1", Email: "dave+tag@x.com", FirstName: "Mary Ann", LastName: "O'Neil"}
+	tests := []struct {
+		name, format, mapped string
+		contact              *Contact
+		want                 string // regexp
+		permanent            bool
+	}{
+		{"email", "email", "", c, `^davetag@x\.com$`, false},
+		{"unknown format is email", "", "", c, `^davetag@x\.com$`, false},
+		{"flname", "flname", "", c, `^MaryAnnONeil$`, false},
+		{"fnamenum", "fnamenum", "", c, `^MaryAnn[1-9][0-9]{0,4}$`, false},
+		{"flname without names", "flname", "", &Contact{ID: "1", Email: "a@x.com"}, `^a@x\.com$`, false},
+		{"fnamenum without names", "fnamenum", "", &Contact{ID: "1", Email: "a@x.com"}, `^a@x\.com$`, false},
+		{"mapped wins", "flname", "the+login", c, `^thelogin$`, false},
+		{"mapped unusable", "email", "+++", c, `^davetag@x\.com$`, false},
+		{"nothing usable", "email", "", &Contact{ID: "1", Email: "日本"}, ``, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := testPolicy()
+			p.UsernameFormat = tt.format
+			got, err := p.baseLogin(seededRand(5), tt.contact, tt.mapped)
+			if tt.permanent {
+				if !errors.Is(err, ErrPermanent) {
+					t.Fatalf("err = %v, want permanent", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !regexp.MustCompile(tt.want).MatchString(got) {
+				t.Errorf("login = %q, want match %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRequest_Merge(t *testing.T) {
+	tests := []struct {
+		name         string
+		first, later Request
+		want         Request
+	}{
+		{"add covers update",
+			Request{ContactID: "1", Action: ActionAdd},
+			Request{ContactID: "1", Action: ActionUpdate},
+			Request{ContactID: "1", Action: ActionAdd}},
+		{"update raised to add",
+			Request{ContactID: "1", Action: ActionUpdate},
+			Request{ContactID: "1", Action: ActionAdd},
+			Request{ContactID: "1", Action: ActionAdd}},
+		{"update covers update_tags",
+			Request{ContactID: "1", Action: ActionUpdate},
+			Request{ContactID: "1", Action: ActionUpdateTags},
+			Request{ContactID: "1", Action: ActionUpdate}},
+		{"update_tags raised to update",
+			Request{ContactID: "1", Action: ActionUpdateTags},
+			Request{ContactID: "1", Action: ActionUpdate},
+			Request{ContactID: "1", Action: ActionUpdate}},
+		{"notification kept from first",
+			Request{ContactID: "1", Action: ActionAdd, SendNotification: true},
+			Request{ContactID: "1", Action: ActionUpdate},
+			Request{ContactID: "1", Action: ActionAdd, SendNotification: true}},
+		{"notification kept from later",
+			Request{ContactID: "1", Action: ActionUpdate},
+			Request{ContactID: "1", Action: ActionAdd, SendNotification: true},
+			Request{ContactID: "1", Action: ActionAdd, SendNotification: true}},
+		{"latest role",
+			Request{ContactID: "1", Action: ActionAdd, Role: "subscriber"},
+			Request{ContactID: "1", Action: ActionUpdate, Role: "customer"},
+			Request{ContactID: "1", Action: ActionAdd, Role: "customer"}},
+		{"role kept when later has none",
+			Request{ContactID: "1", Action: ActionAdd, Role: "customer"},
+			Request{ContactID: "1", Action: ActionUpdate},
+			Request{ContactID: "1", Action: ActionAdd, Role: "customer"}},
+		{"latest tags",
+			Request{ContactID: "1", Action: ActionUpdateTags, Tags: []string{"a"}, HasTags: true},
+			Request{ContactID: "1", Action: ActionUpdateTags, Tags: []string{"a", "b"}, HasTags: true},
+			Request{ContactID: "1", Action: ActionUpdateTags, Tags: []string{"a", "b"}, HasTags: true}},
+		{"latest empty tag list",
+			Request{ContactID: "1", Action: ActionUpdateTags, Tags: []string{"a"}, HasTags: true},
+			Request{ContactID: "1", Action: ActionUpdateTags, HasTags: true},
+			Request{ContactID: "1", Action: ActionUpdateTags, HasTags: true}},
+		{"tags kept when later has none",
+			Request{ContactID: "1", Action: ActionUpdateTags, Tags: []string{"a"}, HasTags: true},
+			Request{ContactID: "1", Action: ActionAdd},
+			Request{ContactID: "1", Action: ActionAdd, Tags: []string{"a"}, HasTags: true}},
+		{"latest email hint",
+			Request{ContactID: "1", Action: ActionUpdateTags, EmailHint: "a@x.com"},
+			Request{ContactID: "1", Action: ActionUpdateTags, EmailHint: "b@x.com"},
+			Request{ContactID: "1", Action: ActionUpdateTags, EmailHint: "b@x.com"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.first.Merge(tt.later)
+			if got.ContactID != tt.want.ContactID || got.Action != tt.want.Action || got.Role != tt.want.Role ||
+				got.SendNotification != tt.want.SendNotification || got.HasTags != tt.want.HasTags ||
+				!slices.Equal(got.Tags, tt.want.Tags) || got.EmailHint != tt.want.EmailHint {
+				t.Errorf("Merge = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseAction(t *testing.T) {
+	for _, s := range []string{"add", "update", "update_tags"} {
+		if a, ok := ParseAction(s); !ok || string(a) != s {
+			t.Errorf("ParseAction(%q) = %q, %v", s, a, ok)
+		}
+	}
+	for _, s := range []string{"", "test", "ADD", "delete"} {
+		if _, ok := ParseAction(s); ok {
+			t.Errorf("ParseAction(%q) accepted", s)
+		}
+	}
+	if !(ActionAdd.Rank() > ActionUpdate.Rank() && ActionUpdate.Rank() > ActionUpdateTags.Rank() && ActionUpdateTags.Rank() > Action("x").Rank()) {
+		t.Error("Rank does not order add > update > update_tags > unknown")
+	}
+}
+
+func TestChange_IsEmpty(t *testing.T) {
+	tests := []struct {
+		name string
+		ch   Change
+		want bool
+	}{
+		{"zero", Change{}, true},
+		{"empty maps", Change{Fields: map[string]string{}, Meta: map[string]any{}}, true},
+		{"roles", Change{Roles: []string{"customer"}}, false},
+		{"meta delete", Change{Meta: map[string]any{"k": nil}}, false},
+		{"field", Change{Fields: map[string]string{"first_name": "A"}}, false},
+		{"notification", Change{SendNotification: true}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.ch.IsEmpty(); got != tt.want {
+				t.Errorf("IsEmpty = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPermanent(t *testing.T) {
+	if Permanent(nil) != nil {
+		t.Error("Permanent(nil) != nil")
+	}
+	err := Permanent(errTransient)
+	if !errors.Is(err, ErrPermanent) || !errors.Is(err, errTransient) {
+		t.Errorf("Permanent(err) = %v: want both ErrPermanent and the cause", err)
+	}
+	if errors.Is(errTransient, ErrPermanent) {
+		t.Error("plain error counts as permanent")
+	}
+}
+
+func TestIsCoreField(t *testing.T) {
+	for _, f := range []string{"user_login", "user_pass", "user_email", "first_name", "role", "display_name"} {
+		if !IsCoreField(f) {
+			t.Errorf("IsCoreField(%q) = false", f)
+		}
+	}
+	for _, f := range []string{"phone_number", "billing_company", cidKey, tagsKey} {
+		if IsCoreField(f) {
+			t.Errorf("IsCoreField(%q) = true", f)
+		}
+	}
+}

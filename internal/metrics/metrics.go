@@ -1,0 +1,75 @@
+// Package metrics defines wpbridge's Prometheus metrics in one place. The
+// collectors are registered on a registry the caller owns, never globally.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds every collector wpbridge updates.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	WebhooksReceived *prometheus.CounterVec // action, status (HTTP status class of the answer)
+	AckSeconds       prometheus.Histogram   // time from request to answer for webhooks
+	JobsFinished     *prometheus.CounterVec // action, outcome (done, ignored, failed, retry, snoozed)
+	JobSeconds       prometheus.Histogram   // time one round of work takes
+	Coalesced        prometheus.Counter     // webhooks covered by another webhook's round
+	APIRequests      *prometheus.CounterVec // api (activecampaign, wordpress), status code
+	Paused           *prometheus.GaugeVec   // reason; 1 while work is paused
+	QueueDepth       prometheus.GaugeFunc   // set by the queue through SetDepthFunc
+	depth            func() float64
+}
+
+// New creates the collectors on a fresh registry, with Go and process metrics.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.WebhooksReceived = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wpbridge_webhooks_received_total", Help: "Webhooks received, by action and answer status.",
+	}, []string{"action", "status"})
+	m.AckSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "wpbridge_webhook_ack_seconds", Help: "Time to answer a webhook.",
+		Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2, 4, 8},
+	})
+	m.JobsFinished = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wpbridge_jobs_total", Help: "Rounds of work, by action and outcome.",
+	}, []string{"action", "outcome"})
+	m.JobSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "wpbridge_job_seconds", Help: "Time one round of work for a contact takes.",
+		Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
+	})
+	m.Coalesced = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wpbridge_webhooks_coalesced_total", Help: "Webhooks covered by another webhook's round of work.",
+	})
+	m.APIRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wpbridge_api_requests_total", Help: "Requests to ActiveCampaign and WordPress, by outcome.",
+	}, []string{"api", "outcome"})
+	m.Paused = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "wpbridge_paused", Help: "1 while work is paused, by reason.",
+	}, []string{"reason"})
+	m.QueueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "wpbridge_webhooks_pending", Help: "Webhooks stored and not yet finished.",
+	}, func() float64 {
+		if m.depth == nil {
+			return 0
+		}
+		return m.depth()
+	})
+	m.reg.MustRegister(m.WebhooksReceived, m.AckSeconds, m.JobsFinished, m.JobSeconds, m.Coalesced,
+		m.APIRequests, m.Paused, m.QueueDepth,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// SetDepthFunc sets the function that reports the number of pending webhooks.
+// Call it before serving metrics.
+func (m *Metrics) SetDepthFunc(f func() float64) { m.depth = f }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}

@@ -1,0 +1,238 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/sirupsen/logrus"
+
+	"github.com/wpbridge/wpbridge/internal/contactsync"
+)
+
+// SyncArgs is the River job of one stored webhook.
+type SyncArgs struct {
+	WebhookID int64  `json:"webhook_id"`
+	ContactID string `json:"contact_id"`
+}
+
+// Kind names the job kind in River.
+func (SyncArgs) Kind() string { return "contact_sync" }
+
+// lockWait is how long a job waits before looking again when another round
+// for its contact is running.
+const lockWait = 200 * time.Millisecond
+
+type syncWorker struct {
+	river.WorkerDefaults[SyncArgs]
+	q *Queue
+}
+
+// Work runs one round for the job's contact, covering every webhook of that
+// contact still pending, unless an earlier round already covered this one.
+func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+	q := w.q
+	o, err := outcome(ctx, q.db, job.Args.WebhookID)
+	if err != nil {
+		return err
+	}
+	if o.Final() {
+		return nil // covered by another webhook's round
+	}
+	if d := q.pausedFor(); d > 0 {
+		return river.JobSnooze(d)
+	}
+	contact := job.Args.ContactID
+	if d := q.contactBackoff(contact); d > 0 {
+		return river.JobSnooze(d)
+	}
+	if !q.locks.tryLock(contact) {
+		return river.JobSnooze(lockWait)
+	}
+	defer q.locks.unlock(contact)
+
+	c, err := claim(ctx, q.db, contact, job.ID)
+	if err != nil {
+		return err
+	}
+	if len(c.ids) == 0 {
+		return nil
+	}
+	start := time.Now()
+	res, runErr := q.runner.Run(ctx, c.req)
+	elapsed := time.Since(start)
+	if q.metrics != nil {
+		q.metrics.JobSeconds.Observe(elapsed.Seconds())
+	}
+	log := q.log.WithFields(logrus.Fields{
+		"contact_id": contact, "action": string(c.req.Action), "webhooks": len(c.ids),
+		"job_id": job.ID, "attempt": job.Attempt, "duration_ms": elapsed.Milliseconds(),
+	})
+	if runErr == nil {
+		return q.succeed(ctx, c, job.Args.WebhookID, res, log)
+	}
+	return q.fail(ctx, c, job, runErr, log)
+}
+
+// succeed records the round's result on every webhook it covered.
+func (q *Queue) succeed(ctx context.Context, c *claimed, own int64, res contactsync.Result, log logrus.FieldLogger) error {
+	q.resume()
+	q.clearBackoff(c.req.ContactID)
+	primary := c.ids[0]
+	for _, id := range c.ids {
+		if id == own {
+			primary = id
+		}
+	}
+	outs := make([]Outcome, 0, len(c.ids))
+	for _, id := range c.ids {
+		o := Outcome{WebhookID: id, State: res.Status, Message: res.Message, UserID: res.UserID}
+		if id != primary {
+			o.State = StateIgnored
+			o.Message = fmt.Sprintf("duplicate: covered by webhook %d (%s)", primary, res.Message)
+		}
+		outs = append(outs, o)
+	}
+	if err := finish(context.WithoutCancel(ctx), q.db, outs); err != nil {
+		return err // the round is idempotent: running it again is safe
+	}
+	q.waiters.notify(outs)
+	if q.metrics != nil {
+		q.metrics.JobsFinished.WithLabelValues(string(c.req.Action), res.Status).Inc()
+		q.metrics.Coalesced.Add(float64(len(c.ids) - 1))
+	}
+	for _, w := range res.Warnings {
+		log.WithField("user_id", res.UserID).Warn(w)
+	}
+	log.WithFields(logrus.Fields{
+		"user_id": res.UserID, "status": res.Status, "created": res.Created, "changes": strings.Join(res.Changes, ","),
+	}).Info(res.Message)
+	return nil
+}
+
+// fail handles a failed round by its class.
+func (q *Queue) fail(ctx context.Context, c *claimed, job *river.Job[SyncArgs], runErr error, log logrus.FieldLogger) error {
+	bg := context.WithoutCancel(ctx)
+	class, wait, what := Temporary, time.Duration(0), ""
+	switch {
+	case errors.Is(runErr, contactsync.ErrPermanent):
+		class = Permanent
+	case ctx.Err() != nil:
+		// shutting down or timed out: hand the work back untouched
+		if err := release(bg, q.db, c.ids); err != nil {
+			return err
+		}
+		log.WithError(runErr).Info("round interrupted, will resume")
+		return river.JobSnooze(time.Second)
+	case q.classify != nil:
+		class, wait, what = q.classify(runErr)
+	}
+	action := string(c.req.Action)
+	final := class == Permanent || (class == Temporary && job.Attempt >= job.MaxAttempts)
+	if final {
+		outs := make([]Outcome, 0, len(c.ids))
+		for _, id := range c.ids {
+			outs = append(outs, Outcome{WebhookID: id, State: StateFailed, Message: runErr.Error()})
+		}
+		if err := finish(bg, q.db, outs); err != nil {
+			return err
+		}
+		q.waiters.notify(outs)
+		q.countJob(action, "failed")
+		log.WithError(runErr).Error("round failed for good")
+		if class == Permanent {
+			return river.JobCancel(runErr)
+		}
+		return runErr
+	}
+	if err := release(bg, q.db, c.ids); err != nil {
+		return err
+	}
+	switch class {
+	case Throttled:
+		if wait <= 0 {
+			wait = time.Second
+		}
+		q.countJob(action, "throttled")
+		log.WithError(runErr).WithField("wait_ms", wait.Milliseconds()).Warn("throttled, waiting")
+		return river.JobSnooze(wait)
+	case AuthFailed:
+		reason := what + " rejected the credentials"
+		q.pause(q.opts.AuthPause, reason)
+		q.countJob(action, "paused")
+		log.WithError(runErr).Error("work paused: " + reason + "; fix the configuration")
+		return river.JobSnooze(q.opts.AuthPause)
+	}
+	next := (&backoffPolicy{base: q.opts.RetryBase, cap: q.opts.RetryCap}).delay(job.Attempt)
+	q.setBackoff(c.req.ContactID, next)
+	q.countJob(action, "retry")
+	log.WithError(runErr).WithField("retry_in_ms", next.Milliseconds()).Warn("round failed, will retry")
+	return &retryError{err: runErr}
+}
+
+// retryError makes River retry; River's own message keeps the cause.
+type retryError struct{ err error }
+
+func (e *retryError) Error() string { return e.err.Error() }
+func (e *retryError) Unwrap() error { return e.err }
+
+func (q *Queue) countJob(action, outcome string) {
+	if q.metrics != nil {
+		q.metrics.JobsFinished.WithLabelValues(action, outcome).Inc()
+	}
+}
+
+// contactBackoff is how long a contact's jobs wait after its last round failed,
+// so that its other jobs don't retry ahead of the backoff.
+func (q *Queue) contactBackoff(contact string) time.Duration {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return time.Until(q.backoff[contact])
+}
+
+func (q *Queue) setBackoff(contact string, d time.Duration) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.backoff[contact] = time.Now().Add(d)
+}
+
+func (q *Queue) clearBackoff(contact string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.backoff, contact)
+}
+
+// backoffPolicy is capped exponential backoff with ±20% jitter.
+type backoffPolicy struct{ base, cap time.Duration }
+
+func (p *backoffPolicy) delay(attempt int) time.Duration {
+	d := p.base
+	for i := 1; i < attempt && d < p.cap; i++ {
+		d *= 2
+	}
+	d = min(d, p.cap)
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}
+
+// NextRetry implements river.ClientRetryPolicy.
+func (p *backoffPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	return time.Now().Add(p.delay(job.Attempt))
+}
+
+// logWriter sends River's own log lines to logrus at warning level.
+func logWriter(log logrus.FieldLogger) io.Writer {
+	if l, ok := log.(*logrus.Entry); ok {
+		return l.WithField("component", "river").WriterLevel(logrus.WarnLevel)
+	}
+	if l, ok := log.(*logrus.Logger); ok {
+		return l.WithField("component", "river").WriterLevel(logrus.WarnLevel)
+	}
+	return io.Discard
+}

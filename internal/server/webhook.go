@@ -1,0 +1,231 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sirupsen/logrus"
+
+	"github.com/wpbridge/wpbridge/activecampaign"
+	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/queue"
+)
+
+// requestError is an answer the request earned before anything was stored.
+type requestError struct {
+	status  int
+	message string
+}
+
+func (e *requestError) Error() string { return e.message }
+
+func badRequest(format string, a ...any) *requestError {
+	return &requestError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
+}
+
+// handleRoot serves the WP Fusion compatible form /?wpf_action=ACTION.
+func (s *Server) handleRoot(c *gin.Context) {
+	form, rerr := readForm(c)
+	if rerr == nil {
+		if _, inQuery := c.Request.URL.Query()["wpf_action"]; !inQuery {
+			if _, inBody := form["wpf_action"]; !inBody {
+				rerr = &requestError{http.StatusNotFound, "not a webhook: add ?wpf_action=ACTION&access_key=KEY (or use /webhooks/activecampaign/ACTION)"}
+			}
+		}
+	}
+	s.webhook(c, form, param(c, form, "wpf_action"), rerr)
+}
+
+// handleClean serves /webhooks/activecampaign/ACTION.
+func (s *Server) handleClean(c *gin.Context) {
+	form, rerr := readForm(c)
+	s.webhook(c, form, c.Param("action"), rerr)
+}
+
+// readForm reads the body (at most MaxBody) as a form. Only
+// application/x-www-form-urlencoded bodies are accepted, as AC sends.
+func readForm(c *gin.Context) (url.Values, *requestError) {
+	r := c.Request
+	r.Body = http.MaxBytesReader(c.Writer, r.Body, MaxBody)
+	if ct := r.Header.Get("Content-Type"); ct != "" && r.ContentLength != 0 {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			return nil, &requestError{http.StatusUnsupportedMediaType,
+				fmt.Sprintf("unsupported content type %q: send application/x-www-form-urlencoded, as ActiveCampaign does", ct)}
+		}
+	}
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &requestError{http.StatusRequestEntityTooLarge, "body larger than 1 MiB"}
+		}
+		return nil, badRequest("body is not a valid form: %v", err)
+	}
+	return r.PostForm, nil
+}
+
+// param returns a parameter from the query string, else from the body (PHP's
+// $_REQUEST, which WP Fusion reads, merges both).
+func param(c *gin.Context, form url.Values, name string) string {
+	if v, ok := c.GetQuery(name); ok {
+		return v
+	}
+	return form.Get(name)
+}
+
+var (
+	contactIDPattern = regexp.MustCompile(`^[0-9]{1,20}$`)
+	rolePattern      = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+)
+
+// webhook checks the key, parses the request, stores it and answers.
+func (s *Server) webhook(c *gin.Context, form url.Values, action string, rerr *requestError) {
+	start := time.Now()
+	action = strings.ToLower(strings.TrimSpace(action))
+	status := s.answerWebhook(c, form, action, rerr, start)
+	if s.metrics != nil {
+		label := action
+		if _, ok := contactsync.ParseAction(action); !ok && action != "test" {
+			label = "invalid"
+		}
+		s.metrics.WebhooksReceived.WithLabelValues(label, fmt.Sprint(status)).Inc()
+		s.metrics.AckSeconds.Observe(time.Since(start).Seconds())
+	}
+}
+
+func (s *Server) answerWebhook(c *gin.Context, form url.Values, action string, rerr *requestError, start time.Time) int {
+	log := s.log.WithFields(logrus.Fields{"action": action, "client_ip": c.ClientIP()})
+	// The key is checked first: nothing about the request is revealed to a
+	// caller without it. A body error found before it still wins for 413.
+	if rerr != nil && rerr.status == http.StatusRequestEntityTooLarge {
+		return s.reject(c, log, rerr)
+	}
+	if !s.keyOK(param(c, form, "access_key")) {
+		return s.reject(c, log, &requestError{http.StatusForbidden, "invalid access key"})
+	}
+	if rerr != nil {
+		return s.reject(c, log, rerr)
+	}
+	if action == "test" {
+		c.JSON(http.StatusOK, reply{Status: "ok", Message: "wpbridge is reachable and the access key is valid"})
+		return http.StatusOK
+	}
+	w, rerr := parseWebhook(c, form, action)
+	if rerr != nil {
+		return s.reject(c, log, rerr)
+	}
+	log = log.WithField("contact_id", w.Request.ContactID)
+	ctx := c.Request.Context()
+	out, err := s.queue.Submit(ctx, w)
+	if err != nil {
+		log.WithError(err).Error("webhook not stored")
+		c.JSON(http.StatusServiceUnavailable, reply{Status: "error", Message: "webhook could not be stored; nothing was acknowledged"})
+		return http.StatusServiceUnavailable
+	}
+	async, _ := parseBool(param(c, form, "async")) // validated by parseWebhook
+	if !out.Final() && !async && s.timeout > 0 {
+		if out, err = s.queue.Wait(ctx, out.WebhookID, s.timeout); err != nil {
+			log.WithError(err).Warn("read webhook outcome")
+		}
+	}
+	code, rep := answer(out)
+	c.JSON(code, rep)
+	log.WithFields(logrus.Fields{
+		"webhook_id": out.WebhookID, "status": rep.Status, "user_id": out.UserID,
+		"duration_ms": time.Since(start).Milliseconds(),
+	}).Info("webhook received")
+	return code
+}
+
+// answer maps a stored webhook's outcome to the HTTP answer.
+func answer(o queue.Outcome) (int, reply) {
+	r := reply{Status: o.State, Message: o.Message, WebhookID: o.WebhookID, UserID: o.UserID}
+	switch o.State {
+	case queue.StateDone, queue.StateIgnored:
+		return http.StatusOK, r
+	case queue.StateFailed:
+		return http.StatusUnprocessableEntity, r
+	}
+	r.Status, r.Message = "queued", "stored; it will be processed (and retried if needed)"
+	return http.StatusAccepted, r
+}
+
+func (s *Server) reject(c *gin.Context, log logrus.FieldLogger, e *requestError) int {
+	log.WithField("status", e.status).Warn("webhook rejected: " + e.message)
+	c.JSON(e.status, reply{Status: "error", Message: e.message})
+	return e.status
+}
+
+// parseWebhook turns a request into a stored webhook, or says what is wrong.
+func parseWebhook(c *gin.Context, form url.Values, action string) (queue.Webhook, *requestError) {
+	a, ok := contactsync.ParseAction(action)
+	if !ok {
+		if action == "" {
+			return queue.Webhook{}, badRequest("no action: use wpf_action=add, update, update_tags or test")
+		}
+		return queue.Webhook{}, badRequest("unknown action %q: use add, update, update_tags or test", truncate(action, 40))
+	}
+	hook, err := activecampaign.ParseWebhook(form)
+	if err != nil {
+		return queue.Webhook{}, badRequest("%v", err)
+	}
+	id := hook.ContactID
+	if id == "" {
+		id = c.Query("contact_id")
+		if id != "" && !contactIDPattern.MatchString(id) {
+			return queue.Webhook{}, badRequest("contact_id must be a decimal number")
+		}
+	}
+	if id == "" {
+		return queue.Webhook{}, badRequest("no contact id: ActiveCampaign sends contact[id]; for a manual test add &contact_id=123")
+	}
+	email := hook.Email
+	if email == "" {
+		email = c.Query("email")
+	}
+	role := strings.ToLower(strings.TrimSpace(param(c, form, "role")))
+	if role != "" && !rolePattern.MatchString(role) {
+		return queue.Webhook{}, badRequest("role must be a role slug of letters, digits, _ and -")
+	}
+	notify, err := parseBool(param(c, form, "send_notification"))
+	if err != nil {
+		return queue.Webhook{}, badRequest("send_notification: %v", err)
+	}
+	if _, err := parseBool(param(c, form, "async")); err != nil {
+		return queue.Webhook{}, badRequest("async: %v", err)
+	}
+	return queue.Webhook{
+		ReceivedAt: time.Now(),
+		Request: contactsync.Request{
+			ContactID: id, Action: a, Role: role, SendNotification: notify,
+			Tags: hook.Tags, HasTags: hook.HasTags, EmailHint: email,
+		},
+		EventType:     hook.Type,
+		InitiatedFrom: hook.InitiatedFrom,
+	}, nil
+}
+
+// parseBool reads WP Fusion's flag values: "", false, 0, no, off are false.
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "false", "0", "no", "off":
+		return false, nil
+	case "true", "1", "yes", "on":
+		return true, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", truncate(s, 20))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

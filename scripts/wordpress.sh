@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# wordpress.sh start|stop|env — a throwaway WordPress 6.1 (Debian packages + MariaDB) for tests.
+#
+#   WPBRIDGE_WP_HOME  state dir (default /tmp/wpbridge-wp); everything lives here, `stop` removes it
+#   WPBRIDGE_WP_PORT  HTTP port on 127.0.0.1 (default 8089)
+#
+# `start` installs the packages when missing (apt, as root), starts MariaDB on a private socket and
+# `php -S` on 127.0.0.1, installs WordPress with the CLI, and writes $WPBRIDGE_WP_HOME/env:
+# WP_URL, WP_USERNAME, WP_APP_PASSWORD, WPTEST_AUTHOR_USERNAME, WPTEST_AUTHOR_APP_PASSWORD,
+# WPTEST_MAIL_LOG, WPTEST_DB_SOCKET. Application passwords only ever go into that file.
+# See shared/reference/wordpress.md for the why of each step.
+set -euo pipefail
+
+H=${WPBRIDGE_WP_HOME:-/tmp/wpbridge-wp}
+PORT=${WPBRIDGE_WP_PORT:-8089}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+URL="http://127.0.0.1:$PORT"
+PACKAGES=(wordpress mariadb-server php-cli php-mysql)
+
+log() { printf 'wordpress.sh: %s\n' "$*" >&2; }
+die() {
+	log "error: $1"
+	if [ -n "${2:-}" ] && [ -f "$2" ]; then
+		log "last lines of $2:"
+		tail -n 30 "$2" >&2 || true
+	fi
+	exit 1
+}
+
+# proc_is PID NAME: PID is alive and its command name is NAME (guards against reused PIDs).
+proc_is() {
+	[ -n "$1" ] && [ -r "/proc/$1/comm" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
+}
+
+# wait_gone PID SECONDS: wait for PID to exit; 0 when gone.
+wait_gone() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+
+install_packages() {
+	local missing=() p
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	[ "$(id -u)" -eq 0 ] || die "packages missing (${missing[*]}); run as root or install them first"
+	log "installing ${missing[*]} (apt)"
+	local created=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		created=1
+	fi
+	local rc=0
+	{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		"${PACKAGES[@]}"; } >"/tmp/wpbridge-apt.log" 2>&1 || rc=$?
+	[ "$created" -eq 1 ] && rm -f /usr/sbin/policy-rc.d
+	[ "$rc" -eq 0 ] || die "apt-get failed" /tmp/wpbridge-apt.log
+}
+
+do_stop() {
+	local pid child
+	if [ -f "$H/php.pid" ]; then
+		pid=$(cat "$H/php.pid")
+		if proc_is "$pid" php; then
+			for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do
+				proc_is "$child" php && kill "$child" 2>/dev/null || true
+			done
+			kill "$pid" 2>/dev/null || true
+			wait_gone "$pid" 10 || kill -9 "$pid" 2>/dev/null || true
+		fi
+	fi
+	if [ -f "$H/mysqld.pid" ]; then
+		pid=$(cat "$H/mysqld.pid")
+		if proc_is "$pid" mariadbd; then
+			kill -TERM "$pid" 2>/dev/null || true
+			wait_gone "$pid" 30 || die "mariadbd (pid $pid) did not stop within 30s" "$H/mysqld.err"
+		fi
+	fi
+	rm -rf "$H"
+}
+
+write_config() {
+	local salts k
+	salts=""
+	for k in AUTH_KEY SECURE_AUTH_KEY LOGGED_IN_KEY NONCE_KEY AUTH_SALT SECURE_AUTH_SALT LOGGED_IN_SALT NONCE_SALT; do
+		salts+="define('$k', '$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')');"$'\n'
+	done
+	cat >"$H/wp/wp-config.php" <<EOF
+<?php
+// Written by scripts/wordpress.sh for tests only.
+define('DB_NAME', 'wordpress');
+define('DB_USER', 'wp');
+define('DB_PASSWORD', 'wp-test-pass');
+define('DB_HOST', 'localhost:$H/mysqld.sock');
+define('DB_CHARSET', 'utf8mb4');
+define('DB_COLLATE', '');
+$salts
+\$table_prefix = 'wp_';
+define('WP_HOME', '$URL');
+define('WP_SITEURL', '$URL');
+define('WP_ENVIRONMENT_TYPE', 'local');
+define('WP_DEBUG', true);
+define('WP_DEBUG_DISPLAY', false);
+define('WP_DEBUG_LOG', '$H/debug.log');
+@ini_set('display_errors', '0');
+define('DISABLE_WP_CRON', true);
+define('AUTOMATIC_UPDATER_DISABLED', true);
+define('WP_AUTO_UPDATE_CORE', false);
+define('WP_HTTP_BLOCK_EXTERNAL', true);
+define('WPBRIDGE_TEST_MAIL_LOG', '$H/mail.jsonl');
+if (!defined('ABSPATH')) {
+	define('ABSPATH', __DIR__ . '/');
+}
+require_once ABSPATH . 'wp-settings.php';
+EOF
+}
+
+write_installer() {
+	cat >"$H/install.php" <<'EOF'
+<?php
+// CLI installer: site, pretty permalinks, customer role, admin + author1 with application passwords.
+$_SERVER['HTTP_HOST'] = '127.0.0.1';
+$_SERVER['REQUEST_URI'] = '/';
+$_SERVER['SERVER_NAME'] = '127.0.0.1';
+$_SERVER['SERVER_PORT'] = getenv('WPB_PORT');
+define('WP_INSTALLING', true);
+require getenv('WPB_WP') . '/wp-load.php';
+require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+
+$res = wp_install('wpbridge test', 'admin', 'admin@example.com', false, '', wp_slash(getenv('WPB_ADMIN_PASS')));
+$admin = (int) $res['user_id'];
+update_option('permalink_structure', '/%postname%/');
+flush_rewrite_rules(false);
+add_role('customer', 'Customer', array('read' => true));
+
+$author = wp_insert_user(array(
+	'user_login' => 'author1',
+	'user_email' => 'author1@example.com',
+	'user_pass'  => getenv('WPB_AUTHOR_PASS'),
+	'role'       => 'author',
+));
+if (is_wp_error($author)) {
+	fwrite(STDERR, 'author1: ' . $author->get_error_message() . "\n");
+	exit(1);
+}
+$out = array();
+foreach (array('WP_APP_PASSWORD' => $admin, 'WPTEST_AUTHOR_APP_PASSWORD' => $author) as $key => $uid) {
+	$app = WP_Application_Passwords::create_new_application_password($uid, array('name' => 'wpbridge tests'));
+	if (is_wp_error($app)) {
+		fwrite(STDERR, 'application password: ' . $app->get_error_message() . "\n");
+		exit(1);
+	}
+	$out[] = $key . '=' . $app[0];
+}
+$out[] = 'WPTEST_WP_VERSION=' . get_bloginfo('version');
+file_put_contents(getenv('WPB_OUT'), implode("\n", $out) . "\n");
+EOF
+}
+
+do_start() {
+	install_packages
+	if [ -e "$H" ]; then
+		log "stopping the previous instance in $H"
+		do_stop
+	fi
+	port_busy && die "port $PORT on 127.0.0.1 is already in use by another process"
+
+	mkdir -p "$H"
+	chmod 700 "$H"
+	local i
+
+	# MariaDB on a private datadir, unix socket only.
+	mariadb-install-db --no-defaults --datadir="$H/db" --user="$(id -un)" \
+		--auth-root-authentication-method=normal --skip-test-db >"$H/mysql-install.log" 2>&1 ||
+		die "mariadb-install-db failed" "$H/mysql-install.log"
+	mariadbd --no-defaults --datadir="$H/db" --socket="$H/mysqld.sock" --pid-file="$H/mysqld.pid.server" \
+		--user="$(id -un)" --skip-networking --log-error="$H/mysqld.err" \
+		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci </dev/null >/dev/null 2>&1 &
+	echo $! >"$H/mysqld.pid"
+	for ((i = 0; ; i++)); do
+		mariadb-admin --no-defaults --socket="$H/mysqld.sock" -uroot ping >/dev/null 2>&1 && break
+		proc_is "$(cat "$H/mysqld.pid")" mariadbd || die "mariadbd exited" "$H/mysqld.err"
+		[ "$i" -lt 300 ] || die "mariadbd not ready after 30s" "$H/mysqld.err"
+		sleep 0.1
+	done
+	mariadb --no-defaults --socket="$H/mysqld.sock" -uroot -e "CREATE DATABASE wordpress CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; CREATE USER 'wp'@'localhost' IDENTIFIED BY 'wp-test-pass'; GRANT ALL ON wordpress.* TO 'wp'@'localhost';" ||
+		die "creating the database failed" "$H/mysqld.err"
+
+	# WordPress tree (a copy: symlinks would make Debian's config load again).
+	cp -a /usr/share/wordpress "$H/wp"
+	rm -f "$H/wp/wp-config.php" "$H/wp/.htaccess"
+	# Debian links wp-content into /var/lib/wordpress; use a private one.
+	if [ -L "$H/wp/wp-content" ]; then
+		local src
+		src=$(readlink -f "$H/wp/wp-content")
+		rm "$H/wp/wp-content"
+		cp -a "$src" "$H/wp/wp-content"
+	fi
+	mkdir -p "$H/wp/wp-content/mu-plugins"
+	cp "$ROOT/wordpress/plugin/wpbridge.php" "$H/wp/wp-content/mu-plugins/wpbridge.php"
+	cp "$ROOT/scripts/wp/wpbridge-test-mail.php" "$H/wp/wp-content/mu-plugins/wpbridge-test-mail.php"
+	write_config
+	write_installer
+	: >"$H/mail.jsonl"
+
+	local admin_pass author_pass
+	admin_pass=$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')
+	author_pass=$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')
+	(umask 077 && : >"$H/secrets")
+	WPB_WP="$H/wp" WPB_PORT="$PORT" WPB_OUT="$H/secrets" WPB_ADMIN_PASS="$admin_pass" WPB_AUTHOR_PASS="$author_pass" \
+		php "$H/install.php" >"$H/install.log" 2>&1 || die "WordPress install failed" "$H/install.log"
+	grep -q '^WP_APP_PASSWORD=.' "$H/secrets" || die "WordPress install wrote no application password" "$H/install.log"
+
+	# Web server: php must be the simple command so $! is the php master.
+	(cd "$H/wp" && PHP_CLI_SERVER_WORKERS=4 exec php -S "127.0.0.1:$PORT" -t "$H/wp" </dev/null >"$H/php.log" 2>&1) &
+	echo $! >"$H/php.pid"
+
+	local app_pass author_app_pass
+	app_pass=$(sed -n 's/^WP_APP_PASSWORD=//p' "$H/secrets")
+	author_app_pass=$(sed -n 's/^WPTEST_AUTHOR_APP_PASSWORD=//p' "$H/secrets")
+	for ((i = 0; ; i++)); do
+		if WPB_AUTH="admin:$app_pass" WPB_URL="$URL/wp-json/wp/v2/users/me" php -r '
+			$ctx = stream_context_create(array("http" => array("ignore_errors" => true, "timeout" => 2,
+				"header" => "Authorization: Basic " . base64_encode(getenv("WPB_AUTH")))));
+			$body = @file_get_contents(getenv("WPB_URL"), false, $ctx);
+			exit(isset($http_response_header[0]) && strpos($http_response_header[0], " 200") !== false ? 0 : 1);
+		' 2>/dev/null; then
+			break
+		fi
+		proc_is "$(cat "$H/php.pid")" php || die "php -S exited" "$H/php.log"
+		[ "$i" -lt 150 ] || die "WordPress REST API not ready after 30s" "$H/php.log"
+		sleep 0.2
+	done
+
+	(
+		umask 077
+		cat >"$H/env" <<EOF
+WP_URL=$URL
+WP_USERNAME=admin
+WP_APP_PASSWORD=$app_pass
+WPTEST_AUTHOR_USERNAME=author1
+WPTEST_AUTHOR_APP_PASSWORD=$author_app_pass
+WPTEST_MAIL_LOG=$H/mail.jsonl
+WPTEST_DB_SOCKET=$H/mysqld.sock
+EOF
+	)
+	local version
+	version=$(sed -n 's/^WPTEST_WP_VERSION=//p' "$H/secrets")
+	rm -f "$H/secrets"
+	log "WordPress $version ready at $URL; env file: $H/env"
+}
+
+case "${1:-}" in
+start) do_start ;;
+stop) do_stop ;;
+env)
+	[ -f "$H/env" ] || die "$H/env not found (run: $0 start)"
+	cat "$H/env"
+	;;
+*)
+	echo "usage: $0 start|stop|env" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,224 @@
+<?php
+/**
+ * Plugin Name: wpbridge
+ * Description: REST API helpers for wpbridge (ActiveCampaign to WordPress user sync): user meta, find a user by meta, the new-user email, a status route.
+ * Version: 1.0.0
+ * Requires at least: 5.7
+ * Requires PHP: 7.4
+ * License: MIT
+ *
+ * Works as a must-use plugin (copy into wp-content/mu-plugins/) or as a normal plugin.
+ * Every read and write needs a user who may edit users (edit_users + edit_user on the target);
+ * keys holding capabilities, sessions, core user columns or "protected" (_-prefixed) data are never
+ * read or written. WordPress's own permission checks stay in force.
+ */
+
+if (!defined('ABSPATH') || defined('WPBRIDGE_VERSION')) {
+	return;
+}
+define('WPBRIDGE_VERSION', '1.0.0');
+
+final class WPBridge_Plugin {
+	const CORE_COLUMNS = array('id', 'user_login', 'user_pass', 'user_nicename', 'user_email', 'user_url',
+		'user_registered', 'user_activation_key', 'user_status', 'display_name', 'spam', 'deleted');
+
+	/** True when $key must never be read or written through the plugin. */
+	static function is_protected($key) {
+		global $wpdb;
+		if (!is_string($key) || !preg_match('/^[A-Za-z0-9_.:-]{1,255}$/', $key) || is_protected_meta($key, 'user')) {
+			return true;
+		}
+		$k = strtolower($key); // meta_key compares case-insensitively in MySQL collations.
+		if (in_array($k, array('session_tokens', 'capabilities', 'user_level'), true) || in_array($k, self::CORE_COLUMNS, true)) {
+			return true;
+		}
+		foreach (array($wpdb->base_prefix, $wpdb->get_blog_prefix()) as $prefix) {
+			if ('' !== $prefix && 0 === strpos($k, strtolower($prefix))) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/** Whether the current user may manage the plugin fields of user $id (0: a user being created). */
+	static function can_edit($id) {
+		return current_user_can('edit_users') && ($id <= 0 || current_user_can('edit_user', $id));
+	}
+
+	static function forbidden() {
+		return new WP_Error('rest_forbidden', __('Sorry, you are not allowed to do that.'), array('status' => rest_authorization_required_code()));
+	}
+
+	/** Validates a wpbridge_meta object: allowed keys, values string | list of strings | null. */
+	static function check_meta($meta) {
+		if (!is_array($meta)) {
+			return new WP_Error('wpbridge_invalid_meta', 'wpbridge_meta must be an object.', array('status' => 400));
+		}
+		foreach ($meta as $key => $value) {
+			if (self::is_protected((string) $key)) {
+				return new WP_Error('wpbridge_protected_meta', sprintf('The meta key "%s" is protected.', $key), array('status' => 400, 'key' => $key));
+			}
+			$ok = null === $value || is_string($value) || (is_array($value) && wp_is_numeric_array($value) && count($value) === count(array_filter($value, 'is_string')));
+			if (!$ok) {
+				return new WP_Error('wpbridge_invalid_meta', sprintf('The meta key "%s" needs a string, a list of strings or null.', $key), array('status' => 400, 'key' => $key));
+			}
+		}
+		return true;
+	}
+
+	/** get_callback of wpbridge_meta: single-valued, unprotected meta as string or list of strings. */
+	static function get_meta($user) {
+		$id = (int) (is_array($user) ? $user['id'] : $user->ID);
+		if (!self::can_edit($id)) {
+			return null; // A read never fails the whole response; the field is simply empty.
+		}
+		$out = array();
+		foreach ((array) get_user_meta($id) as $key => $rows) {
+			if (1 !== count($rows) || self::is_protected((string) $key)) {
+				continue;
+			}
+			$value = maybe_unserialize($rows[0]);
+			if (is_array($value)) {
+				$list = array_values(array_filter($value, 'is_scalar'));
+				if (count($list) !== count($value)) {
+					continue;
+				}
+				$out[$key] = array_map('strval', $list);
+			} elseif (is_scalar($value)) {
+				$out[$key] = (string) $value;
+			}
+		}
+		return (object) $out;
+	}
+
+	/** update_callback of wpbridge_meta. Arrays are stored as one serialized array row (WP Fusion's format). */
+	static function update_meta($meta, $user) {
+		if (!self::can_edit($user->ID)) {
+			return self::forbidden();
+		}
+		$ok = self::check_meta($meta);
+		if (is_wp_error($ok)) {
+			return $ok;
+		}
+		foreach ($meta as $key => $value) {
+			if (null === $value) {
+				delete_user_meta($user->ID, $key);
+			} else {
+				update_user_meta($user->ID, $key, wp_slash(is_array($value) ? array_values($value) : $value));
+			}
+		}
+		return true;
+	}
+
+	static function notify($on, $user) {
+		if (!self::can_edit($user->ID)) {
+			return self::forbidden();
+		}
+		if ($on) {
+			wp_new_user_notification($user->ID, null, 'user');
+		}
+		return true;
+	}
+
+	/** Runs before any users-route callback writes: refuses plugin fields early so nothing is half-written. */
+	static function before_callbacks($response, $handler, $request) {
+		if (is_wp_error($response) || in_array($request->get_method(), array('GET', 'HEAD', 'OPTIONS', 'DELETE'), true)
+			|| !preg_match('#^/wp/v2/users(?:/(\d+|me))?/?$#', $request->get_route(), $m)) {
+			return $response;
+		}
+		$has_meta = null !== $request->get_param('wpbridge_meta');
+		if (!$has_meta && null === $request->get_param('send_user_notification')) {
+			return $response;
+		}
+		$id = !isset($m[1]) ? 0 : ('me' === $m[1] ? get_current_user_id() : (int) $m[1]);
+		if (!self::can_edit($id)) {
+			return self::forbidden();
+		}
+		if ($has_meta) {
+			$ok = self::check_meta($request->get_param('wpbridge_meta'));
+			if (is_wp_error($ok)) {
+				return $ok;
+			}
+		}
+		return $response;
+	}
+
+	/** GET /wpbridge/v1/users/by-meta?key=K&value=V */
+	static function by_meta($request) {
+		global $wpdb;
+		$key   = (string) $request['key'];
+		$value = (string) $request['value'];
+		if (self::is_protected($key)) {
+			return new WP_Error('wpbridge_protected_meta', sprintf('The meta key "%s" is protected.', $key), array('status' => 400, 'key' => $key));
+		}
+		$ids = $wpdb->get_col($wpdb->prepare(
+			"SELECT DISTINCT m.user_id FROM {$wpdb->usermeta} m INNER JOIN {$wpdb->users} u ON u.ID = m.user_id
+			 WHERE m.meta_key = %s AND m.meta_value = %s AND m.user_id < 100000000 ORDER BY m.user_id ASC LIMIT 50",
+			$key, $value
+		));
+		foreach ($ids as $id) {
+			$rows = get_user_meta((int) $id, $key, false); // SQL compares case-insensitively; recheck exactly.
+			$user = get_userdata((int) $id);
+			if ($user && 1 === count($rows) && $rows[0] === $value) {
+				$controller = new WP_REST_Users_Controller();
+				$inner      = new WP_REST_Request('GET', '/wp/v2/users/' . $user->ID);
+				$inner->set_param('context', 'edit');
+				return $controller->prepare_item_for_response($user, $inner);
+			}
+		}
+		return new WP_Error('wpbridge_user_not_found', 'No user has that meta value.', array('status' => 404));
+	}
+
+	/** GET /wpbridge/v1/status */
+	static function status() {
+		$caps = array();
+		foreach (array('create_users', 'edit_users', 'list_users', 'promote_users') as $cap) {
+			$caps[$cap] = current_user_can($cap);
+		}
+		return array(
+			'version'      => WPBRIDGE_VERSION,
+			'wordpress'    => get_bloginfo('version'),
+			'roles'        => (object) wp_roles()->get_names(),
+			'capabilities' => $caps,
+		);
+	}
+
+	static function rest_api_init() {
+		register_rest_field('user', 'wpbridge_meta', array(
+			'get_callback'    => array('WPBridge_Plugin', 'get_meta'),
+			'update_callback' => array('WPBridge_Plugin', 'update_meta'),
+			'schema'          => array(
+				'description' => 'User meta managed by wpbridge: string or list of strings per key; null deletes a key.',
+				'type'        => 'object',
+				'context'     => array('edit'),
+			),
+		));
+		register_rest_field('user', 'send_user_notification', array(
+			'update_callback' => array('WPBridge_Plugin', 'notify'),
+			'schema'          => array(
+				'description' => 'Write-only: true sends WordPress\'s new-user email to the user.',
+				'type'        => 'boolean',
+				'context'     => array('edit'),
+			),
+		));
+		register_rest_route('wpbridge/v1', '/users/by-meta', array(
+			'methods'             => 'GET',
+			'callback'            => array('WPBridge_Plugin', 'by_meta'),
+			'permission_callback' => function () { return current_user_can('list_users') && current_user_can('edit_users'); },
+			'args'                => array(
+				'key'   => array('type' => 'string', 'required' => true),
+				'value' => array('type' => 'string', 'required' => true),
+			),
+		));
+		register_rest_route('wpbridge/v1', '/status', array(
+			'methods'             => 'GET',
+			'callback'            => array('WPBridge_Plugin', 'status'),
+			'permission_callback' => function () { return current_user_can('list_users'); },
+		));
+	}
+}
+
+if (!wp_installing()) {
+	add_action('rest_api_init', array('WPBridge_Plugin', 'rest_api_init'));
+	add_filter('rest_request_before_callbacks', array('WPBridge_Plugin', 'before_callbacks'), 10, 3);
+}

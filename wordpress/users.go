@@ -1,0 +1,305 @@
+package wordpress
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// UsersService handles WordPress users (/wp/v2/users and the companion plugin's
+// user routes). Every read uses context=edit, so bad credentials fail loudly
+// instead of looking anonymous.
+type UsersService struct{ c *Client }
+
+// User is a WordPress user as seen in the edit context.
+type User struct {
+	ID          int64
+	Username    string
+	Email       string
+	FirstName   string
+	LastName    string
+	Name        string // display_name
+	Nickname    string
+	Description string
+	URL         string
+	Roles       []string
+	// Meta holds the user meta exposed by the companion plugin (wpbridge_meta):
+	// each value is a string or a []string. Nil when the plugin is missing.
+	Meta map[string]any
+}
+
+// MetaString returns the meta value for key as a string ("" when unset; a list
+// is joined with commas).
+func (u *User) MetaString(key string) string {
+	switch v := u.Meta[key].(type) {
+	case string:
+		return v
+	case []string:
+		return strings.Join(v, ",")
+	}
+	return ""
+}
+
+// MetaStrings returns the meta value for key as a list (nil when unset; a
+// non-empty string becomes a one-element list).
+func (u *User) MetaStrings(key string) []string {
+	switch v := u.Meta[key].(type) {
+	case []string:
+		return v
+	case string:
+		if v != "" {
+			return []string{v}
+		}
+	}
+	return nil
+}
+
+// UserRequest is the body of Create and Update. Empty strings and a nil Roles
+// leave a field unchanged; all fields, roles and meta go in one request.
+type UserRequest struct {
+	Username    string // create only; see SanitizeLogin
+	Email       string
+	Password    string
+	FirstName   string
+	LastName    string
+	Name        string // display_name
+	Nickname    string
+	Description string
+	URL         string
+	Roles       []string // replaces all roles; nil = unchanged
+	// Meta is written through the companion plugin (wpbridge_meta): a string,
+	// a []string (stored as one serialized array, WP Fusion's format), or nil to
+	// delete the key. Protected keys are refused by the plugin (ErrInvalid).
+	Meta map[string]any
+	// SendNotification sends WordPress's own new-user email to the user.
+	SendNotification bool
+}
+
+func (r UserRequest) body() (map[string]any, error) {
+	b := map[string]any{}
+	for k, v := range map[string]string{
+		"username": r.Username, "email": r.Email, "password": r.Password,
+		"first_name": r.FirstName, "last_name": r.LastName, "name": r.Name,
+		"nickname": r.Nickname, "description": r.Description, "url": r.URL,
+	} {
+		if v != "" {
+			b[k] = v
+		}
+	}
+	if r.Roles != nil {
+		b["roles"] = r.Roles
+	}
+	if len(r.Meta) > 0 {
+		meta := make(map[string]any, len(r.Meta))
+		for k, v := range r.Meta {
+			switch v := v.(type) {
+			case nil, string:
+				meta[k] = v
+			case []string:
+				if v == nil {
+					v = []string{}
+				}
+				meta[k] = v
+			default:
+				return nil, invalidf("meta %q: value must be a string, []string or nil, not %T", k, v)
+			}
+		}
+		b["wpbridge_meta"] = meta
+	}
+	if r.SendNotification {
+		b["send_user_notification"] = true
+	}
+	return b, nil
+}
+
+// wireUser is the JSON shape of a user in the edit context.
+type wireUser struct {
+	ID          int64           `json:"id"`
+	Username    string          `json:"username"`
+	Name        string          `json:"name"`
+	FirstName   string          `json:"first_name"`
+	LastName    string          `json:"last_name"`
+	Email       string          `json:"email"`
+	URL         string          `json:"url"`
+	Description string          `json:"description"`
+	Nickname    string          `json:"nickname"`
+	Roles       []string        `json:"roles"`
+	Meta        json.RawMessage `json:"wpbridge_meta"`
+}
+
+func (w *wireUser) user() *User {
+	u := &User{
+		ID: w.ID, Username: w.Username, Email: w.Email, FirstName: w.FirstName, LastName: w.LastName,
+		Name: w.Name, Nickname: w.Nickname, Description: w.Description, URL: w.URL, Roles: w.Roles,
+	}
+	var raw map[string]any
+	if len(w.Meta) > 0 && json.Unmarshal(w.Meta, &raw) == nil {
+		u.Meta = make(map[string]any, len(raw))
+		for k, v := range raw {
+			switch v := v.(type) {
+			case string:
+				u.Meta[k] = v
+			case []any:
+				list := make([]string, 0, len(v))
+				for _, item := range v {
+					if s, ok := item.(string); ok {
+						list = append(list, s)
+					}
+				}
+				u.Meta[k] = list
+			}
+		}
+	} else if string(w.Meta) == "[]" { // PHP's empty array
+		u.Meta = map[string]any{}
+	}
+	return u
+}
+
+func userRoute(id int64) string { return "/wp/v2/users/" + strconv.FormatInt(id, 10) }
+
+var editContext = url.Values{"context": {"edit"}}
+
+// one decodes a single-user answer and rejects an empty object.
+func (s *UsersService) one(ctx context.Context, r request) (*User, error) {
+	var w wireUser
+	if _, err := s.c.do(ctx, r, &w); err != nil {
+		return nil, err
+	}
+	if w.ID == 0 {
+		return nil, &Error{Code: CodeInvalidResponse, Message: "answer has no user id", Method: r.method, Path: r.route}
+	}
+	return w.user(), nil
+}
+
+// Get loads a user by id (GET /wp/v2/users/{id}).
+func (s *UsersService) Get(ctx context.Context, id int64) (*User, error) {
+	if id <= 0 {
+		return nil, invalidf("user id %d", id)
+	}
+	return s.one(ctx, request{method: http.MethodGet, route: userRoute(id), query: editContext})
+}
+
+// FindByEmail returns the user whose email equals email, ignoring case
+// (GET /wp/v2/users?search=...; WordPress searches substrings, so near matches
+// are filtered out here). ErrNotFound when there is none.
+func (s *UsersService) FindByEmail(ctx context.Context, email string) (*User, error) {
+	email = strings.TrimSpace(email)
+	if !strings.Contains(email, "@") || strings.ContainsAny(email, "*") {
+		return nil, invalidf("find by email: not an email address")
+	}
+	for page := 1; page <= 10; page++ {
+		q := url.Values{"context": {"edit"}, "search": {email}, "per_page": {"100"}, "page": {strconv.Itoa(page)}}
+		var list []wireUser
+		h, err := s.c.do(ctx, request{method: http.MethodGet, route: "/wp/v2/users", query: q}, &list)
+		if err != nil {
+			return nil, err
+		}
+		for i := range list {
+			if strings.EqualFold(list[i].Email, email) {
+				return list[i].user(), nil
+			}
+		}
+		if pages, _ := strconv.Atoi(h.Get("X-WP-TotalPages")); page >= pages {
+			break
+		}
+	}
+	return nil, ErrNotFound
+}
+
+// FindByMeta returns the user (lowest id) whose meta key equals value
+// (GET /wpbridge/v1/users/by-meta, companion plugin). ErrNotFound when there is
+// none, ErrPluginMissing without the plugin.
+func (s *UsersService) FindByMeta(ctx context.Context, key, value string) (*User, error) {
+	if key == "" || value == "" {
+		return nil, invalidf("meta key and value are required")
+	}
+	return s.one(ctx, request{method: http.MethodGet, route: "/wpbridge/v1/users/by-meta",
+		query: url.Values{"key": {key}, "value": {value}}})
+}
+
+// Create creates a user (POST /wp/v2/users) with roles, meta and the optional
+// notification in one request. A taken login gives ErrExistingLogin, a taken
+// email ErrExistingEmail (WordPress answers both with 500). When Meta is set but
+// the companion plugin is missing, the saved user is returned together with an
+// error matching ErrPluginMissing (the same holds for Update).
+func (s *UsersService) Create(ctx context.Context, req UserRequest) (*User, error) {
+	if req.Username == "" || req.Email == "" || req.Password == "" {
+		return nil, invalidf("create user: username, email and password are required")
+	}
+	return s.write(ctx, "/wp/v2/users", req)
+}
+
+// Update changes a user's fields, roles and meta in one request
+// (POST /wp/v2/users/{id}). Logins cannot change: Username must be empty.
+func (s *UsersService) Update(ctx context.Context, id int64, req UserRequest) (*User, error) {
+	if id <= 0 {
+		return nil, invalidf("user id %d", id)
+	}
+	if req.Username != "" {
+		return nil, invalidf("update user %d: usernames cannot change", id)
+	}
+	return s.write(ctx, userRoute(id), req)
+}
+
+func (s *UsersService) write(ctx context.Context, route string, req UserRequest) (*User, error) {
+	body, err := req.body()
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.one(ctx, request{method: http.MethodPost, route: route, query: editContext, body: body, secrets: []string{req.Password}})
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Meta) > 0 && u.Meta == nil { // core silently drops unknown fields
+		return u, &Error{StatusCode: http.StatusNotFound, Code: "rest_no_route", Method: http.MethodPost,
+			Path: "/wpbridge/", Message: "user saved but meta ignored: the wpbridge companion plugin is missing"}
+	}
+	return u, nil
+}
+
+// Delete deletes a user for good (DELETE /wp/v2/users/{id}?force=true), giving
+// their content to reassign (0: delete their content too).
+func (s *UsersService) Delete(ctx context.Context, id, reassign int64) error {
+	if id <= 0 || reassign < 0 {
+		return invalidf("user id %d, reassign %d", id, reassign)
+	}
+	q := url.Values{"force": {"true"}, "reassign": {"false"}}
+	if reassign > 0 {
+		q.Set("reassign", strconv.FormatInt(reassign, 10))
+	}
+	var out struct {
+		Deleted bool `json:"deleted"`
+	}
+	r := request{method: http.MethodDelete, route: userRoute(id), query: q}
+	if _, err := s.c.do(ctx, r, &out); err != nil {
+		return err
+	}
+	if !out.Deleted {
+		return &Error{Code: CodeInvalidResponse, Message: "user not deleted", Method: r.method, Path: r.route}
+	}
+	return nil
+}
+
+// List returns one page of users ordered by id (GET /wp/v2/users) and the total
+// number of users. perPage is 1-100.
+func (s *UsersService) List(ctx context.Context, page, perPage int) ([]User, int, error) {
+	if page < 1 || perPage < 1 || perPage > 100 {
+		return nil, 0, invalidf("page %d, per page %d", page, perPage)
+	}
+	q := url.Values{"context": {"edit"}, "page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(perPage)},
+		"orderby": {"id"}, "order": {"asc"}}
+	var list []wireUser
+	h, err := s.c.do(ctx, request{method: http.MethodGet, route: "/wp/v2/users", query: q}, &list)
+	if err != nil {
+		return nil, 0, err
+	}
+	users := make([]User, len(list))
+	for i := range list {
+		users[i] = *list[i].user()
+	}
+	total, _ := strconv.Atoi(h.Get("X-WP-Total"))
+	return users, total, nil
+}
