@@ -15,7 +15,7 @@ H=${WPBRIDGE_WP_HOME:-/tmp/wpbridge-wp}
 PORT=${WPBRIDGE_WP_PORT:-8089}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 URL="http://127.0.0.1:$PORT"
-PACKAGES=(wordpress mariadb-server php-cli php-mysql)
+PACKAGES=(wordpress mariadb-server php-cli php-mysql procps)
 
 log() { printf 'wordpress.sh: %s\n' "$*" >&2; }
 die() {

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// runAdd runs add for contact 42 and returns the error, which must not be permanent.
+// runAddRetryable runs add for contact 42 and requires a failure that is not permanent.
 func runAddRetryable(t *testing.T, e *env) {
 	t.Helper()
 	_, err := e.s.Run(context.Background(), Request{ContactID: "42", Action: ActionAdd})

@@ -349,7 +349,7 @@ func (s *Syncer) create(ctx context.Context, c *Contact, req Request) (Result, e
 			nu.Login = fmt.Sprintf("%s%d", login, n)
 		}
 		u, err = s.Users.Create(ctx, nu)
-		if errors.Is(err, ErrLoginTaken) {
+		if errors.Is(err, ErrLoginTaken) && attempt < 10 {
 			continue
 		}
 		break

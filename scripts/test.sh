@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# test.sh — the whole test suite, on a fresh Debian 12 machine as root:
+# installs and starts a real WordPress 6.1 with MariaDB (scripts/wordpress.sh),
+# runs vet, the unit, integration and end-to-end tests with the race detector,
+# and a short fuzzing pass; stops WordPress again on exit.
+#
+#   FUZZTIME   fuzzing time per target (default 10s; 0 skips fuzzing)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+command -v go >/dev/null 2>&1 || export PATH="/usr/local/go/bin:$PATH"
+command -v go >/dev/null 2>&1 || { echo "test.sh: Go is not installed (need Go >= 1.26)" >&2; exit 1; }
+
+export WPBRIDGE_WP_HOME=${WPBRIDGE_WP_HOME:-/tmp/wpbridge-wp-test}
+export WPBRIDGE_WP_PORT=${WPBRIDGE_WP_PORT:-8091}
+export WPBRIDGE_WP_ENV="$WPBRIDGE_WP_HOME/env"
+export WPBRIDGE_REQUIRE_WP=1 # integration tests fail instead of skipping without WordPress
+FUZZTIME=${FUZZTIME:-10s}
+
+bash scripts/wordpress.sh start
+trap 'bash scripts/wordpress.sh stop' EXIT
+
+echo "== gofmt, go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+[ -z "$unformatted" ] || { echo "gofmt needed: $unformatted" >&2; exit 1; }
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 -timeout 20m ./...
+
+if [ "$FUZZTIME" != "0" ]; then
+	echo "== fuzzing ($FUZZTIME each)"
+	go test -run '^$' -fuzz '^FuzzParseWebhook$' -fuzztime "$FUZZTIME" ./activecampaign/
+	go test -run '^$' -fuzz '^FuzzFieldMap$' -fuzztime "$FUZZTIME" ./internal/config/
+	go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime "$FUZZTIME" ./internal/config/
+fi
+echo "== all tests passed"
