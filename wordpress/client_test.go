@@ -163,22 +163,3 @@ func TestNewClient(t *testing.T) {
 		})
 	}
 }
-
-func TestSanitizeLogin(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct{ in, want string }{
-		{"alice@example.com", "alice@example.com"},
-		{"a+b@example.com", "ab@example.com"},
-		{"  José   Müller ", "Jose Muller"},
-		{"<b>bob</b>_o'neil.x-y", "bob_oneil.x-y"},
-		{"x%41y&amp;z", "xyz"},
-		{"日本", ""},
-	} {
-		t.Run(tt.in, func(t *testing.T) {
-			t.Parallel()
-			if got := SanitizeLogin(tt.in); got != tt.want {
-				t.Errorf("SanitizeLogin(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
-	}
-}

@@ -16,7 +16,7 @@
 //	u, err := wp.Users.FindByEmail(ctx, "alice@example.com")
 //	if errors.Is(err, wordpress.ErrNotFound) {
 //		u, err = wp.Users.Create(ctx, wordpress.UserRequest{
-//			Username: wordpress.SanitizeLogin("alice@example.com"),
+//			Username: "alice@example.com",
 //			Email:    "alice@example.com",
 //			Password: password,
 //			Roles:    []string{"customer"},

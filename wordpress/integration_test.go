@@ -18,7 +18,7 @@ import (
 func newUser(t *testing.T, wp *wordpress.Client, req wordpress.UserRequest) *wordpress.User {
 	t.Helper()
 	if req.Username == "" {
-		req.Username = wordpress.SanitizeLogin(req.Email)
+		req.Username = strings.ReplaceAll(req.Email, "+", "") // WordPress refuses + in logins
 	}
 	if req.Password == "" {
 		req.Password = "Pw-" + strings.ReplaceAll(req.Email, "@", "-")

@@ -60,7 +60,7 @@ func (u *User) MetaStrings(key string) []string {
 // UserRequest is the body of Create and Update. Empty strings and a nil Roles
 // leave a field unchanged; all fields, roles and meta go in one request.
 type UserRequest struct {
-	Username    string // create only; see SanitizeLogin
+	Username    string // create only; letters, digits, space and _.-@ (WordPress rejects others)
 	Email       string
 	Password    string
 	FirstName   string

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"regexp"
 	"slices"
 	"strings"
-	"unicode"
 )
 
 // Mapping maps an ActiveCampaign source to a WordPress target (FIELD_MAP).
@@ -131,24 +131,58 @@ func randomInt(r io.Reader, lo, hi int64) (int64, error) {
 	return lo + k.Int64(), nil
 }
 
-// SanitizeLogin does what WordPress's strict sanitize_user does to a login:
-// it keeps ASCII letters, digits, space and "_.-@", drops everything else and
-// collapses whitespace. "dave+tag@x.com" becomes "davetag@x.com".
+var (
+	loginTags     = regexp.MustCompile(`<[^>]*>`)
+	loginOctets   = regexp.MustCompile(`%[a-fA-F0-9]{2}`)
+	loginEntities = regexp.MustCompile(`&.+?;`)
+	loginSpaces   = regexp.MustCompile(`\s+`)
+	loginAccents  = strings.NewReplacer(
+		"À", "A", "Á", "A", "Â", "A", "Ã", "A", "Ä", "A", "Å", "A", "Æ", "AE", "Ç", "C",
+		"È", "E", "É", "E", "Ê", "E", "Ë", "E", "Ì", "I", "Í", "I", "Î", "I", "Ï", "I",
+		"Ð", "D", "Ñ", "N", "Ò", "O", "Ó", "O", "Ô", "O", "Õ", "O", "Ö", "O", "Ø", "O",
+		"Ù", "U", "Ú", "U", "Û", "U", "Ü", "U", "Ý", "Y", "Þ", "TH", "ß", "s",
+		"à", "a", "á", "a", "â", "a", "ã", "a", "ä", "a", "å", "a", "æ", "ae", "ç", "c",
+		"è", "e", "é", "e", "ê", "e", "ë", "e", "ì", "i", "í", "i", "î", "i", "ï", "i",
+		"ð", "d", "ñ", "n", "ò", "o", "ó", "o", "ô", "o", "õ", "o", "ö", "o", "ø", "o",
+		"ù", "u", "ú", "u", "û", "u", "ü", "u", "ý", "y", "þ", "th", "ÿ", "y",
+		"Ł", "L", "ł", "l", "Œ", "OE", "œ", "oe", "Š", "S", "š", "s", "Ž", "Z", "ž", "z",
+	)
+)
+
+// SanitizeLogin turns s into a login WordPress accepts, like sanitize_user($s, true):
+// tags, %XX octets and HTML entities are removed, common Latin accents are folded
+// (é -> e), every character outside a-z A-Z 0-9 space _ . - @ is dropped, and
+// whitespace is trimmed and collapsed. The result may be empty.
 func SanitizeLogin(s string) string {
-	var b strings.Builder
-	for _, r := range s {
+	s = loginTags.ReplaceAllString(s, "")
+	s = loginAccents.Replace(s)
+	s = loginOctets.ReplaceAllString(s, "")
+	s = loginEntities.ReplaceAllString(s, "")
+	s = strings.Map(func(r rune) rune {
 		switch {
-		case r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)):
-			b.WriteRune(r)
-		case r == ' ' || r == '_' || r == '.' || r == '-' || r == '@':
-			b.WriteRune(r)
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9',
+			r == ' ', r == '_', r == '.', r == '-', r == '@':
+			return r
 		}
-	}
-	return strings.Join(strings.Fields(b.String()), " ")
+		return -1
+	}, s)
+	return loginSpaces.ReplaceAllString(strings.TrimSpace(s), " ")
 }
+
+// maxLogin is WordPress's limit on user_login; new logins leave room for a
+// collision suffix of up to three digits.
+const maxLogin = 60
 
 // baseLogin is the login a new user gets before any collision suffix.
 func (p *Policy) baseLogin(r io.Reader, c *Contact, mapped string) (string, error) {
+	l, err := p.formatLogin(r, c, mapped)
+	if len(l) > maxLogin-3 {
+		l = strings.TrimSpace(l[:maxLogin-3]) // ASCII only after SanitizeLogin
+	}
+	return l, err
+}
+
+func (p *Policy) formatLogin(r io.Reader, c *Contact, mapped string) (string, error) {
 	if l := SanitizeLogin(mapped); l != "" {
 		return l, nil
 	}

@@ -16,7 +16,10 @@ func TestSanitizeLogin(t *testing.T) {
 		{"ann@example.com", "ann@example.com"},
 		{"dave+tag@x.com", "davetag@x.com"},
 		{"o'brien@x.com", "obrien@x.com"},
-		{"Zoë Saldaña", "Zo Saldaa"},
+		{"Zoë Saldaña", "Zoe Saldana"}, // accents folded, as remove_accents does
+		{"  José   Müller ", "Jose Muller"},
+		{"<b>bob</b>_o'neil.x-y", "bob_oneil.x-y"},
+		{"x%41y&amp;z", "xyz"},
 		{"a_b.c-d@e", "a_b.c-d@e"},
 		{"  two   spaces  here  ", "two spaces here"},
 		{"tab\tgone", "tabgone"}, // strict sanitize_user drops the tab before collapsing spaces

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
 
@@ -196,7 +197,7 @@ var seq atomic.Int64
 // "prefix-1732690000123456-3@example.com" (lowercase).
 func UniqueEmail(t testing.TB, prefix string) string {
 	t.Helper()
-	p := strings.ToLower(wordpress.SanitizeLogin(prefix))
+	p := strings.ToLower(contactsync.SanitizeLogin(prefix))
 	p = strings.NewReplacer(" ", "-", "@", "-").Replace(p)
 	if p == "" {
 		p = "user"
