@@ -59,7 +59,7 @@ type Request struct {
 
 // Merge folds a later request for the same contact into r: the stronger
 // action wins, a requested notification is kept, the latest role and the
-// latest payload tags are used.
+// latest webhook's tags (none: loaded from AC) are used.
 func (r Request) Merge(later Request) Request {
 	out := r
 	if later.Action.Rank() > out.Action.Rank() {
@@ -69,9 +69,9 @@ func (r Request) Merge(later Request) Request {
 		out.Role = later.Role
 	}
 	out.SendNotification = out.SendNotification || later.SendNotification
-	if later.HasTags {
-		out.Tags, out.HasTags = later.Tags, true
-	}
+	// The latest webhook says what the tags are; one without tags means
+	// "unknown", so they are loaded from AC rather than taken from an older one.
+	out.Tags, out.HasTags = later.Tags, later.HasTags
 	if later.EmailHint != "" {
 		out.EmailHint = later.EmailHint
 	}

@@ -330,7 +330,8 @@ func (q *Queue) pausedFor() time.Duration {
 	return time.Until(q.pausedUntil)
 }
 
-// cleanLoop deletes finished webhooks past their retention, hourly.
+// cleanLoop deletes, hourly, finished webhooks and never-returned passwords
+// past their retention, and old records of our AC writes.
 func (q *Queue) cleanLoop(ctx context.Context) {
 	defer close(q.cleanerDone)
 	t := time.NewTicker(time.Hour)
@@ -339,6 +340,9 @@ func (q *Queue) cleanLoop(ctx context.Context) {
 		before := timeText(time.Now().Add(-q.opts.RetentionAfter))
 		if _, err := q.db.ExecContext(ctx, `DELETE FROM wpbridge_webhook WHERE state IN ('done','ignored','failed') AND finished_at < ?`, before); err != nil && ctx.Err() == nil {
 			q.log.WithError(err).Warn("delete old webhooks")
+		}
+		if _, err := q.db.ExecContext(ctx, `DELETE FROM wpbridge_pending_password WHERE created_at < ?`, before); err != nil && ctx.Err() == nil {
+			q.log.WithError(err).Warn("delete stale pending passwords")
 		}
 		if _, err := q.db.ExecContext(ctx, `DELETE FROM wpbridge_ac_write WHERE written_at < ?`, timeText(time.Now().Add(-q.opts.EchoWindow))); err != nil && ctx.Err() == nil {
 			q.log.WithError(err).Warn("delete old AC write records")
