@@ -38,15 +38,20 @@ type App struct {
 	Metrics *metrics.Metrics
 }
 
-// Clients builds the two API clients from the configuration.
-func Clients(cfg *config.Config) (*activecampaign.Client, *wordpress.Client, error) {
-	ac, err := activecampaign.NewClient(cfg.ACAPIURL, cfg.ACAPIKey.Reveal(),
-		activecampaign.WithLimiter(ratelimit.New(cfg.ACRateLimit)))
+// Clients builds the two API clients from the configuration; with m, their
+// requests are counted in m.APIRequests.
+func Clients(cfg *config.Config, m *metrics.Metrics) (*activecampaign.Client, *wordpress.Client, error) {
+	acOpts := []activecampaign.Option{activecampaign.WithLimiter(ratelimit.New(cfg.ACRateLimit))}
+	wpOpts := []wordpress.Option{wordpress.WithMaxConcurrent(cfg.WPMaxConcurrent)}
+	if m != nil {
+		acOpts = append(acOpts, activecampaign.WithHTTPClient(m.HTTPClient("activecampaign")))
+		wpOpts = append(wpOpts, wordpress.WithHTTPClient(m.HTTPClient("wordpress")))
+	}
+	ac, err := activecampaign.NewClient(cfg.ACAPIURL, cfg.ACAPIKey.Reveal(), acOpts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("AC_API_URL: %w", err)
 	}
-	wp, err := wordpress.NewClient(cfg.WPURL, cfg.WPUsername, cfg.WPAppPassword.Reveal(),
-		wordpress.WithMaxConcurrent(cfg.WPMaxConcurrent))
+	wp, err := wordpress.NewClient(cfg.WPURL, cfg.WPUsername, cfg.WPAppPassword.Reveal(), wpOpts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("WP_URL: %w", err)
 	}
@@ -73,7 +78,8 @@ func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts q
 	if !ok {
 		return nil, errors.New("DATABASE_URL: postgres is not supported yet; use sqlite:PATH")
 	}
-	ac, wp, err := Clients(cfg)
+	m := metrics.New()
+	ac, wp, err := Clients(cfg, m)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +87,7 @@ func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts q
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	a := &App{cfg: cfg, log: log, closeDB: closeDB, Metrics: metrics.New()}
+	a := &App{cfg: cfg, log: log, closeDB: closeDB, Metrics: m}
 	contacts := &bridge.Contacts{AC: ac}
 	syncer := &contactsync.Syncer{
 		Contacts: contacts, Users: &bridge.Users{WP: wp},

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -317,6 +318,23 @@ func TestAsyncAndErrors(t *testing.T) {
 	big := strings.Repeat("a", 1<<20+10)
 	if r := b.post("/", hook("add"), "contact%5Bid%5D=1&x="+big); r.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("huge body = %d, want 413", r.Code)
+	}
+	resp, err := http.Get(b.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`wpbridge_api_requests_total{api="activecampaign",outcome="200"}`,
+		`wpbridge_api_requests_total{api="wordpress",outcome="201"}`,
+		`wpbridge_webhooks_received_total{action="add",status="202"} 1`,
+		`wpbridge_webhooks_received_total{action="invalid",status="400"}`,
+		"wpbridge_webhooks_pending 0",
+	} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	for _, p := range []string{"/healthz", "/readyz"} {
 		if r := b.send(http.MethodGet, p, nil, "", nil); r.Code != 200 {

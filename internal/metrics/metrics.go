@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -72,4 +73,30 @@ func (m *Metrics) SetDepthFunc(f func() float64) { m.depth = f }
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// HTTPClient returns an HTTP client that counts every request to api in
+// APIRequests, by status code ("error" when no answer came). It follows no
+// redirects, so credentials never travel to another host.
+func (m *Metrics) HTTPClient(api string) *http.Client {
+	return &http.Client{
+		Transport:     &countingTransport{api: api, next: http.DefaultTransport, counter: m.APIRequests},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+type countingTransport struct {
+	api     string
+	next    http.RoundTripper
+	counter *prometheus.CounterVec
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	outcome := "error"
+	if err == nil {
+		outcome = strconv.Itoa(resp.StatusCode)
+	}
+	t.counter.WithLabelValues(t.api, outcome).Inc()
+	return resp, err
 }
