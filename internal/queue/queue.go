@@ -236,7 +236,7 @@ func (q *Queue) Submit(ctx context.Context, w Webhook) (Outcome, error) {
 // takeEcho reports whether w is the echo of our own write to the contact, and
 // if so consumes the record of that write so that only one echo is dropped.
 func (q *Queue) takeEcho(ctx context.Context, tx *sql.Tx, w Webhook) (bool, error) {
-	if w.InitiatedFrom != "api" || w.Request.Action == contactsync.ActionAdd {
+	if w.InitiatedFrom != "api" || w.Request.Action != contactsync.ActionUpdate {
 		return false, nil
 	}
 	since := timeText(time.Now().Add(-q.opts.EchoWindow))

@@ -63,7 +63,9 @@ func New(opts Options, q Queue, log logrus.FieldLogger, m *metrics.Metrics) (*Se
 	s.engine.Any("/webhooks/activecampaign/:action", s.handleClean)
 	s.engine.GET("/healthz", s.handleHealth)
 	s.engine.GET("/readyz", s.handleReady)
-	s.engine.GET("/metrics", gin.WrapH(m.Handler()))
+	if m != nil {
+		s.engine.GET("/metrics", gin.WrapH(m.Handler()))
+	}
 	s.engine.NoRoute(func(c *gin.Context) {
 		c.JSON(http.StatusNotFound, reply{Status: "error", Message: "not found: webhooks go to /?wpf_action=ACTION&access_key=KEY or /webhooks/activecampaign/ACTION?access_key=KEY"})
 	})

@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
@@ -103,8 +105,10 @@ func (s *Server) webhook(c *gin.Context, form url.Values, action string, rerr *r
 func (s *Server) answerWebhook(c *gin.Context, form url.Values, action string, rerr *requestError, start time.Time) int {
 	log := s.log.WithFields(logrus.Fields{"action": action, "client_ip": c.ClientIP()})
 	// The key is checked first: nothing about the request is revealed to a
-	// caller without it. A body error found before it still wins for 413.
-	if rerr != nil && rerr.status == http.StatusRequestEntityTooLarge {
+	// caller without it. A body error found before it still wins for 413,
+	// and a request to / that is not a webhook at all gets 404 (as any
+	// unknown path does), not "invalid access key".
+	if rerr != nil && (rerr.status == http.StatusRequestEntityTooLarge || rerr.status == http.StatusNotFound) {
 		return s.reject(c, log, rerr)
 	}
 	if !s.keyOK(param(c, form, "access_key")) {
@@ -131,8 +135,11 @@ func (s *Server) answerWebhook(c *gin.Context, form url.Values, action string, r
 	}
 	async, _ := parseBool(param(c, form, "async")) // validated by parseWebhook
 	if !out.Final() && !async && s.timeout > 0 {
-		if out, err = s.queue.Wait(ctx, out.WebhookID, s.timeout); err != nil {
+		// On error the webhook is still stored: answer 202 with its id.
+		if o, err := s.queue.Wait(ctx, out.WebhookID, s.timeout); err != nil {
 			log.WithError(err).Warn("read webhook outcome")
+		} else {
+			out = o
 		}
 	}
 	code, rep := answer(out)
@@ -186,6 +193,11 @@ func parseWebhook(c *gin.Context, form url.Values, action string) (queue.Webhook
 	if id == "" {
 		return queue.Webhook{}, badRequest("no contact id: ActiveCampaign sends contact[id]; for a manual test add &contact_id=123")
 	}
+	for k, vs := range c.Request.URL.Query() {
+		if !cleanText(k) || slices.ContainsFunc(vs, func(v string) bool { return !cleanText(v) }) {
+			return queue.Webhook{}, badRequest("query string: a key or value is not valid UTF-8 or contains NUL")
+		}
+	}
 	email := hook.Email
 	if email == "" {
 		email = c.Query("email")
@@ -228,4 +240,9 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// cleanText reports whether s is valid UTF-8 without NUL.
+func cleanText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
