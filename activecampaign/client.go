@@ -30,6 +30,13 @@ type Pauser interface {
 	Pause(d time.Duration)
 }
 
+// Acquirer is optionally implemented by a Limiter; the client then uses Acquire
+// instead of Wait and calls done once the answer arrived, so that the limiter
+// can count requests as the server does (*ratelimit.Limiter implements it).
+type Acquirer interface {
+	Acquire(ctx context.Context) (done func(), err error)
+}
+
 // Option configures a Client.
 type Option func(*Client)
 
@@ -142,7 +149,13 @@ type call struct {
 // do waits on the limiter, sends the request and decodes a 2xx JSON body into out.
 // Every failure is an *Error.
 func (c *Client) do(ctx context.Context, cl call, out any) error {
-	if c.limiter != nil {
+	if a, ok := c.limiter.(Acquirer); ok {
+		done, err := a.Acquire(ctx)
+		if err != nil {
+			return &Error{Method: cl.method, Path: cl.path, Message: "wait for rate limiter: " + err.Error(), err: err}
+		}
+		defer done()
+	} else if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
 			return &Error{Method: cl.method, Path: cl.path, Message: "wait for rate limiter: " + err.Error(), err: err}
 		}

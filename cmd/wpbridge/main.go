@@ -52,6 +52,11 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 			fmt.Fprint(stdout, usage)
 			return 0
 		}
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "wpbridge: too many arguments\n\n")
+		} else {
+			fmt.Fprintf(stderr, "wpbridge: unknown command %q\n\n", cmd)
+		}
 		fmt.Fprint(stderr, usage)
 		return 2
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -30,7 +31,11 @@ import (
 
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode)
-	os.Exit(m.Run())
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
 }
 
 const (
@@ -60,37 +65,71 @@ func (s *safeBuffer) String() string {
 type bridge struct {
 	t        *testing.T
 	URL      string
+	App      *app.App
 	AC       *acfake.Server
 	Site     wptest.Site
 	WP       *wordpress.Client
 	Logs     *safeBuffer
 	PassID   string // id of the AC field receiving generated passwords
+	DBPath   string // the SQLite database
 	secrets  []string
 	stop     func()
 	stopOnce sync.Once
 }
 
+// setup says how to start a bridge; zero values take the test defaults.
+type setup struct {
+	Env    map[string]string // overrides of the default environment
+	Opts   queue.Options
+	AC     *acfake.Server // default: a new fake enforcing 5 requests/second
+	PassID string         // with AC: id of its WP_PASSWORD field
+	WPURL  string         // default: the test WordPress (e.g. a proxy in front of it)
+}
+
 // startBridge starts wpbridge with env overrides on top of the test defaults.
 func startBridge(t *testing.T, env map[string]string, opts queue.Options) *bridge {
 	t.Helper()
-	site := wptest.Env(t)
-	ac := acfake.NewServer(acfake.Config{APIKey: testACKey, RateLimit: 5})
+	return startBridgeWith(t, setup{Env: env, Opts: opts})
+}
+
+// newAC starts a fake AC with the test key and a WP_PASSWORD field, and
+// returns the field's id.
+func newAC(t *testing.T, rateLimit int) (*acfake.Server, string) {
+	ac := acfake.NewServer(acfake.Config{APIKey: testACKey, RateLimit: rateLimit})
 	t.Cleanup(ac.Close)
-	b := &bridge{t: t, AC: ac, Site: site, WP: site.Client(t), Logs: &safeBuffer{}}
-	b.PassID = ac.AddField("WP Password", "WP_PASSWORD", "text")
-	vars := map[string]string{
+	return ac, ac.AddField("WP Password", "WP_PASSWORD", "text")
+}
+
+// baseEnv is the environment every test bridge starts from.
+func baseEnv(site wptest.Site, acURL, dbPath string) map[string]string {
+	return map[string]string{
 		"ACCESS_KEY":            testAccessKey,
-		"AC_API_URL":            ac.URL(),
+		"AC_API_URL":            acURL,
 		"AC_API_KEY":            testACKey,
 		"WP_URL":                site.URL,
 		"WP_USERNAME":           site.Username,
 		"WP_APP_PASSWORD":       site.AppPassword,
-		"DATABASE_URL":          "sqlite:" + filepath.Join(t.TempDir(), "wpbridge.db"),
+		"DATABASE_URL":          "sqlite:" + dbPath,
 		"RETURN_PASSWORD_FIELD": "%WP_PASSWORD%",
 		"ALLOWED_ROLES":         "subscriber,customer",
 		"LOG_LEVEL":             "debug",
 	}
-	for k, v := range env {
+}
+
+// startBridgeWith starts an in-process wpbridge as s says.
+func startBridgeWith(t *testing.T, s setup) *bridge {
+	t.Helper()
+	site := wptest.Env(t)
+	b := &bridge{t: t, AC: s.AC, PassID: s.PassID, Site: site, WP: site.Client(t), Logs: &safeBuffer{}}
+	if b.AC == nil {
+		b.AC, b.PassID = newAC(t, 5)
+	}
+	b.DBPath = filepath.Join(t.TempDir(), "wpbridge.db")
+	vars := baseEnv(site, b.AC.URL(), b.DBPath)
+	if s.WPURL != "" {
+		vars["WP_URL"] = s.WPURL
+	}
+	for k, v := range s.Env {
 		vars[k] = v
 	}
 	cfg, err := config.Load(t.Context(), envconfig.MapLookuper(vars))
@@ -103,11 +142,12 @@ func startBridge(t *testing.T, env map[string]string, opts queue.Options) *bridg
 	b.secrets = []string{testAccessKey, testACKey, site.AppPassword}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, log, opts)
+	a, err := app.New(ctx, cfg, log, s.Opts)
 	if err != nil {
 		cancel()
 		t.Fatalf("app.New: %v", err)
 	}
+	b.App = a
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -137,19 +177,22 @@ func (b *bridge) Stop() { b.stopOnce.Do(b.stop) }
 // checkLogs fails the test if any secret reached the log output: the access
 // key, the AC key, the application password, or a password written to AC.
 func (b *bridge) checkLogs() {
-	logs := b.Logs.String()
-	secrets := append([]string(nil), b.secrets...)
-	for _, r := range b.AC.Requests() {
-		_ = r
-	}
-	for _, id := range b.allContacts() {
-		for _, w := range b.AC.FieldWrites(id) {
-			secrets = append(secrets, w.Value)
+	checkSecrets(b.t, b.Logs.String(), b.AC, b.allContacts(), b.secrets...)
+}
+
+// checkSecrets fails t if logs hold any of secrets or any value written to a
+// field of the contacts in AC (generated passwords).
+func checkSecrets(t *testing.T, logs string, ac *acfake.Server, contacts []string, secrets ...string) {
+	t.Helper()
+	all := append([]string(nil), secrets...)
+	for _, id := range contacts {
+		for _, w := range ac.FieldWrites(id) {
+			all = append(all, w.Value)
 		}
 	}
-	for _, s := range secrets {
+	for _, s := range all {
 		if s != "" && strings.Contains(logs, s) {
-			b.t.Errorf("a secret (%d chars) appeared in the log output", len(s))
+			t.Errorf("a secret (%d chars) appeared in the log output", len(s))
 		}
 	}
 }
@@ -272,3 +315,68 @@ func (b *bridge) user(id int64) *wordpress.User {
 	}
 	return u
 }
+
+// hookClient sends webhooks from many goroutines at once.
+var hookClient = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+// sendHook posts a webhook and returns the status code; it never fails the
+// test, so any goroutine may call it.
+func sendHook(base string, query url.Values, body string) (int, error) {
+	req, err := http.NewRequest(http.MethodPost, base+"/?"+query.Encode(), strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := hookClient.Do(req)
+	if err != nil {
+		return 0, errors.Unwrap(err) // no URL: it holds the access key
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+// pendingWebhooks reads wpbridge_webhooks_pending from base's /metrics, or -1.
+func pendingWebhooks(base string) int {
+	resp, err := hookClient.Get(base + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "wpbridge_webhooks_pending "); ok {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+				return int(f)
+			}
+		}
+	}
+	return -1
+}
+
+// waitSettled waits until base has no pending webhook.
+func waitSettled(t *testing.T, base string, d time.Duration) {
+	t.Helper()
+	waitFor(t, d, "every webhook to finish", func() bool { return pendingWebhooks(base) == 0 })
+}
+
+// deleteUsers removes users by id, a few at a time.
+func deleteUsers(t *testing.T, wp *wordpress.Client, ids []int64) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for _, id := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := wp.Users.Delete(context.Background(), id, 1); err != nil && !errors.Is(err, wordpress.ErrNotFound) {
+				t.Errorf("delete user %d: %v", id, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// runContactBase returns a contact id base no earlier run used, so that
+// leftovers in the shared WordPress never match this run's contacts.
+func runContactBase() int64 { return time.Now().UnixMilli() % 100_000_000 * 1000 }

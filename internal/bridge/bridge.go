@@ -187,5 +187,10 @@ func Classify(err error) (queue.Class, time.Duration, string) {
 			return queue.Permanent, 0, ""
 		}
 	}
+	// Arguments the clients refused before sending anything: a retry sends
+	// the same arguments again.
+	if errors.Is(err, activecampaign.ErrInvalidArgument) || errors.Is(err, wordpress.ErrInvalid) {
+		return queue.Permanent, 0, ""
+	}
 	return queue.Temporary, 0, ""
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -59,7 +60,7 @@ func Check(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, w
 		case errors.Is(err, activecampaign.ErrNotFound):
 			add(false, "ActiveCampaign API", "AC_API_URL %s does not look like an ActiveCampaign API URL (404): use the URL from Settings > Developer", cfg.ACAPIURL)
 		default:
-			add(false, "ActiveCampaign API", "cannot use AC_API_URL %s: %v", cfg.ACAPIURL, err)
+			add(false, "ActiveCampaign API", "cannot use AC_API_URL %s: %v: check the URL and that this machine can reach it", cfg.ACAPIURL, err)
 		}
 	} else {
 		acOK = true
@@ -71,10 +72,13 @@ func Check(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, w
 	switch {
 	case errors.Is(err, wordpress.ErrPluginMissing):
 		add(false, "WordPress companion plugin", "not installed on %s: copy wordpress/plugin/wpbridge.php into wp-content/mu-plugins/", cfg.WPURL)
+	case errors.Is(err, wordpress.ErrUnauthorized) && statusOf(err) == http.StatusForbidden:
+		// Signed in, but the status route needs list_users.
+		add(false, "WordPress credentials", "WP_USERNAME %q is signed in but lacks the list_users capability: use an administrator's application password", cfg.WPUsername)
 	case errors.Is(err, wordpress.ErrUnauthorized):
 		add(false, "WordPress credentials", "WP_USERNAME %q with WP_APP_PASSWORD was rejected: create an application password for that user (Users > Profile > Application Passwords); over plain http WordPress also needs WP_ENVIRONMENT_TYPE=local", cfg.WPUsername)
 	case err != nil:
-		add(false, "WordPress REST API", "cannot use WP_URL %s: %v", cfg.WPURL, err)
+		add(false, "WordPress REST API", "cannot use WP_URL %s: %v: check the URL and that this machine can reach it", cfg.WPURL, err)
 	default:
 		add(true, "WordPress REST API", "%s answers (WordPress %s), credentials of %q accepted", cfg.WPURL, st.WordPress, cfg.WPUsername)
 		add(true, "WordPress companion plugin", "installed, version %s", st.Version)
@@ -119,12 +123,21 @@ func Check(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, w
 		case errors.Is(err, activecampaign.ErrNotFound):
 			add(false, r.what, "ActiveCampaign has no custom field %s: create it or fix the variable", r.ref)
 		case err != nil:
-			add(false, r.what, "cannot list ActiveCampaign fields: %v", err)
+			add(false, r.what, "cannot list ActiveCampaign fields: %v: run the check again; if it persists, check AC_API_KEY's permissions", err)
 		default:
 			add(true, r.what, "field %s exists (%q, id %s)", r.ref, f.Title, f.ID)
 		}
 	}
 	return out
+}
+
+// statusOf returns the HTTP status of a WordPress error, 0 if none.
+func statusOf(err error) int {
+	var we *wordpress.Error
+	if errors.As(err, &we) {
+		return we.StatusCode
+	}
+	return 0
 }
 
 func sortedKeys(m map[string]string) []string {

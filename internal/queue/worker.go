@@ -40,7 +40,7 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	q := w.q
 	o, err := outcome(ctx, q.db, job.Args.WebhookID)
 	if err != nil {
-		return err
+		return q.storeFailed(ctx, job, err)
 	}
 	if o.Final() {
 		return nil // covered by another webhook's round
@@ -59,7 +59,7 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 
 	c, err := claim(ctx, q.db, contact, job.ID)
 	if err != nil {
-		return err
+		return q.storeFailed(ctx, job, err)
 	}
 	if len(c.ids) == 0 {
 		return nil
@@ -78,6 +78,26 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return q.succeed(ctx, c, job.Args.WebhookID, res, log)
 	}
 	return q.fail(ctx, c, job, runErr, log)
+}
+
+// storeFailed handles an error of the queue's own bookkeeping before a round
+// ran. On shutdown the job waits for the next start; on its last attempt the
+// job's webhook is failed, so that it is not left pending with no job.
+func (q *Queue) storeFailed(ctx context.Context, job *river.Job[SyncArgs], err error) error {
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return river.JobSnooze(time.Second)
+	}
+	if job.Attempt < job.MaxAttempts {
+		return err
+	}
+	o := Outcome{WebhookID: job.Args.WebhookID, State: StateFailed, Message: err.Error()}
+	if _, ferr := q.db.ExecContext(context.WithoutCancel(ctx), `UPDATE wpbridge_webhook SET state = ?, message = ?, finished_at = ?
+		WHERE id = ? AND state IN ('pending', 'claimed')`, o.State, o.Message, timeText(time.Now()), o.WebhookID); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	q.waiters.notify([]Outcome{o})
+	q.countJob("unknown", "failed")
+	return err
 }
 
 // succeed records the round's result on every webhook it covered.
@@ -123,8 +143,9 @@ func (q *Queue) fail(ctx context.Context, c *claimed, job *river.Job[SyncArgs], 
 	switch {
 	case errors.Is(runErr, contactsync.ErrPermanent):
 		class = Permanent
-	case ctx.Err() != nil:
-		// shutting down or timed out: hand the work back untouched
+	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// shutting down: hand the work back untouched. A round that ran past
+		// JobTimeout is a temporary failure below, so that it uses an attempt.
 		if err := release(bg, q.db, c.ids); err != nil {
 			return err
 		}
@@ -208,7 +229,7 @@ func (q *Queue) clearBackoff(contact string) {
 	delete(q.backoff, contact)
 }
 
-// backoffPolicy is capped exponential backoff with ±20% jitter.
+// backoffPolicy is exponential backoff with ±20% jitter, never above cap.
 type backoffPolicy struct{ base, cap time.Duration }
 
 func (p *backoffPolicy) delay(attempt int) time.Duration {
@@ -218,7 +239,7 @@ func (p *backoffPolicy) delay(attempt int) time.Duration {
 	}
 	d = min(d, p.cap)
 	jitter := 0.8 + 0.4*rand.Float64()
-	return time.Duration(float64(d) * jitter)
+	return min(time.Duration(float64(d)*jitter), p.cap)
 }
 
 // NextRetry implements river.ClientRetryPolicy.

@@ -59,8 +59,14 @@ func New(opts Options, q Queue, log logrus.FieldLogger, m *metrics.Metrics) (*Se
 		return nil, fmt.Errorf("server: TRUSTED_PROXIES: %w", err)
 	}
 	s.engine.Use(s.accessLog, gin.CustomRecovery(s.recovered))
-	s.engine.Any("/", s.handleRoot)
-	s.engine.Any("/webhooks/activecampaign/:action", s.handleClean)
+	for _, method := range []string{http.MethodGet, http.MethodPost} { // AC posts; GET for manual tests
+		s.engine.Handle(method, "/", s.handleRoot)
+		s.engine.Handle(method, "/webhooks/activecampaign/:action", s.handleClean)
+	}
+	s.engine.HandleMethodNotAllowed = true
+	s.engine.NoMethod(func(c *gin.Context) {
+		c.JSON(http.StatusMethodNotAllowed, reply{Status: "error", Message: "method not allowed: webhooks are GET or POST"})
+	})
 	s.engine.GET("/healthz", s.handleHealth)
 	s.engine.GET("/readyz", s.handleReady)
 	if m != nil {

@@ -27,6 +27,13 @@ type Limiter struct {
 	mu          sync.Mutex
 	next        time.Time // earliest start of the next slot
 	pausedUntil time.Time
+
+	// Occupancy, for Acquire: requests in flight and answers received within
+	// the last window (see acquire.go).
+	perSecond int
+	inFlight  int
+	recent    []time.Time   // answer times within the window, oldest first
+	changed   chan struct{} // closed when a request ends
 }
 
 // New returns a Limiter that lets at most perSecond calls of Wait return in any one-second
@@ -36,7 +43,7 @@ func New(perSecond int) *Limiter {
 		perSecond = 1
 	}
 	iv := time.Duration(float64(time.Second) / float64(perSecond) * safetyMargin)
-	return &Limiter{interval: iv}
+	return &Limiter{interval: iv, perSecond: perSecond}
 }
 
 // Interval reports the spacing between two consecutive starts.

@@ -1,0 +1,287 @@
+// Command wpbench measures wpbridge on one machine and prints one plain-text
+// report: webhook acknowledgement latency and throughput (durable SQLite,
+// async webhooks, the real wpbridge binary), AC and WordPress requests per
+// webhook for each action, the settle time of a webhook storm against a fake
+// AC limited to 5 requests per second, and the process's memory.
+//
+// It needs the test WordPress of scripts/wordpress.sh; scripts/bench.sh
+// starts one and runs this command:
+//
+//	bash scripts/bench.sh
+//	go run ./cmd/wpbench -wp-env /tmp/wpbridge-wp-bench/env -rate 200 -duration 10s
+//
+// Every target is on 127.0.0.1; every loop is bounded in count and time.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wpbridge/wpbridge/internal/proc"
+)
+
+type options struct {
+	wpEnv, bin                string
+	rate                      int
+	duration                  time.Duration
+	senders                   int
+	flatDuration              time.Duration
+	ackContacts               int
+	stormContacts, stormHooks int
+	stormSenders              int
+	stormExisting, stormDups  float64
+	stormTimeout              time.Duration
+	acRate                    int
+	seed                      uint64
+	timeout                   time.Duration
+	keep                      bool
+	runAck, runStorm          bool
+	extraEnv                  []string
+}
+
+// envList collects repeated -wpbridge-env KEY=VALUE flags.
+type envList struct{ o *options }
+
+func (e envList) String() string { return "" }
+
+func (e envList) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || k == "" || strings.ToUpper(k) != k {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	e.o.extraEnv = append(e.o.extraEnv, v)
+	return nil
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("wpbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defEnv := os.Getenv("WPBRIDGE_WP_ENV")
+	if defEnv == "" {
+		defEnv = "/tmp/wpbridge-wp-bench/env"
+	}
+	fs.StringVar(&o.wpEnv, "wp-env", defEnv, "env file written by scripts/wordpress.sh (WP_URL must be on 127.0.0.1)")
+	fs.StringVar(&o.bin, "bin", "", "wpbridge binary to run (default: build ./cmd/wpbridge)")
+	fs.IntVar(&o.rate, "rate", 200, "paced run: webhooks per second")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "paced run: how long")
+	fs.IntVar(&o.senders, "senders", 24, "flat-out run: concurrent senders")
+	fs.DurationVar(&o.flatDuration, "flat-duration", 5*time.Second, "flat-out run: how long")
+	fs.IntVar(&o.ackContacts, "ack-contacts", 200, "load runs: contacts the webhooks are for")
+	fs.IntVar(&o.stormContacts, "storm-contacts", 200, "storm: contacts")
+	fs.IntVar(&o.stormHooks, "storm-webhooks", 1000, "storm: webhooks")
+	fs.IntVar(&o.stormSenders, "storm-senders", 16, "storm: concurrent senders")
+	fs.Float64Var(&o.stormExisting, "storm-existing", 0.5, "storm: share of contacts with a linked WordPress user already")
+	fs.Float64Var(&o.stormDups, "storm-duplicates", 0.2, "storm: share of webhooks repeating an earlier one verbatim")
+	fs.DurationVar(&o.stormTimeout, "storm-timeout", 10*time.Minute, "storm: longest wait for every webhook to finish")
+	fs.IntVar(&o.acRate, "ac-rate", 5, "fake AC rate limit and wpbridge's AC_RATE_LIMIT (requests per second)")
+	fs.Uint64Var(&o.seed, "seed", 1, "random seed (contacts, mixes, storm order)")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop everything after this long")
+	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (databases, wpbridge logs)")
+	fs.BoolVar(&o.runAck, "ack", true, "run the acknowledgement load runs")
+	fs.BoolVar(&o.runStorm, "storm", true, "run the per-action costs, the storm and the memory measurement")
+	fs.Var(envList{o}, "wpbridge-env", "extra KEY=VALUE for wpbridge's environment, repeatable (default: none, the default config)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	case o.rate < 1 || o.rate > 5000:
+		return nil, errors.New("-rate must be 1..5000")
+	case o.duration <= 0 || o.duration > 10*time.Minute, o.flatDuration <= 0 || o.flatDuration > 10*time.Minute:
+		return nil, errors.New("-duration and -flat-duration must be in (0, 10m]")
+	case o.senders < 1 || o.senders > 256, o.stormSenders < 1 || o.stormSenders > 256:
+		return nil, errors.New("-senders and -storm-senders must be 1..256")
+	case o.ackContacts < 1 || o.ackContacts > 100_000:
+		return nil, errors.New("-ack-contacts must be 1..100000")
+	case o.stormContacts < 1 || o.stormHooks < o.stormContacts || o.stormHooks > 100_000:
+		return nil, errors.New("-storm-webhooks must be >= -storm-contacts >= 1, and <= 100000")
+	case o.stormExisting < 0 || o.stormExisting > 1 || o.stormDups < 0 || o.stormDups >= 1:
+		return nil, errors.New("-storm-existing must be in [0,1], -storm-duplicates in [0,1)")
+	case o.acRate < 1 || o.acRate > 1000:
+		return nil, errors.New("-ac-rate must be 1..1000")
+	case o.stormTimeout <= 0 || o.timeout <= 0:
+		return nil, errors.New("-storm-timeout and -timeout must be positive")
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wpbench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	err = run(ctx, o, os.Stdout, os.Stderr)
+	cancel()
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wpbench:", err)
+		os.Exit(1)
+	}
+}
+
+// report is everything measured; printed by print.
+type report struct {
+	opts      *options
+	machine   []string
+	paced     *ackResult
+	flat      *ackResult
+	ackMemory memory
+	backlog   float64 // webhooks still pending when the load process was stopped
+	serverAck string  // paced run as wpbridge's own ack histogram saw it
+	pacedCPU  string
+	flatCPU   string
+	costs     []costResult
+	storm     *stormResult
+	stormMem  memory
+	notes     []string
+}
+
+type memory struct{ idle, peak int64 }
+
+func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	rep := &report{opts: o, machine: machine()}
+	site, err := readSite(o.wpEnv)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "wpbench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Fprintln(stderr, "wpbench: scratch directory (kept):", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	bin := o.bin
+	if bin == "" {
+		root, err := proc.ModuleRoot()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "wpbench: building wpbridge")
+		if bin, err = proc.Build(ctx, root, dir); err != nil {
+			return err
+		}
+	}
+	proxy, err := newCountingProxy(site.URL)
+	if err != nil {
+		return err
+	}
+	defer proxy.Close()
+	b := &bench{
+		bin: bin, dir: dir, site: site, proxy: proxy,
+		extraEnv:  o.extraEnv,
+		accessKey: "bench-" + randomHex(16), acKey: "bench-ac-" + randomHex(16),
+		runID: fmt.Sprintf("%d", time.Now().UnixNano()),
+		client: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+			Proxy: nil, MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: 30 * time.Second,
+		}},
+	}
+	b.lastID.Store(time.Now().UnixMilli() * 1000)
+	rep.machine = append(rep.machine, "disk: "+fsyncLatency(dir))
+	rng := rand.New(rand.NewPCG(o.seed, 0x77706265))
+	if o.runAck {
+		fmt.Fprintln(stderr, "wpbench: load runs")
+		if err := b.ackPhase(ctx, rep, rng); err != nil {
+			return err
+		}
+	}
+	if o.runStorm {
+		fmt.Fprintln(stderr, "wpbench: per-action costs and storm")
+		if err := b.stormPhase(ctx, rep, rng); err != nil {
+			return err
+		}
+	}
+	rep.machine = append(rep.machine, "load average at end: "+loadavg())
+	rep.print(stdout)
+	return nil
+}
+
+// ackPhase runs the paced and flat-out runs against one wpbridge.
+func (b *bench) ackPhase(ctx context.Context, rep *report, rng *rand.Rand) error {
+	o := rep.opts
+	ac := b.newFake(o.acRate)
+	defer ac.Close()
+	mix := &hookMix{rng: rng, contacts: b.seedAckContacts(ac, o.ackContacts, rng)}
+	p, err := b.start(ctx, "ack", ac)
+	if err != nil {
+		return err
+	}
+	defer p.Kill()
+	before, _ := b.scrape(ctx, p.URL)
+	c0 := sampleCPU(p.PID())
+	rep.paced = b.paced(ctx, p.URL, mix, o.rate, o.duration)
+	c1 := sampleCPU(p.PID())
+	if after, err := b.scrape(ctx, p.URL); err == nil && before != nil {
+		rep.serverAck = serverAckShare(before, after)
+	}
+	c2 := sampleCPU(p.PID())
+	rep.flat = b.flatOut(ctx, p.URL, mix, o.senders, o.flatDuration)
+	c3 := sampleCPU(p.PID())
+	rep.pacedCPU, rep.flatCPU = cpuUse(c0, c1, runtime.NumCPU()), cpuUse(c2, c3, runtime.NumCPU())
+	if m, err := b.scrape(ctx, p.URL); err == nil {
+		rep.backlog = m["wpbridge_webhooks_pending"]
+	}
+	_, peak, err := p.Memory()
+	if err != nil {
+		return fmt.Errorf("memory of the load process: %w", err)
+	}
+	rep.ackMemory.peak = peak
+	p.Kill() // the backlog would take minutes at 5 AC requests per second
+	return ctx.Err()
+}
+
+// stormPhase measures idle memory, per-action costs, the storm and the peak
+// memory on one wpbridge.
+func (b *bench) stormPhase(ctx context.Context, rep *report, rng *rand.Rand) error {
+	o := rep.opts
+	ac := b.newFake(o.acRate)
+	defer ac.Close()
+	p, err := b.start(ctx, "storm", ac)
+	if err != nil {
+		return err
+	}
+	defer p.Kill()
+	time.Sleep(time.Second)
+	if rep.stormMem.idle, _, err = p.Memory(); err != nil {
+		return fmt.Errorf("idle memory: %w", err)
+	}
+	byKey, list, err := b.costs(ctx, p.URL, ac, rng)
+	if err != nil {
+		return fmt.Errorf("per-action costs: %w", err)
+	}
+	rep.costs = list
+	rep.storm, err = b.storm(ctx, p.URL, ac, rng, byKey, stormConfig{
+		Contacts: o.stormContacts, Webhooks: o.stormHooks, Senders: o.stormSenders,
+		ExistingShare: o.stormExisting, DuplicateShare: o.stormDups, ACRate: o.acRate, Limit: o.stormTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	if _, rep.stormMem.peak, err = p.Memory(); err != nil {
+		return fmt.Errorf("peak memory: %w", err)
+	}
+	if err := p.Stop(30 * time.Second); err != nil {
+		rep.notes = append(rep.notes, fmt.Sprintf("wpbridge (storm) did not stop cleanly: %v", err))
+	}
+	return nil
+}

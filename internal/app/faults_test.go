@@ -1,0 +1,211 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wpbridge/wpbridge/internal/acfake"
+	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/wptest"
+	"github.com/wpbridge/wpbridge/wordpress"
+)
+
+// TestDuplicateAddStorm sends 20 identical adds for one new contact at once,
+// in sync mode: one user, one password, every answer 2xx.
+func TestDuplicateAddStorm(t *testing.T) {
+	b := startBridge(t, nil, queue.Options{})
+	email := wptest.UniqueEmail(t, "dupstorm")
+	id := b.addContact(acfake.Contact{ID: strconv.FormatInt(runContactBase(), 10), Email: email, FirstName: "Dup"})
+	t.Cleanup(func() { b.deleteUserByEmail(email) })
+	_, before, err := b.WP.Users.List(context.Background(), 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	codes := make(chan int, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			code, err := sendHook(b.URL, hook("add"), contactBody(id, email, "Dup"))
+			if err != nil {
+				t.Errorf("send: %v", err)
+			}
+			codes <- code
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code < 200 || code > 299 {
+			t.Errorf("answer %d, want 2xx", code)
+		}
+	}
+	waitSettled(t, b.URL, time.Minute)
+	_, after, err := b.WP.Users.List(context.Background(), 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after-before != 1 {
+		t.Errorf("WordPress users grew by %d, want 1", after-before)
+	}
+	u, err := b.WP.Users.FindByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := b.AC.FieldWrites(id)
+	if len(ws) != 1 {
+		t.Fatalf("passwords written = %d, want 1", len(ws))
+	}
+	if !b.Site.CheckPassword(t, u.Username, ws[0].Value) {
+		t.Error("the password written to AC does not log in")
+	}
+}
+
+// switchProxy stands in front of WordPress and can play dead: 502 from the
+// proxy, or the connection dropped, alternately.
+type switchProxy struct {
+	down atomic.Bool
+	n    atomic.Int64
+	rp   *httputil.ReverseProxy
+}
+
+func (p *switchProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !p.down.Load() {
+		p.rp.ServeHTTP(w, r)
+		return
+	}
+	if p.n.Add(1)%2 == 0 {
+		http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
+		return
+	}
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
+}
+
+// TestWordPressDown queues webhooks while WordPress is unreachable and
+// completes them once it is back.
+func TestWordPressDown(t *testing.T) {
+	site := wptest.Env(t)
+	target, err := url.Parse(site.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := &switchProxy{rp: httputil.NewSingleHostReverseProxy(target)}
+	ts := httptest.NewServer(px)
+	t.Cleanup(ts.Close)
+	b := startBridgeWith(t, setup{WPURL: ts.URL, Env: map[string]string{"SYNC_TIMEOUT": "1s"},
+		Opts: queue.Options{RetryBase: 200 * time.Millisecond, RetryCap: time.Second}})
+
+	px.down.Store(true)
+	base := runContactBase()
+	var ids, emails []string
+	for i := range 4 {
+		email := wptest.UniqueEmail(t, "wpdown")
+		id := b.addContact(acfake.Contact{ID: strconv.FormatInt(base+int64(i), 10), Email: email, FirstName: "Down"})
+		t.Cleanup(func() { b.deleteUserByEmail(email) })
+		q := hook("add")
+		if i%2 == 1 {
+			q.Set("async", "true")
+		}
+		r := b.post("/", q, contactBody(id, email, "Down"))
+		if r.Code != http.StatusAccepted || r.Status != "queued" {
+			t.Fatalf("add while WordPress is down = %d %q %q, want 202 queued", r.Code, r.Status, r.Message)
+		}
+		ids, emails = append(ids, id), append(emails, email)
+	}
+	time.Sleep(2 * time.Second) // a few failed rounds
+	if n := pendingWebhooks(b.URL); n != len(ids) {
+		t.Errorf("pending webhooks while WordPress is down = %d, want %d", n, len(ids))
+	}
+	for _, email := range emails {
+		if _, err := b.WP.Users.FindByEmail(context.Background(), email); !errors.Is(err, wordpress.ErrNotFound) {
+			t.Fatalf("user exists while WordPress was down (err %v)", err)
+		}
+	}
+	px.down.Store(false)
+	waitSettled(t, b.URL, time.Minute)
+	for i, id := range ids {
+		u, err := b.WP.Users.FindByEmail(context.Background(), emails[i])
+		if err != nil {
+			t.Errorf("contact %s: no user after WordPress came back: %v", id, err)
+			continue
+		}
+		ws := b.AC.FieldWrites(id)
+		if len(ws) != 1 {
+			t.Errorf("contact %s: %d passwords written, want 1", id, len(ws))
+			continue
+		}
+		if !b.Site.CheckPassword(t, u.Username, ws[0].Value) {
+			t.Errorf("contact %s: the password written to AC does not log in", id)
+		}
+	}
+}
+
+// TestACThrottledAndDown has AC answer 429 (Retry-After), then 503, for a
+// while; with only 2 attempts per job every webhook still completes, because
+// waiting on AC does not use an attempt.
+func TestACThrottledAndDown(t *testing.T) {
+	b := startBridgeWith(t, setup{Opts: queue.Options{MaxAttempts: 2, RetryBase: 200 * time.Millisecond, RetryCap: time.Second}})
+	base := runContactBase()
+	var ids []string
+	var hooks []int64
+	send := func(i int) {
+		email := wptest.UniqueEmail(t, "acdown")
+		id := b.addContact(acfake.Contact{ID: strconv.FormatInt(base+int64(i), 10), Email: email, FirstName: "Throttle"})
+		t.Cleanup(func() { b.deleteUserByEmail(email) })
+		r := b.post("/", hook("add", "async", "true"), contactBody(id, email, "T"))
+		if r.Code != http.StatusAccepted {
+			t.Fatalf("async add = %d %q", r.Code, r.Message)
+		}
+		ids, hooks = append(ids, id), append(hooks, r.WebhookID)
+	}
+	b.AC.SetDown(http.StatusTooManyRequests)
+	for i := range 3 {
+		send(i)
+	}
+	time.Sleep(3 * time.Second)
+	b.AC.SetDown(http.StatusServiceUnavailable)
+	for i := 3; i < 6; i++ {
+		send(i)
+	}
+	time.Sleep(3 * time.Second)
+	if n := pendingWebhooks(b.URL); n != len(ids) {
+		t.Errorf("pending webhooks while AC refuses = %d, want %d", n, len(ids))
+	}
+	b.AC.SetDown(0)
+	waitSettled(t, b.URL, time.Minute)
+	for i, id := range hooks {
+		o, err := b.App.Queue.Outcome(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.State != queue.StateDone {
+			t.Errorf("webhook %d: %s %q, want done", id, o.State, o.Message)
+		}
+		if n := len(b.AC.FieldWrites(ids[i])); n != 1 {
+			t.Errorf("contact %s: %d passwords written, want 1", ids[i], n)
+		}
+	}
+	if n := b.AC.MaxInWindow(time.Second); n > 5 {
+		t.Errorf("AC saw %d requests within 1s (429 and 503 included), limit 5", n)
+	}
+}

@@ -1,0 +1,381 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wpbridge/wpbridge/internal/acfake"
+	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/wptest"
+)
+
+// stormContact is one contact of the storm and what it must end as.
+type stormContact struct {
+	id, email       string
+	isNew           bool // created by the storm (else linked before it)
+	tagsOnly        bool // gets only update_tags webhooks in the storm
+	role            string
+	first, last     string // expected names
+	tags            []string
+	hooks           []stormHook
+	userID          int64
+	getContact, put int // AC requests seen for it
+}
+
+type stormHook struct {
+	action, role string
+}
+
+// stormPlan builds the contacts and their webhooks: new contacts get one or
+// two adds plus updates and update_tags (with duplicates), linked contacts
+// get updates, adds and update_tags, or only update_tags.
+func stormPlan(t *testing.T, base int64, nNew, nOld, perContact int) []*stormContact {
+	var out []*stormContact
+	for i := range nNew + nOld {
+		c := &stormContact{
+			id:    strconv.FormatInt(base+int64(i), 10),
+			email: wptest.UniqueEmail(t, fmt.Sprintf("storm%d", i)),
+			isNew: i < nNew,
+			first: fmt.Sprintf("Post%d", i), last: "Storm",
+			tags: []string{"Storm", fmt.Sprintf("Group %d", i%5)},
+		}
+		if i%2 == 0 {
+			c.role = "customer"
+		}
+		actions := []string{"add", "update", "update_tags", "update", "update_tags"}
+		switch {
+		case c.isNew:
+			if i%3 == 0 {
+				actions[1] = "add" // a duplicate add
+			}
+		case i%5 == 0: // a fifth of the linked contacts: tags only
+			c.tagsOnly = true
+			c.first, c.last = "Pre", fmt.Sprintf("User%d", i)
+			actions = []string{"update_tags", "update_tags", "update_tags", "update_tags", "update_tags"}
+		case i%5 == 1:
+			actions[0] = "update"
+		}
+		actions = actions[:perContact]
+		for _, a := range actions {
+			c.hooks = append(c.hooks, stormHook{action: a, role: c.role})
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// TestStorm sends 1,000 webhooks for 200 contacts as fast as 32 senders can,
+// against the fake AC enforcing 5 requests/second, and checks the end state,
+// the rate limit and that coalescing kept AC requests near their minimum.
+func TestStorm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("storm takes about a minute")
+	}
+	const nNew, nOld, perContact, senders = 100, 100, 5, 32
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	contacts := stormPlan(t, runContactBase(), nNew, nOld, perContact)
+	byID := map[string]*stormContact{}
+	for _, c := range contacts {
+		byID[c.id] = c
+	}
+
+	// The linked contacts are created first through webhooks, by a bridge
+	// whose fake AC has no rate limit (that part is not what is measured).
+	preAC, _ := newAC(t, 0)
+	pre := startBridgeWith(t, setup{AC: preAC, Env: map[string]string{"AC_RATE_LIMIT": "100", "RETURN_PASSWORD_FIELD": ""}})
+	var userIDs []int64
+	t.Cleanup(func() { deleteUsers(t, pre.WP, userIDs) })
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, c := range contacts {
+		if c.isNew {
+			continue
+		}
+		pre.addContact(acfake.Contact{ID: c.id, Email: c.email, FirstName: "Pre", LastName: fmt.Sprintf("User%d", i), Tags: []string{"Old"}})
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			code, err := sendHook(pre.URL, hook("add"), contactBody(c.id, c.email, "Old"))
+			if err != nil || (code != http.StatusOK && code != http.StatusAccepted) {
+				t.Errorf("pre-create %s: %d %v", c.id, code, err)
+			}
+		}()
+	}
+	wg.Wait()
+	waitSettled(t, pre.URL, time.Minute)
+	for _, c := range contacts {
+		if c.isNew {
+			continue
+		}
+		u, err := pre.WP.Users.FindByMeta(context.Background(), "activecampaign_contact_id", c.id)
+		if err != nil {
+			t.Fatalf("pre-created contact %s: %v", c.id, err)
+		}
+		c.userID = u.ID
+		userIDs = append(userIDs, u.ID)
+	}
+	pre.Stop()
+
+	// The storm, against the rate-limited fake.
+	b := startBridge(t, nil, queue.Options{})
+	for i, c := range contacts {
+		b.addContact(acfake.Contact{ID: c.id, Email: c.email, FirstName: fmt.Sprintf("Post%d", i), LastName: "Storm", Tags: c.tags})
+	}
+	_, usersBefore, err := b.WP.Users.List(context.Background(), 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type sent struct {
+		c *stormContact
+		h stormHook
+	}
+	var all []sent
+	for _, c := range contacts {
+		for _, h := range c.hooks {
+			all = append(all, sent{c, h})
+		}
+	}
+	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	// A new contact's first webhook is an add (its update would otherwise
+	// find no user and be ignored, costing one more round).
+	seen := map[string]bool{}
+	for i := range all {
+		c := all[i].c
+		if !c.isNew || seen[c.id] {
+			continue
+		}
+		seen[c.id] = true
+		if all[i].h.action == "add" {
+			continue
+		}
+		for j := i + 1; j < len(all); j++ {
+			if all[j].c == c && all[j].h.action == "add" {
+				all[i], all[j] = all[j], all[i]
+				break
+			}
+		}
+	}
+
+	b.AC.ResetRequests()
+	start := time.Now()
+	work := make(chan sent)
+	codes := make(chan int, len(all))
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := range work {
+				q := hook(s.h.action, "async", "true")
+				if s.h.role != "" {
+					q.Set("role", s.h.role)
+				}
+				code, err := sendHook(b.URL, q, contactBody(s.c.id, s.c.email, s.c.tags...))
+				if err != nil {
+					t.Errorf("send: %v", err)
+				}
+				codes <- code
+			}
+		}()
+	}
+	for _, s := range all {
+		work <- s
+	}
+	close(work)
+	wg.Wait()
+	acked := time.Since(start)
+	close(codes)
+	bad := 0
+	for code := range codes {
+		if code < 200 || code > 299 {
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d of %d webhooks were not acknowledged with 2xx", bad, len(all))
+	}
+	waitSettled(t, b.URL, 4*time.Minute)
+	settle := time.Since(start)
+
+	// AC requests against the minimum that coalescing allows.
+	reqs := b.AC.Requests()
+	fieldLoads := 0
+	for _, r := range reqs {
+		rest, _ := strings.CutPrefix(r.Path, "/api/3/")
+		seg := strings.Split(rest, "/")
+		switch {
+		case rest == "fields":
+			fieldLoads++
+		case len(seg) == 2 && seg[0] == "contacts" && byID[seg[1]] != nil && r.Method == http.MethodGet:
+			byID[seg[1]].getContact++
+		case len(seg) == 2 && seg[0] == "contacts" && byID[seg[1]] != nil && r.Method == http.MethodPut:
+			byID[seg[1]].put++
+		default:
+			t.Errorf("unexpected AC request %s %s", r.Method, r.Path)
+		}
+	}
+	minimum, extraRounds := 1, 0 // one GET /fields resolves %WP_PASSWORD%
+	for _, c := range contacts {
+		want := 0
+		switch {
+		case c.isNew:
+			want = 2 // GET contact, PUT password
+		case !c.tagsOnly:
+			want = 1 // GET contact; update_tags carry their tags
+		}
+		minimum += want
+		if c.getContact+c.put > want {
+			extraRounds++
+		}
+	}
+	maxWin := b.AC.MaxInWindow(time.Second)
+	t.Logf("storm: %d webhooks for %d contacts acked in %s; settled in %s; theoretical minimum %s (%d AC requests x 0.2s)",
+		len(all), len(contacts), acked.Round(time.Millisecond), settle.Round(time.Millisecond),
+		time.Duration(minimum)*200*time.Millisecond, minimum)
+	if maxWin > 5 {
+		t.Errorf("AC saw %d requests within 1s, limit 5", maxWin)
+	}
+	if n := b.AC.Throttled(); n != 0 {
+		t.Errorf("AC answered 429 %d times", n)
+	}
+	if fieldLoads != 1 {
+		t.Errorf("GET /fields = %d, want 1 (cached)", fieldLoads)
+	}
+
+	// Webhooks that arrived after their contact's round had claimed need a
+	// round of their own. The bound counts such rounds only where the
+	// database shows every webhook of the later round was received after the
+	// earlier round started (1s slack: a store under load); other contacts
+	// count at their one-round minimum.
+	b.Stop()
+	rounds := stormRounds(t, b.DBPath)
+	bound, multi, unforced := 1, 0, 0
+	for _, c := range contacts {
+		rs := rounds[c.id]
+		cost, forced, err := roundsCost(rs, !c.isNew, time.Second)
+		if err != nil {
+			t.Errorf("contact %s: %v", c.id, err)
+		}
+		oneRound := 0
+		switch {
+		case c.isNew:
+			oneRound = 2
+		case !c.tagsOnly:
+			oneRound = 1
+		}
+		if len(rs) > 1 {
+			multi++
+		}
+		if !forced {
+			unforced++
+			cost = oneRound
+		}
+		bound += cost
+	}
+	t.Logf("storm: AC requests %d; one-round minimum %d (+%.1f%%); %d contacts had more than one round (%d needed more AC requests), "+
+		"%d of them only because webhooks arrived after the earlier round started; minimum with those rounds %d (+%.1f%%); "+
+		"GET /fields %d; max in any 1s %d; throttled %d",
+		len(reqs), minimum, pct(len(reqs), minimum), multi, extraRounds, multi-unforced, bound, pct(len(reqs), bound),
+		fieldLoads, maxWin, b.AC.Throttled())
+	if len(reqs) > bound*110/100 {
+		t.Errorf("AC requests = %d, more than 10%% above the minimum %d", len(reqs), bound)
+	}
+
+	// End state in WordPress and AC.
+	var newIDs []int64
+	for _, c := range contacts {
+		if !c.isNew {
+			continue
+		}
+		u, err := b.WP.Users.FindByMeta(context.Background(), "activecampaign_contact_id", c.id)
+		if err != nil {
+			t.Errorf("contact %s: no linked user: %v", c.id, err)
+			continue
+		}
+		c.userID = u.ID
+		newIDs = append(newIDs, u.ID)
+	}
+	t.Cleanup(func() { deleteUsers(t, b.WP, newIDs) })
+	_, usersAfter, err := b.WP.Users.List(context.Background(), 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if usersAfter-usersBefore != nNew {
+		t.Errorf("WordPress users grew by %d, want %d (one per new contact)", usersAfter-usersBefore, nNew)
+	}
+	checkStormUsers(t, b, contacts)
+}
+
+// checkStormUsers checks every contact's user and password.
+func checkStormUsers(t *testing.T, b *bridge, contacts []*stormContact) {
+	t.Helper()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	loginChecks := 0
+	for _, c := range contacts {
+		if c.userID == 0 {
+			continue
+		}
+		check := c.isNew && loginChecks < 20
+		if check {
+			loginChecks++
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			problems := checkStormUser(t, b, c, check)
+			if len(problems) > 0 {
+				mu.Lock()
+				t.Errorf("contact %s (user %d): %s", c.id, c.userID, strings.Join(problems, "; "))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func checkStormUser(t *testing.T, b *bridge, c *stormContact, login bool) []string {
+	var problems []string
+	u, err := b.WP.Users.Get(context.Background(), c.userID)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	wantRole := "subscriber"
+	if c.role != "" && !c.tagsOnly {
+		wantRole = c.role
+	}
+	if !slices.Equal(u.Roles, []string{wantRole}) {
+		problems = append(problems, fmt.Sprintf("roles %v, want [%s]", u.Roles, wantRole))
+	}
+	if u.FirstName != c.first || u.LastName != c.last {
+		problems = append(problems, fmt.Sprintf("names %q %q, want %q %q", u.FirstName, u.LastName, c.first, c.last))
+	}
+	if got := u.MetaStrings("activecampaign_tags"); !slices.Equal(got, c.tags) {
+		problems = append(problems, fmt.Sprintf("tags %q, want %q", got, c.tags))
+	}
+	if !strings.EqualFold(u.Email, c.email) {
+		problems = append(problems, "email differs")
+	}
+	writes := b.AC.FieldWrites(c.id)
+	switch {
+	case !c.isNew && len(writes) != 0:
+		problems = append(problems, fmt.Sprintf("%d passwords written for a linked user", len(writes)))
+	case c.isNew && len(writes) != 1:
+		problems = append(problems, fmt.Sprintf("%d passwords written, want 1", len(writes)))
+	case c.isNew && login && !b.Site.CheckPassword(t, u.Username, writes[0].Value):
+		problems = append(problems, "the password written to AC does not log in")
+	}
+	return problems
+}
+
+func pct(n, of int) float64 { return 100 * float64(n-of) / float64(of) }

@@ -1,0 +1,321 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wpbridge/wpbridge/activecampaign"
+	"github.com/wpbridge/wpbridge/internal/acfake"
+	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/wordpress"
+)
+
+const acKey = "ac-test-key"
+
+func newContacts(t *testing.T) (*Contacts, *acfake.Server) {
+	t.Helper()
+	srv := acfake.NewServer(acfake.Config{APIKey: acKey})
+	t.Cleanup(srv.Close)
+	ac, err := activecampaign.NewClient(srv.URL(), acKey)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	return &Contacts{AC: ac}, srv
+}
+
+func TestContactsNotFound(t *testing.T) {
+	c, srv := newContacts(t)
+	ctx := context.Background()
+	deleted := srv.AddContact(acfake.Contact{Email: "gone@example.com"})
+	srv.DeleteContact(deleted)
+
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"Contact unknown id", func() error { _, err := c.Contact(ctx, "999"); return err }},
+		{"Contact deleted", func() error { _, err := c.Contact(ctx, deleted); return err }},
+		{"ContactByEmail none", func() error { _, err := c.ContactByEmail(ctx, "nobody@example.com"); return err }},
+		{"FieldID unknown perstag", func() error { _, err := c.FieldID(ctx, "%NOPE%"); return err }},
+		{"FieldID unknown id", func() error { _, err := c.FieldID(ctx, "4242"); return err }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			if !errors.Is(err, contactsync.ErrContactNotFound) {
+				t.Fatalf("err %v, want ErrContactNotFound", err)
+			}
+			if !errors.Is(err, activecampaign.ErrNotFound) {
+				t.Errorf("err %v lost the client's ErrNotFound", err)
+			}
+		})
+	}
+}
+
+func TestContactsMapping(t *testing.T) {
+	c, srv := newContacts(t)
+	ctx := context.Background()
+	fid := srv.AddField("Company size", "COMPANY_SIZE", "text")
+	id := srv.AddContact(acfake.Contact{
+		Email: "ann@example.com", FirstName: "Ann", LastName: "Lee", Phone: "+1 555", Orgname: "Acme",
+		Fields: map[string]string{fid: "10-50"}, Tags: []string{"VIP", "Customer"},
+	})
+
+	got, err := c.Contact(ctx, id)
+	if err != nil {
+		t.Fatalf("Contact: %v", err)
+	}
+	want := contactsync.Contact{ID: id, Email: "ann@example.com", FirstName: "Ann", LastName: "Lee", Phone: "+1 555", Orgname: "Acme"}
+	if got.ID != want.ID || got.Email != want.Email || got.FirstName != want.FirstName || got.LastName != want.LastName ||
+		got.Phone != want.Phone || got.Orgname != want.Orgname || got.Fields[fid] != "10-50" {
+		t.Errorf("Contact = %+v", got)
+	}
+	byEmail, err := c.ContactByEmail(ctx, "ann@example.com")
+	if err != nil || byEmail.ID != id {
+		t.Errorf("ContactByEmail = %+v, %v", byEmail, err)
+	}
+	tags, err := c.TagNames(ctx, id)
+	slices.Sort(tags)
+	if err != nil || !slices.Equal(tags, []string{"Customer", "VIP"}) {
+		t.Errorf("TagNames = %q, %v", tags, err)
+	}
+	for _, ref := range []string{fid, "%COMPANY_SIZE%"} {
+		if got, err := c.FieldID(ctx, ref); err != nil || got != fid {
+			t.Errorf("FieldID(%q) = %q, %v", ref, got, err)
+		}
+	}
+
+	// SetField tells OnWrite first; an OnWrite error stops the write.
+	var order []string
+	c.OnWrite = func(_ context.Context, contactID string) error {
+		order = append(order, "onwrite:"+contactID)
+		if len(srv.FieldWrites(contactID)) != 0 {
+			t.Error("OnWrite called after the write")
+		}
+		return nil
+	}
+	if err := c.SetField(ctx, id, fid, "51-200"); err != nil {
+		t.Fatalf("SetField: %v", err)
+	}
+	if w := srv.FieldWrites(id); len(w) != 1 || w[0].Field != fid || w[0].Value != "51-200" || len(order) != 1 {
+		t.Errorf("writes %+v, OnWrite calls %q", w, order)
+	}
+	stop := errors.New("record failed")
+	c.OnWrite = func(context.Context, string) error { return stop }
+	if err := c.SetField(ctx, id, fid, "x"); !errors.Is(err, stop) {
+		t.Errorf("SetField with failing OnWrite: %v", err)
+	}
+	if w := srv.FieldWrites(id); len(w) != 1 {
+		t.Errorf("write happened although OnWrite failed: %+v", w)
+	}
+}
+
+func TestContactsAuthIsNotNotFound(t *testing.T) {
+	srv := acfake.NewServer(acfake.Config{APIKey: acKey})
+	defer srv.Close()
+	ac, err := activecampaign.NewClient(srv.URL(), "wrong-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = (&Contacts{AC: ac}).Contact(context.Background(), "1")
+	if errors.Is(err, contactsync.ErrContactNotFound) {
+		t.Fatalf("a rejected key became not found: %v", err)
+	}
+	if class, _, _ := Classify(err); class != queue.AuthFailed {
+		t.Errorf("class %v, want AuthFailed", class)
+	}
+}
+
+// wpFake answers WordPress REST routes (?rest_route=...) from a table.
+type wpFake struct {
+	routes map[string]func(w http.ResponseWriter, r *http.Request)
+	bodies []map[string]any
+}
+
+func (f *wpFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	route := r.URL.Query().Get("rest_route")
+	if r.Method == http.MethodPost {
+		var b map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		f.bodies = append(f.bodies, b)
+	}
+	h, ok := f.routes[r.Method+" "+route]
+	if !ok {
+		wpJSON(w, 404, map[string]any{"code": "rest_no_route", "message": "No route was found matching the URL and request method."})
+		return
+	}
+	h(w, r)
+}
+
+func wpJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func answer(status int, v any) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, _ *http.Request) { wpJSON(w, status, v) }
+}
+
+func wpError(status int, code string) func(http.ResponseWriter, *http.Request) {
+	return answer(status, map[string]any{"code": code, "message": code, "data": map[string]any{"status": status}})
+}
+
+func newUsers(t *testing.T, routes map[string]func(http.ResponseWriter, *http.Request)) (*Users, *wpFake) {
+	t.Helper()
+	f := &wpFake{routes: routes}
+	ts := httptest.NewServer(f)
+	t.Cleanup(ts.Close)
+	wp, err := wordpress.NewClient(ts.URL, "admin", "abcd efgh ijkl mnop")
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	return &Users{WP: wp}, f
+}
+
+var annWire = map[string]any{
+	"id": 5, "username": "ann", "email": "ann@example.com", "first_name": "Ann", "last_name": "Lee",
+	"name": "Ann Lee", "nickname": "annie", "description": "d", "url": "https://ann.example", "roles": []string{"customer"},
+	"wpbridge_meta": map[string]any{"activecampaign_contact_id": "7", "activecampaign_tags": []string{"VIP"}},
+}
+
+func TestUsersNotFound(t *testing.T) {
+	ctx := context.Background()
+	users, _ := newUsers(t, map[string]func(http.ResponseWriter, *http.Request){
+		"GET /wpbridge/v1/users/by-meta": wpError(404, "wpbridge_user_not_found"),
+		"GET /wp/v2/users":               answer(200, []map[string]any{{"id": 9, "username": "x", "email": "ann@example.com.au"}}),
+	})
+	_, err := users.FindByMeta(ctx, "activecampaign_contact_id", "7")
+	if !errors.Is(err, contactsync.ErrUserNotFound) || !errors.Is(err, wordpress.ErrNotFound) {
+		t.Errorf("FindByMeta: %v, want ErrUserNotFound wrapping wordpress.ErrNotFound", err)
+	}
+	_, err = users.FindByEmail(ctx, "ann@example.com")
+	if !errors.Is(err, contactsync.ErrUserNotFound) {
+		t.Errorf("FindByEmail near match: %v, want ErrUserNotFound", err)
+	}
+
+	// Without the plugin the route is missing: that is not "no such user".
+	bare, _ := newUsers(t, nil)
+	_, err = bare.FindByMeta(ctx, "activecampaign_contact_id", "7")
+	if errors.Is(err, contactsync.ErrUserNotFound) || !errors.Is(err, wordpress.ErrPluginMissing) {
+		t.Errorf("FindByMeta without plugin: %v", err)
+	}
+	if class, _, what := Classify(err); class != queue.AuthFailed || what == "" {
+		t.Errorf("plugin missing classified %v %q", class, what)
+	}
+}
+
+func TestUsersMapping(t *testing.T) {
+	ctx := context.Background()
+	users, f := newUsers(t, map[string]func(http.ResponseWriter, *http.Request){
+		"GET /wpbridge/v1/users/by-meta": answer(200, annWire),
+		"GET /wp/v2/users":               answer(200, []map[string]any{annWire}),
+		"POST /wp/v2/users":              answer(201, annWire),
+		"POST /wp/v2/users/5":            answer(200, annWire),
+	})
+	check := func(name string, u *contactsync.User, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if u.ID != 5 || u.Login != "ann" || u.Email != "ann@example.com" || !slices.Equal(u.Roles, []string{"customer"}) {
+			t.Errorf("%s: user %+v", name, u)
+		}
+		wantFields := map[string]string{"user_email": "ann@example.com", "first_name": "Ann", "last_name": "Lee",
+			"display_name": "Ann Lee", "nickname": "annie", "description": "d", "user_url": "https://ann.example"}
+		for k, v := range wantFields {
+			if u.Fields[k] != v {
+				t.Errorf("%s: Fields[%s] = %q, want %q", name, k, u.Fields[k], v)
+			}
+		}
+		if u.Meta["activecampaign_contact_id"] != "7" {
+			t.Errorf("%s: meta %v", name, u.Meta)
+		}
+	}
+	u, err := users.FindByMeta(ctx, "activecampaign_contact_id", "7")
+	check("FindByMeta", u, err)
+	u, err = users.FindByEmail(ctx, "ANN@example.com")
+	check("FindByEmail", u, err)
+	u, err = users.Create(ctx, contactsync.NewUser{Login: "ann", Change: contactsync.Change{
+		Fields: map[string]string{"user_email": "ann@example.com", "user_pass": "pw-Secret-123", "first_name": "Ann",
+			"display_name": "Ann Lee", "user_url": "https://ann.example"},
+		Roles: []string{"customer"}, Meta: map[string]any{"activecampaign_tags": []string{"VIP"}}, SendNotification: true,
+	}})
+	check("Create", u, err)
+	u, err = users.Update(ctx, 5, contactsync.Change{Fields: map[string]string{"last_name": "Lee"}})
+	check("Update", u, err)
+
+	if len(f.bodies) != 2 {
+		t.Fatalf("%d POST bodies", len(f.bodies))
+	}
+	create := f.bodies[0]
+	for k, v := range map[string]any{"username": "ann", "email": "ann@example.com", "password": "pw-Secret-123",
+		"first_name": "Ann", "name": "Ann Lee", "url": "https://ann.example", "send_user_notification": true} {
+		if create[k] != v {
+			t.Errorf("create body %s = %v, want %v", k, create[k], v)
+		}
+	}
+	if roles, _ := create["roles"].([]any); len(roles) != 1 || roles[0] != "customer" {
+		t.Errorf("create roles %v", create["roles"])
+	}
+	if meta, _ := create["wpbridge_meta"].(map[string]any); meta == nil || meta["activecampaign_tags"] == nil {
+		t.Errorf("create meta %v", create["wpbridge_meta"])
+	}
+	if upd := f.bodies[1]; len(upd) != 1 || upd["last_name"] != "Lee" {
+		t.Errorf("update body %v: only the changed field may be sent", upd)
+	}
+}
+
+func TestUsersTaken(t *testing.T) {
+	ctx := context.Background()
+	nu := contactsync.NewUser{Login: "ann", Change: contactsync.Change{
+		Fields: map[string]string{"user_email": "ann@example.com", "user_pass": "pw-Secret-123"}}}
+	tests := []struct {
+		name     string
+		status   int
+		code     string
+		update   bool
+		want     error
+		notWant  error
+		wpTarget error
+	}{
+		{name: "create login taken", status: 500, code: "existing_user_login", want: contactsync.ErrLoginTaken, notWant: contactsync.ErrEmailTaken, wpTarget: wordpress.ErrExistingLogin},
+		{name: "create email taken", status: 500, code: "existing_user_email", want: contactsync.ErrEmailTaken, notWant: contactsync.ErrLoginTaken, wpTarget: wordpress.ErrExistingEmail},
+		{name: "update email taken", status: 500, code: "existing_user_email", update: true, want: contactsync.ErrEmailTaken, wpTarget: wordpress.ErrExistingEmail},
+		{name: "update invalid email", status: 400, code: "rest_user_invalid_email", update: true, notWant: contactsync.ErrEmailTaken, wpTarget: wordpress.ErrInvalid},
+		{name: "create forbidden", status: 403, code: "rest_cannot_create_user", notWant: contactsync.ErrLoginTaken, wpTarget: wordpress.ErrUnauthorized},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			users, _ := newUsers(t, map[string]func(http.ResponseWriter, *http.Request){
+				"POST /wp/v2/users":   wpError(tc.status, tc.code),
+				"POST /wp/v2/users/5": wpError(tc.status, tc.code),
+			})
+			var err error
+			if tc.update {
+				_, err = users.Update(ctx, 5, nu.Change)
+			} else {
+				_, err = users.Create(ctx, nu)
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("err %v, want %v", err, tc.want)
+			}
+			if tc.notWant != nil && errors.Is(err, tc.notWant) {
+				t.Errorf("err %v matches %v", err, tc.notWant)
+			}
+			if !errors.Is(err, tc.wpTarget) {
+				t.Errorf("err %v lost the client's %v", err, tc.wpTarget)
+			}
+			if err != nil && (strings.Contains(err.Error(), "pw-Secret-123") || strings.Contains(err.Error(), "abcd efgh")) {
+				t.Errorf("error carries a secret: %v", err)
+			}
+		})
+	}
+}

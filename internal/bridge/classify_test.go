@@ -1,0 +1,88 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wpbridge/wpbridge/activecampaign"
+	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/wordpress"
+)
+
+func acErr(status int, retryAfter time.Duration) error {
+	return &activecampaign.Error{StatusCode: status, Method: "GET", Path: "/contacts/{id}", Message: "x", RetryAfter: retryAfter}
+}
+
+func wpErr(status int, code, path string) error {
+	return &wordpress.Error{StatusCode: status, Code: code, Method: "POST", Path: path, Message: "x"}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name  string
+		err   error
+		class queue.Class
+		wait  time.Duration
+		what  string // substring of the credentials named for AuthFailed
+	}{
+		// ActiveCampaign.
+		{name: "AC 401", err: acErr(401, 0), class: queue.AuthFailed, what: "AC_API_KEY"},
+		{name: "AC 403", err: acErr(403, 0), class: queue.AuthFailed, what: "AC_API_KEY"},
+		{name: "AC 429 with Retry-After", err: acErr(429, 7*time.Second), class: queue.Throttled, wait: 7 * time.Second},
+		{name: "AC 429 without Retry-After", err: acErr(429, 0), class: queue.Throttled, wait: time.Second},
+		{name: "AC 503 with Retry-After", err: acErr(503, 3*time.Second), class: queue.Throttled, wait: 3 * time.Second},
+		{name: "AC 503 short Retry-After", err: acErr(503, 10*time.Millisecond), class: queue.Throttled, wait: time.Second},
+		{name: "AC 500", err: acErr(500, 0), class: queue.Temporary},
+		{name: "AC 502", err: acErr(502, 0), class: queue.Temporary},
+		{name: "AC timeout (no status)", err: acErr(0, 0), class: queue.Temporary},
+		{name: "AC 400", err: acErr(400, 0), class: queue.Permanent},
+		{name: "AC 404", err: acErr(404, 0), class: queue.Permanent},
+		{name: "AC 422", err: acErr(422, 0), class: queue.Permanent},
+		{name: "AC 401 wrapped twice", err: fmt.Errorf("contactsync: load contact 5: %w", fmt.Errorf("x: %w", acErr(401, 0))), class: queue.AuthFailed, what: "AC_API_KEY"},
+		{name: "AC 429 wrapped", err: fmt.Errorf("write password: %w", acErr(429, 2*time.Second)), class: queue.Throttled, wait: 2 * time.Second},
+		{name: "AC invalid argument", err: fmt.Errorf("%w: empty contact id", activecampaign.ErrInvalidArgument), class: queue.Permanent},
+
+		// WordPress.
+		{name: "WP 401", err: wpErr(401, "rest_forbidden", "/wp/v2/users"), class: queue.AuthFailed, what: "WP_APP_PASSWORD"},
+		{name: "WP 403", err: wpErr(403, "rest_forbidden", "/wp/v2/users"), class: queue.AuthFailed, what: "WP_USERNAME"},
+		{name: "WP rest_cannot_create_user", err: wpErr(403, "rest_cannot_create_user", "/wp/v2/users"), class: queue.AuthFailed},
+		{name: "WP plugin missing", err: wpErr(404, "rest_no_route", "/wpbridge/v1/users/by-meta"), class: queue.AuthFailed, what: "plugin"},
+		{name: "WP 429", err: wpErr(429, "too_many", "/wp/v2/users"), class: queue.Throttled, wait: 5 * time.Second},
+		{name: "WP 500", err: wpErr(500, "internal_server_error", "/wp/v2/users"), class: queue.Temporary},
+		{name: "WP 503 maintenance", err: wpErr(503, wordpress.CodeInvalidResponse, "/wp/v2/users"), class: queue.Temporary},
+		{name: "WP HTML answer", err: wpErr(200, wordpress.CodeInvalidResponse, "/wp/v2/users"), class: queue.Temporary},
+		{name: "WP timeout (no status)", err: wpErr(0, "", "/wp/v2/users"), class: queue.Temporary},
+		{name: "WP 400", err: wpErr(400, "rest_invalid_param", "/wp/v2/users"), class: queue.Permanent},
+		{name: "WP 400 invalid email", err: wpErr(400, "rest_user_invalid_email", "/wp/v2/users/5"), class: queue.Permanent},
+		{name: "WP 422", err: wpErr(422, "unprocessable", "/wp/v2/users"), class: queue.Permanent},
+		{name: "WP 404 user gone", err: wpErr(404, "rest_user_invalid_id", "/wp/v2/users/5"), class: queue.Permanent},
+		// existing_user_email on create: the syncer retries so that the next
+		// round links the user that appeared meanwhile.
+		{name: "WP existing email is retried", err: fmt.Errorf("%w: %w", contactsync.ErrEmailTaken, wpErr(500, "existing_user_email", "/wp/v2/users")), class: queue.Temporary},
+		{name: "WP invalid argument", err: fmt.Errorf("%w: user id 0", wordpress.ErrInvalid), class: queue.Permanent},
+
+		// Anything else.
+		{name: "plain error", err: errors.New("boom"), class: queue.Temporary},
+		{name: "deadline", err: context.DeadlineExceeded, class: queue.Temporary},
+		{name: "rule sentinel", err: contactsync.ErrContactNotFound, class: queue.Temporary},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			class, wait, what := Classify(tc.err)
+			if class != tc.class || wait != tc.wait {
+				t.Fatalf("Classify = %v, %v; want %v, %v", class, wait, tc.class, tc.wait)
+			}
+			if (class == queue.AuthFailed) != (what != "") {
+				t.Errorf("what %q for class %v", what, class)
+			}
+			if tc.what != "" && !strings.Contains(what, tc.what) {
+				t.Errorf("what %q lacks %q", what, tc.what)
+			}
+		})
+	}
+}

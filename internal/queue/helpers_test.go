@@ -1,0 +1,264 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/metrics"
+)
+
+// fakeRunner records every round and detects two rounds for one contact
+// running at the same time.
+type fakeRunner struct {
+	// run, when set, decides the round's result; n is the 1-based call number
+	// for this contact.
+	run func(ctx context.Context, req contactsync.Request, n int) (contactsync.Result, error)
+
+	mu       sync.Mutex
+	calls    []contactsync.Request
+	perID    map[string]int
+	running  map[string]*atomic.Int32
+	overlaps atomic.Int32
+	active   atomic.Int32
+	maxAct   atomic.Int32
+}
+
+func (f *fakeRunner) Run(ctx context.Context, req contactsync.Request) (contactsync.Result, error) {
+	f.mu.Lock()
+	if f.perID == nil {
+		f.perID, f.running = map[string]int{}, map[string]*atomic.Int32{}
+	}
+	f.calls = append(f.calls, req)
+	f.perID[req.ContactID]++
+	n := f.perID[req.ContactID]
+	c := f.running[req.ContactID]
+	if c == nil {
+		c = new(atomic.Int32)
+		f.running[req.ContactID] = c
+	}
+	f.mu.Unlock()
+
+	if c.Add(1) > 1 {
+		f.overlaps.Add(1)
+	}
+	defer c.Add(-1)
+	a := f.active.Add(1)
+	for {
+		m := f.maxAct.Load()
+		if a <= m || f.maxAct.CompareAndSwap(m, a) {
+			break
+		}
+	}
+	defer f.active.Add(-1)
+
+	if f.run != nil {
+		return f.run(ctx, req, n)
+	}
+	return contactsync.Result{Status: contactsync.StatusDone, Message: "synced " + req.ContactID, UserID: 7}, nil
+}
+
+// Calls returns a copy of the requests seen so far.
+func (f *fakeRunner) Calls() []contactsync.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]contactsync.Request(nil), f.calls...)
+}
+
+func (f *fakeRunner) CallsFor(contact string) []contactsync.Request {
+	var out []contactsync.Request
+	for _, r := range f.Calls() {
+		if r.ContactID == contact {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func fastOptions() Options {
+	return Options{
+		PollInterval: 10 * time.Millisecond,
+		RetryBase:    10 * time.Millisecond,
+		RetryCap:     50 * time.Millisecond,
+		AuthPause:    300 * time.Millisecond,
+		Workers:      4,
+	}
+}
+
+// env is one queue on one database file.
+type env struct {
+	t      *testing.T
+	path   string
+	db     *sql.DB
+	closer func() error
+	q      *Queue
+	runner *fakeRunner
+	logs   *logtest.Hook
+	m      *metrics.Metrics
+}
+
+// openEnv opens (or reopens) the database at path and builds a queue on it,
+// not started. Everything is stopped and closed at the end of the test.
+func openEnv(t *testing.T, path string, r *fakeRunner, classify Classifier, opts Options) *env {
+	t.Helper()
+	return openEnvMetrics(t, path, r, classify, opts, metrics.New())
+}
+
+// openEnvMetrics is openEnv with the given metrics (nil: none).
+func openEnvMetrics(t *testing.T, path string, r *fakeRunner, classify Classifier, opts Options, m *metrics.Metrics) *env {
+	t.Helper()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "wpbridge.db")
+	}
+	if r == nil {
+		r = &fakeRunner{}
+	}
+	ctx := context.Background()
+	db, closer, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatalf("OpenSQLite: %v", err)
+	}
+	logger, hook := logtest.NewNullLogger()
+	logger.SetLevel(logrus.DebugLevel)
+	q, err := New(ctx, db, r, classify, opts, logger, m)
+	if err != nil {
+		closer()
+		t.Fatalf("New: %v", err)
+	}
+	e := &env{t: t, path: path, db: db, closer: closer, q: q, runner: r, logs: hook, m: m}
+	t.Cleanup(e.close)
+	return e
+}
+
+// startEnv is openEnv followed by Start.
+func startEnv(t *testing.T, r *fakeRunner, classify Classifier, opts Options) *env {
+	t.Helper()
+	e := openEnv(t, "", r, classify, opts)
+	e.start()
+	return e
+}
+
+func (e *env) start() {
+	e.t.Helper()
+	if err := e.q.Start(context.Background()); err != nil {
+		e.t.Fatalf("Start: %v", err)
+	}
+}
+
+// close stops the queue and closes the database; safe to call twice.
+func (e *env) close() {
+	if e.closer == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.q.Stop(ctx); err != nil {
+		e.t.Errorf("Stop: %v", err)
+	}
+	if err := e.closer(); err != nil {
+		e.t.Errorf("close database: %v", err)
+	}
+	e.closer = nil
+}
+
+func (e *env) submit(w Webhook) Outcome {
+	e.t.Helper()
+	o, err := e.q.Submit(context.Background(), w)
+	if err != nil {
+		e.t.Fatalf("Submit: %v", err)
+	}
+	return o
+}
+
+func (e *env) outcome(id int64) Outcome {
+	e.t.Helper()
+	o, err := e.q.Outcome(context.Background(), id)
+	if err != nil {
+		e.t.Fatalf("Outcome(%d): %v", id, err)
+	}
+	return o
+}
+
+// waitFinal polls until every webhook is final and returns their outcomes.
+func (e *env) waitFinal(ids ...int64) []Outcome {
+	e.t.Helper()
+	var outs []Outcome
+	eventually(e.t, 20*time.Second, func() (bool, string) {
+		outs = outs[:0]
+		for _, id := range ids {
+			o, err := e.q.Outcome(context.Background(), id)
+			if err != nil {
+				return false, err.Error()
+			}
+			if !o.Final() {
+				return false, fmt.Sprintf("webhook %d is %s", id, o.State)
+			}
+			outs = append(outs, o)
+		}
+		return true, ""
+	})
+	return outs
+}
+
+// jobOf returns the state and attempt of the River job of webhook id.
+func (e *env) jobOf(id int64) (state string, attempt int) {
+	e.t.Helper()
+	err := e.db.QueryRow(`SELECT state, attempt FROM river_job WHERE kind = 'contact_sync'
+		AND json_extract(args, '$.webhook_id') = ?`, id).Scan(&state, &attempt)
+	if err != nil {
+		e.t.Fatalf("read job of webhook %d: %v", id, err)
+	}
+	return state, attempt
+}
+
+// waitJobsFinalized polls until no River job is left to run.
+func (e *env) waitJobsFinalized() {
+	e.t.Helper()
+	eventually(e.t, 20*time.Second, func() (bool, string) {
+		var n int
+		if err := e.db.QueryRow(`SELECT count(*) FROM river_job
+			WHERE state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&n); err != nil {
+			return false, err.Error()
+		}
+		return n == 0, fmt.Sprintf("%d jobs not finalized", n)
+	})
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, d time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s: %s", d, why)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func hook(id string, a contactsync.Action) Webhook {
+	return Webhook{Request: contactsync.Request{ContactID: id, Action: a}}
+}
+
+// scrape returns the metrics in the Prometheus text format.
+func (e *env) scrape() string {
+	e.t.Helper()
+	rec := httptest.NewRecorder()
+	e.m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
+}
