@@ -88,6 +88,7 @@ type Queue struct {
 
 	locks   contactLocks
 	waiters waiters
+	commits groupCommit
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -194,43 +195,6 @@ func (q *Queue) Stop(ctx context.Context) error {
 		return fmt.Errorf("queue: stop workers: %w", err)
 	}
 	return nil
-}
-
-// Submit stores a webhook and its job in one transaction. When it returns
-// without error the webhook is durable. An AC update that echoes our own
-// write (initiated_from=api shortly after we wrote the contact) is stored as
-// ignored and starts no work.
-func (q *Queue) Submit(ctx context.Context, w Webhook) (Outcome, error) {
-	if w.ReceivedAt.IsZero() {
-		w.ReceivedAt = time.Now()
-	}
-	tx, err := q.db.BeginTx(ctx, nil)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("queue: begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck
-	echo, err := q.takeEcho(ctx, tx, w)
-	if err != nil {
-		return Outcome{}, err
-	}
-	id, err := insertWebhook(ctx, tx, &w)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("queue: %w", err)
-	}
-	out := Outcome{WebhookID: id, State: statePending}
-	if echo {
-		out.State, out.Message = StateIgnored, "echo of wpbridge's own write to ActiveCampaign"
-		if _, err := tx.ExecContext(ctx, `UPDATE wpbridge_webhook SET state = ?, message = ?, finished_at = ? WHERE id = ?`,
-			out.State, out.Message, timeText(time.Now()), id); err != nil {
-			return Outcome{}, fmt.Errorf("queue: mark echo: %w", err)
-		}
-	} else if _, err := q.river.InsertTx(ctx, tx, SyncArgs{WebhookID: id, ContactID: w.Request.ContactID}, nil); err != nil {
-		return Outcome{}, fmt.Errorf("queue: insert job: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return Outcome{}, fmt.Errorf("queue: commit: %w", err)
-	}
-	return out, nil
 }
 
 // takeEcho reports whether w is the echo of our own write to the contact, and

@@ -1,0 +1,143 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Submit stores a webhook and its job durably. When it returns without error
+// the webhook is committed (and fsync'd). An AC update that echoes our own
+// write (initiated_from=api shortly after we wrote the contact) is stored as
+// ignored and starts no work.
+//
+// Concurrent submits share one transaction (group commit): while one commit
+// is in flight the next webhooks gather, and the first of them commits them
+// all. One fsync then acknowledges many webhooks, and a lone webhook waits
+// for nothing.
+func (q *Queue) Submit(ctx context.Context, w Webhook) (Outcome, error) {
+	if err := ctx.Err(); err != nil {
+		return Outcome{}, fmt.Errorf("queue: %w", err) // the caller left: store nothing
+	}
+	if w.ReceivedAt.IsZero() {
+		w.ReceivedAt = time.Now()
+	}
+	r := &submission{w: w, done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	if q.commits.enqueue(r) {
+		q.leadCommit()
+	} else {
+		select {
+		case <-r.done:
+		case <-r.lead:
+			q.leadCommit()
+		}
+	}
+	<-r.done
+	return r.out, r.err
+}
+
+// submission is one webhook waiting to be committed.
+type submission struct {
+	w    Webhook
+	out  Outcome
+	err  error
+	done chan struct{} // closed once committed or failed
+	lead chan struct{} // told to commit the gathered batch
+}
+
+// groupCommit gathers submissions while a commit is in flight.
+type groupCommit struct {
+	mu      sync.Mutex
+	pending []*submission
+	running bool // a leader is committing or has been named
+}
+
+// enqueue adds r and reports whether r leads the next commit.
+func (g *groupCommit) enqueue(r *submission) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pending = append(g.pending, r)
+	if g.running {
+		return false
+	}
+	g.running = true
+	return true
+}
+
+// leadCommit commits everything gathered (the leader's own submission
+// included), then names the first submission gathered meanwhile as the next
+// leader, so that no caller commits for others for long.
+func (q *Queue) leadCommit() {
+	g := &q.commits
+	g.mu.Lock()
+	batch := g.pending
+	g.pending = nil
+	g.mu.Unlock()
+
+	q.commitBatch(batch)
+	for _, r := range batch {
+		close(r.done)
+	}
+
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) == 0 {
+		g.running = false
+		return
+	}
+	g.pending[0].lead <- struct{}{}
+}
+
+// commitBatch stores a batch in one transaction. The requests' own contexts
+// are not used: once gathered, a webhook is committed even if its caller left.
+func (q *Queue) commitBatch(batch []*submission) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fail := func(err error) {
+		for _, r := range batch {
+			r.out, r.err = Outcome{}, err
+		}
+	}
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		fail(fmt.Errorf("queue: begin: %w", err))
+		return
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	for _, r := range batch {
+		if r.out, err = q.store(ctx, tx, r.w); err != nil {
+			fail(err)
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("queue: commit: %w", err))
+	}
+}
+
+// store inserts one webhook (and its job, unless it is an echo) in tx.
+func (q *Queue) store(ctx context.Context, tx *sql.Tx, w Webhook) (Outcome, error) {
+	echo, err := q.takeEcho(ctx, tx, w)
+	if err != nil {
+		return Outcome{}, err
+	}
+	id, err := insertWebhook(ctx, tx, &w)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("queue: %w", err)
+	}
+	out := Outcome{WebhookID: id, State: statePending}
+	if echo {
+		out.State, out.Message = StateIgnored, "echo of wpbridge's own write to ActiveCampaign"
+		if _, err := tx.ExecContext(ctx, `UPDATE wpbridge_webhook SET state = ?, message = ?, finished_at = ? WHERE id = ?`,
+			out.State, out.Message, timeText(time.Now()), id); err != nil {
+			return Outcome{}, fmt.Errorf("queue: mark echo: %w", err)
+		}
+		return out, nil
+	}
+	if _, err := q.river.InsertTx(ctx, tx, SyncArgs{WebhookID: id, ContactID: w.Request.ContactID}, nil); err != nil {
+		return Outcome{}, fmt.Errorf("queue: insert job: %w", err)
+	}
+	return out, nil
+}
