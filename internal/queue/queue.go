@@ -132,7 +132,7 @@ func New(ctx context.Context, db *sql.DB, runner Runner, classify Classifier, op
 		RescueStuckJobsAfter: opts.JobTimeout + 3*time.Minute,
 		MaxAttempts:          opts.MaxAttempts,
 		RetryPolicy:          &backoffPolicy{base: opts.RetryBase, cap: opts.RetryCap},
-		Logger:               slog.New(slog.NewTextHandler(logWriter(log), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:               slog.New(riverLog{log: log}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: create river client: %w", err)
@@ -162,7 +162,8 @@ func (q *Queue) Start(ctx context.Context) error {
 	if n, _ := res.RowsAffected(); n > 0 {
 		q.log.WithField("jobs", n).Warn("resumed jobs interrupted by an earlier stop")
 	}
-	if err := q.river.Start(ctx); err != nil {
+	// River stops when its start context ends; stopping is Stop's job.
+	if err := q.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("queue: start workers: %w", err)
 	}
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))

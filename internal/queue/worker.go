@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -113,6 +113,9 @@ func (q *Queue) succeed(ctx context.Context, c *claimed, own int64, res contacts
 	outs := make([]Outcome, 0, len(c.ids))
 	for _, id := range c.ids {
 		o := Outcome{WebhookID: id, State: res.Status, Message: res.Message, UserID: res.UserID}
+		if o.State != StateIgnored {
+			o.State = StateDone // a round that returned no error is done
+		}
 		if id != primary {
 			o.State = StateIgnored
 			o.Message = fmt.Sprintf("duplicate: covered by webhook %d (%s)", primary, res.Message)
@@ -247,13 +250,34 @@ func (p *backoffPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(p.delay(job.Attempt))
 }
 
-// logWriter sends River's own log lines to logrus at warning level.
-func logWriter(log logrus.FieldLogger) io.Writer {
-	if l, ok := log.(*logrus.Entry); ok {
-		return l.WithField("component", "river").WriterLevel(logrus.WarnLevel)
-	}
-	if l, ok := log.(*logrus.Logger); ok {
-		return l.WithField("component", "river").WriterLevel(logrus.WarnLevel)
-	}
-	return io.Discard
+// riverLog passes River's own warnings and errors to logrus, without a pipe
+// or goroutine of its own.
+type riverLog struct {
+	log   logrus.FieldLogger
+	attrs []slog.Attr
 }
+
+func (h riverLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+
+func (h riverLog) Handle(_ context.Context, r slog.Record) error {
+	fields := logrus.Fields{"component": "river"}
+	for _, a := range h.attrs {
+		fields[a.Key] = a.Value.String()
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		fields[a.Key] = a.Value.String()
+		return true
+	})
+	if r.Level >= slog.LevelError {
+		h.log.WithFields(fields).Error(r.Message)
+	} else {
+		h.log.WithFields(fields).Warn(r.Message)
+	}
+	return nil
+}
+
+func (h riverLog) WithAttrs(as []slog.Attr) slog.Handler {
+	return riverLog{log: h.log, attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
+}
+
+func (h riverLog) WithGroup(string) slog.Handler { return h }
