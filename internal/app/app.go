@@ -41,7 +41,11 @@ type App struct {
 // Clients builds the two API clients from the configuration; with m, their
 // requests are counted in m.APIRequests.
 func Clients(cfg *config.Config, m *metrics.Metrics) (*activecampaign.Client, *wordpress.Client, error) {
-	acOpts := []activecampaign.Option{activecampaign.WithLimiter(ratelimit.New(cfg.ACRateLimit))}
+	// A process restarted right after a crash does not know its
+	// predecessor's requests of the last second: start with the window full.
+	lim := ratelimit.New(cfg.ACRateLimit)
+	lim.Pause(time.Second)
+	acOpts := []activecampaign.Option{activecampaign.WithLimiter(lim)}
 	wpOpts := []wordpress.Option{wordpress.WithMaxConcurrent(cfg.WPMaxConcurrent)}
 	if m != nil {
 		acOpts = append(acOpts, activecampaign.WithHTTPClient(m.HTTPClient("activecampaign")))

@@ -116,10 +116,12 @@ func TestSyncer_Add_EmailAppears(t *testing.T) {
 		e.wp.seed(User{ID: 9, Login: "ann", Email: "ann@example.com", Roles: []string{"customer"}}, "theirs")
 	}
 	runAddRetryable(t, e)
+	// The retry finds the user by email, not by contact id: not ours, so the
+	// pending password is dropped then.
+	res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionAdd})
 	if _, ok := e.pw.pending("42"); ok {
 		t.Error("pending password kept for a user we did not create")
 	}
-	res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionAdd})
 	if res.UserID != 9 || res.Created || len(e.wp.users) != 1 {
 		t.Errorf("result %+v, users %d: want user 9 linked", res, len(e.wp.users))
 	}
@@ -127,6 +129,35 @@ func TestSyncer_Add_EmailAppears(t *testing.T) {
 		t.Error("user 9 not linked, or its password changed")
 	}
 	checkNotReturned(t, e, res)
+}
+
+// TestSyncer_Add_LateCreateOfKilledRun: a killed run's create reaches
+// WordPress only after the restarted run looked: the restarted create sees
+// the email taken, and the retry finds the user by contact id and returns the
+// one pending password.
+func TestSyncer_Add_LateCreateOfKilledRun(t *testing.T) {
+	e := newEnv(testPolicy(), ann())
+	e.wp.beforeCreate = func() {
+		e.wp.beforeCreate = nil
+		pw, ok := e.pw.pending("42")
+		if !ok {
+			t.Fatal("no pending password before create")
+		}
+		// the killed run's user, with the same pending password
+		e.wp.seed(User{ID: 9, Login: "ann@example.com", Email: "ann@example.com", Roles: []string{"subscriber"},
+			Meta: map[string]any{cidKey: "42"}}, pw)
+	}
+	runAddRetryable(t, e)
+	res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionAdd})
+	if res.UserID != 9 || len(e.wp.users) != 1 {
+		t.Fatalf("result %+v, users %d: want the late-created user 9", res, len(e.wp.users))
+	}
+	if len(e.ac.writes) != 1 || e.ac.writes[0].value != e.wp.passwords[9] {
+		t.Errorf("AC writes = %d; want exactly the user's password once", len(e.ac.writes))
+	}
+	if _, ok := e.pw.pending("42"); ok {
+		t.Error("pending password not cleared after it was returned")
+	}
 }
 
 // TestSyncer_Add_CrashThenMerged: the user was created, the password not yet

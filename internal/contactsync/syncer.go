@@ -250,6 +250,11 @@ func (s *Syncer) add(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	if u != nil {
+		// Not created by us: a password generated for a create that never
+		// happened is not this user's.
+		if err := s.Passwords.DeletePendingPassword(ctx, c.ID); err != nil {
+			return Result{}, fmt.Errorf("drop pending password: %w", err)
+		}
 		res, err := s.refresh(ctx, u, c, req, false)
 		if err != nil {
 			return Result{}, err
@@ -355,11 +360,10 @@ func (s *Syncer) create(ctx context.Context, c *Contact, req Request) (Result, e
 		break
 	}
 	if errors.Is(err, ErrEmailTaken) {
-		// Someone created a user with this email since we looked: link it
-		// instead, and drop the password made for a user we did not create.
-		if err := s.Passwords.DeletePendingPassword(ctx, c.ID); err != nil {
-			return Result{}, fmt.Errorf("drop pending password: %w", err)
-		}
+		// A user with this email appeared since we looked. It may be ours (a
+		// create of an earlier, killed run that WordPress finished late: it is
+		// then found by contact id and gets the pending password) or someone
+		// else's (found by email: the pending password is dropped then).
 		return Result{}, fmt.Errorf("create user for contact %s: email appeared meanwhile, retrying to link: %w", c.ID, err)
 	}
 	if err != nil {
