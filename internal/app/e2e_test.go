@@ -342,3 +342,45 @@ func TestAsyncAndErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestEchoAndRelink: the update AC sends back after wpbridge wrote the
+// password is ignored without any AC request; an update for a contact id AC
+// no longer knows (merged) relinks the user by email.
+func TestEchoAndRelink(t *testing.T) {
+	b := startBridge(t, nil, queue.Options{})
+	email := wptest.UniqueEmail(t, "echo")
+	id := b.addContact(acfake.Contact{Email: email, FirstName: "Eve"})
+	r := b.post("/", hook("add"), contactBody(id, email))
+	if r.Status != "done" || len(b.AC.FieldWrites(id)) != 1 {
+		t.Fatalf("add = %d %q %q, field writes %d", r.Code, r.Status, r.Message, len(b.AC.FieldWrites(id)))
+	}
+	t.Cleanup(func() { b.deleteUserByEmail(email) })
+	userID := r.UserID
+
+	b.AC.ResetRequests()
+	echo := url.Values{"contact[id]": {id}, "contact[email]": {email}, "type": {"update"}, "initiated_from": {"api"}}
+	r = b.post("/", hook("update"), echo.Encode())
+	if r.Code != http.StatusOK || r.Status != "ignored" || !strings.Contains(r.Message, "echo") {
+		t.Errorf("echo update = %d %q %q, want 200 ignored (echo)", r.Code, r.Status, r.Message)
+	}
+	if n := b.acRequests(); n != 0 {
+		t.Errorf("AC requests for the echo = %d, want 0", n)
+	}
+
+	// AC merges the contact into a new id: the old id answers 404.
+	c, _ := b.AC.Contact(id)
+	b.AC.DeleteContact(id)
+	c.ID, c.FirstName = "", "Evelyn"
+	newID := b.addContact(c)
+	r = b.post("/", hook("update"), contactBody(id, email, "Merged"))
+	if r.Code != http.StatusOK || r.Status != "done" || r.UserID != userID {
+		t.Fatalf("update of a merged contact = %d %q %q", r.Code, r.Status, r.Message)
+	}
+	u := b.user(userID)
+	if got := u.MetaString("activecampaign_contact_id"); got != newID {
+		t.Errorf("contact id meta = %q, want the surviving contact %q", got, newID)
+	}
+	if u.FirstName != "Evelyn" {
+		t.Errorf("first name = %q, want the surviving contact's Evelyn", u.FirstName)
+	}
+}
