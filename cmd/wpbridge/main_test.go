@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/wpbridge/wpbridge/internal/acfake"
+	"github.com/wpbridge/wpbridge/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) {
@@ -33,27 +32,9 @@ const (
 	accessKey = "access-SECRET-key-42"
 )
 
-// syncBuffer is a goroutine-safe output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func runCmd(t *testing.T, ctx context.Context, args []string, env map[string]string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	code := run(ctx, args, envconfig.MapLookuper(env), &stdout, &stderr)
 	for _, s := range []string{stdout.String(), stderr.String()} {
 		for _, secret := range []string{acKey, wpPass, accessKey} {
@@ -216,7 +197,7 @@ func TestCheckCommand(t *testing.T) {
 }
 
 // listenAddr waits for the "wpbridge listening" log line and returns its addr.
-func listenAddr(t *testing.T, stderr *syncBuffer, done <-chan int) string {
+func listenAddr(t *testing.T, stderr *syncbuf.Buffer, done <-chan int) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -245,7 +226,7 @@ func TestServe(t *testing.T) {
 		env["LISTEN_ADDR"], env["LOG_FORMAT"] = "127.0.0.1:0", "json"
 		dbPath := strings.TrimPrefix(env["DATABASE_URL"], "sqlite:")
 		ctx, cancel := context.WithCancel(context.Background())
-		var stdout, stderr syncBuffer
+		var stdout, stderr syncbuf.Buffer
 		done := make(chan int, 1)
 		go func() { done <- run(ctx, args, envconfig.MapLookuper(env), &stdout, &stderr) }()
 		addr := listenAddr(t, &stderr, done)

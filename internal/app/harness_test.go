@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +24,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/config"
 	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/syncbuf"
 	"github.com/wpbridge/wpbridge/internal/wptest"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
@@ -43,24 +43,6 @@ const (
 	testACKey     = "e2e-ac-api-key-8b1e77"
 )
 
-// safeBuffer collects log output from many goroutines.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // bridge is a running wpbridge wired to the real test WordPress and a fake AC.
 type bridge struct {
 	t        *testing.T
@@ -69,7 +51,7 @@ type bridge struct {
 	AC       *acfake.Server
 	Site     wptest.Site
 	WP       *wordpress.Client
-	Logs     *safeBuffer
+	Logs     *syncbuf.Buffer
 	PassID   string // id of the AC field receiving generated passwords
 	DBPath   string // the SQLite database
 	secrets  []string
@@ -120,7 +102,7 @@ func baseEnv(site wptest.Site, acURL, dbPath string) map[string]string {
 func startBridgeWith(t *testing.T, s setup) *bridge {
 	t.Helper()
 	site := wptest.Env(t)
-	b := &bridge{t: t, AC: s.AC, PassID: s.PassID, Site: site, WP: site.Client(t), Logs: &safeBuffer{}}
+	b := &bridge{t: t, AC: s.AC, PassID: s.PassID, Site: site, WP: site.Client(t), Logs: &syncbuf.Buffer{}}
 	if b.AC == nil {
 		b.AC, b.PassID = newAC(t, 5)
 	}
