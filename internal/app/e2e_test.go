@@ -384,3 +384,47 @@ func TestEchoAndRelink(t *testing.T) {
 		t.Errorf("first name = %q, want the surviving contact's Evelyn", u.FirstName)
 	}
 }
+
+// TestRejectedCredentialsPause: a revoked WordPress application password or
+// AC key pauses work and says so in /readyz and the log, instead of burning
+// the webhooks' attempts; the webhook stays queued.
+func TestRejectedCredentialsPause(t *testing.T) {
+	for _, tc := range []struct {
+		name, key, value, want string
+	}{
+		{"wordpress", "WP_APP_PASSWORD", "wron gpas swor dxxx xxxx xxxx", "WordPress"},
+		{"activecampaign", "AC_API_KEY", "revoked-ac-key-000", "ActiveCampaign"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := startBridge(t, map[string]string{tc.key: tc.value, "SYNC_TIMEOUT": "1s"}, queue.Options{MaxAttempts: 2})
+			b.secrets = append(b.secrets, tc.value)
+			email := wptest.UniqueEmail(t, "paused")
+			id := b.addContact(acfake.Contact{Email: email})
+			r := b.post("/", hook("add"), contactBody(id, email))
+			if r.Code != http.StatusAccepted || r.Status != "queued" {
+				t.Fatalf("add with rejected credentials = %d %q %q, want 202 queued", r.Code, r.Status, r.Message)
+			}
+			waitFor(t, 10*time.Second, "/readyz to report the pause", func() bool {
+				rr := b.send(http.MethodGet, "/readyz", nil, "", nil)
+				return rr.Code == http.StatusServiceUnavailable && strings.Contains(rr.Message, tc.want) &&
+					strings.Contains(rr.Message, "rejected the credentials")
+			})
+			if !strings.Contains(b.Logs.String(), "work paused") {
+				t.Error("the pause is not in the log")
+			}
+			if got := b.send(http.MethodGet, "/healthz", nil, "", nil); got.Code != http.StatusOK {
+				t.Errorf("/healthz = %d while paused, want 200 (alive)", got.Code)
+			}
+			// Paused, not failed: with MaxAttempts 2 the webhook would have
+			// failed for good by now had the rejections used attempts.
+			time.Sleep(3 * time.Second) // two attempts with backoff would be over by now
+			o, err := b.App.Queue.Outcome(context.Background(), r.WebhookID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.State != "pending" {
+				t.Errorf("webhook is %s (%s) while credentials are rejected, want still pending", o.State, o.Message)
+			}
+		})
+	}
+}
