@@ -135,7 +135,8 @@ func (q *Queue) succeed(ctx context.Context, c *claimed, own int64, res contacts
 	}
 	log.WithFields(logrus.Fields{
 		"user_id": res.UserID, "status": res.Status, "created": res.Created, "changes": strings.Join(res.Changes, ","),
-	}).Info(res.Message)
+		"result": res.Message,
+	}).Info("round done")
 	return nil
 }
 
