@@ -31,6 +31,7 @@ go test -race -count=1 -timeout 20m ./...
 if [ "$FUZZTIME" != "0" ]; then
 	echo "== fuzzing ($FUZZTIME each)"
 	go test -run '^$' -fuzz '^FuzzParseWebhook$' -fuzztime "$FUZZTIME" ./activecampaign/
+	go test -run '^$' -fuzz '^FuzzWebhookRequest$' -fuzztime "$FUZZTIME" ./internal/server/
 	go test -run '^$' -fuzz '^FuzzFieldMap$' -fuzztime "$FUZZTIME" ./internal/config/
 	go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime "$FUZZTIME" ./internal/config/
 fi
