@@ -1,0 +1,216 @@
+package contactsync
+
+// add: find or create the user for a contact, and return its generated password.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+func (s *Syncer) add(ctx context.Context, req Request) (Result, error) {
+	linked, err := s.findLinked(ctx, req.ContactID)
+	if err != nil {
+		return Result{}, err
+	}
+	if linked != nil {
+		return s.addExisting(ctx, linked, req)
+	}
+	c, err := s.Contacts.Contact(ctx, req.ContactID)
+	if errors.Is(err, ErrContactNotFound) {
+		return Result{}, permanentf("contact %s not found in ActiveCampaign", req.ContactID)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("load contact %s: %w", req.ContactID, err)
+	}
+	if c.Email == "" {
+		return Result{}, permanentf("contact %s has no email address", c.ID)
+	}
+	if !validEmail(c.Email) {
+		return Result{}, permanentf("contact %s has an invalid email address", c.ID)
+	}
+	u, err := s.findByEmail(ctx, c.Email)
+	if err != nil {
+		return Result{}, err
+	}
+	if u != nil {
+		// Not created by us: a password generated for a create that never
+		// happened is not this user's.
+		if err := s.Passwords.DeletePendingPassword(ctx, c.ID); err != nil {
+			return Result{}, fmt.Errorf("drop pending password: %w", err)
+		}
+		res, err := s.refresh(ctx, u, c, req, false)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Changes = append(res.Changes, "linked")
+		res.Message = fmt.Sprintf("linked existing user %d by email; %s", u.ID, res.Message)
+		return res, nil
+	}
+	return s.create(ctx, c, req)
+}
+
+// addExisting handles add for a user already linked to the contact. If a
+// generated password is still pending (a crash after creating the user and
+// before writing it to AC), it is written now.
+func (s *Syncer) addExisting(ctx context.Context, u *User, req Request) (Result, error) {
+	c, relinked, err := s.loadContact(ctx, req.ContactID, u)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := s.refresh(ctx, u, c, req, relinked)
+	if err != nil {
+		return Result{}, err
+	}
+	pw, ok, err := s.Passwords.PendingPassword(ctx, req.ContactID)
+	if err != nil {
+		return Result{}, fmt.Errorf("read pending password: %w", err)
+	}
+	if ok {
+		// After a merge the password goes to the surviving contact (c.ID).
+		if err := s.returnPassword(ctx, req.ContactID, c.ID, pw); err != nil {
+			return Result{}, err
+		}
+		res.Changes = append(res.Changes, "password_returned")
+	}
+	return res, nil
+}
+
+// create makes a new user for the contact.
+func (s *Syncer) create(ctx context.Context, c *Contact, req Request) (Result, error) {
+	values, err := s.mappedValues(ctx, c)
+	if err != nil {
+		return Result{}, err
+	}
+	tags, err := s.tags(ctx, req)
+	if err != nil {
+		return Result{}, err
+	}
+	role, warning := s.Policy.chooseRole(values["role"], req.Role)
+	var warnings []string
+	if warning != "" {
+		warnings = append(warnings, warning)
+	}
+
+	password, generated := values["user_pass"], false
+	if password == "" {
+		if password, generated, err = s.newPassword(ctx, c.ID); err != nil {
+			return Result{}, err
+		}
+	}
+
+	nu := NewUser{Change: Change{
+		Fields:           map[string]string{"user_email": c.Email, "user_pass": password},
+		Roles:            []string{role},
+		Meta:             map[string]any{s.Policy.ContactIDMetaKey: c.ID},
+		SendNotification: req.SendNotification,
+	}}
+	if len(tags) > 0 {
+		nu.Meta[s.Policy.TagsMetaKey] = tags
+	}
+	for _, m := range s.Policy.FieldMap {
+		v, ok := values[m.Target]
+		switch {
+		case !ok, m.Target == "user_login", m.Target == "role", m.Target == "user_pass":
+		case m.Target == "user_email":
+			if validEmail(v) {
+				nu.Fields["user_email"] = v
+			}
+		case IsCoreField(m.Target):
+			nu.Fields[m.Target] = v
+		default:
+			nu.Meta[m.Target] = metaValue(v)
+		}
+	}
+	login, err := s.Policy.baseLogin(s.rand(), c, values["user_login"])
+	if err != nil {
+		return Result{}, err
+	}
+
+	var u *User
+	for attempt := 0; ; attempt++ {
+		nu.Login = login
+		if attempt > 0 {
+			n, err := randomInt(s.rand(), 1, 999)
+			if err != nil {
+				return Result{}, err
+			}
+			nu.Login = fmt.Sprintf("%s%d", login, n)
+		}
+		u, err = s.Users.Create(ctx, nu)
+		if errors.Is(err, ErrLoginTaken) && attempt < 10 {
+			continue
+		}
+		break
+	}
+	if errors.Is(err, ErrEmailTaken) {
+		// A user with this email appeared since we looked. It may be ours (a
+		// create of an earlier, killed run that WordPress finished late: it is
+		// then found by contact id and gets the pending password) or someone
+		// else's (found by email: the pending password is dropped then).
+		return Result{}, fmt.Errorf("create user for contact %s: email appeared meanwhile, retrying to link: %w", c.ID, err)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("create user for contact %s: %w", c.ID, err)
+	}
+	res := Result{Status: StatusDone, UserID: u.ID, Created: true, Changes: []string{"created"}, Warnings: warnings,
+		Message: fmt.Sprintf("created user %d with role %s", u.ID, role)}
+	if req.SendNotification {
+		res.Changes = append(res.Changes, "notification_sent")
+	}
+	if generated {
+		if err := s.returnPassword(ctx, c.ID, c.ID, password); err != nil {
+			return Result{}, err
+		}
+		res.Changes = append(res.Changes, "password_returned")
+		res.Message += "; generated password written to ActiveCampaign"
+	}
+	return res, nil
+}
+
+// newPassword generates a password for a new user. When passwords go back to
+// AC, it is stored first (or an earlier, unreturned one is reused) so that a
+// crash never leads to a second, different password. generated is false when
+// nothing is to be returned.
+func (s *Syncer) newPassword(ctx context.Context, contactID string) (pw string, generated bool, err error) {
+	if s.Policy.ReturnPasswordField == "" {
+		pw, err = generatePassword(s.rand(), s.Policy.PasswordLength)
+		return pw, false, err
+	}
+	pw, ok, err := s.Passwords.PendingPassword(ctx, contactID)
+	if err != nil {
+		return "", false, fmt.Errorf("read pending password: %w", err)
+	}
+	if ok {
+		return pw, true, nil
+	}
+	if pw, err = generatePassword(s.rand(), s.Policy.PasswordLength); err != nil {
+		return "", false, err
+	}
+	if err := s.Passwords.SavePendingPassword(ctx, contactID, pw); err != nil {
+		return "", false, fmt.Errorf("store pending password: %w", err)
+	}
+	return pw, true, nil
+}
+
+// returnPassword writes a generated password to RETURN_PASSWORD_FIELD of
+// contactID, then forgets the one pending under pendingID.
+func (s *Syncer) returnPassword(ctx context.Context, pendingID, contactID, pw string) error {
+	if s.Policy.ReturnPasswordField == "" {
+		return s.Passwords.DeletePendingPassword(ctx, pendingID)
+	}
+	fieldID, err := s.Contacts.FieldID(ctx, s.Policy.ReturnPasswordField)
+	if errors.Is(err, ErrContactNotFound) {
+		return permanentf("RETURN_PASSWORD_FIELD %s does not exist in ActiveCampaign", s.Policy.ReturnPasswordField)
+	}
+	if err != nil {
+		return fmt.Errorf("resolve RETURN_PASSWORD_FIELD: %w", err)
+	}
+	if err := s.Contacts.SetField(ctx, contactID, fieldID, pw); err != nil {
+		return fmt.Errorf("write password to contact %s: %w", contactID, err)
+	}
+	if err := s.Passwords.DeletePendingPassword(ctx, pendingID); err != nil {
+		return fmt.Errorf("drop returned password: %w", err)
+	}
+	return nil
+}
