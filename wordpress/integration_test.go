@@ -304,3 +304,32 @@ func TestIntegration_StatusAndList(t *testing.T) {
 		t.Errorf("bad app password: err = %v, want ErrUnauthorized", err)
 	}
 }
+
+// TestIntegration_SamePasswordIsNoChange: setting the password a user already
+// has changes nothing and sends no "password changed" email; a new one does.
+func TestIntegration_SamePasswordIsNoChange(t *testing.T) {
+	t.Parallel()
+	env := wptest.Env(t)
+	wp := env.Client(t)
+	email := wptest.UniqueEmail(t, "samepw")
+	u := newUser(t, wp, wordpress.UserRequest{Email: email, Password: "First-Pass-1234"})
+	if _, err := wp.Users.Update(t.Context(), u.ID, wordpress.UserRequest{Password: "First-Pass-1234"}); err != nil {
+		t.Fatal(err)
+	}
+
+	if m := env.MailsTo(t, email); len(m) != 0 {
+		t.Errorf("mails after setting the same password = %d, want 0", len(m))
+	}
+	if !env.CheckPassword(t, u.Username, "First-Pass-1234") {
+		t.Error("password no longer logs in")
+	}
+	if _, err := wp.Users.Update(t.Context(), u.ID, wordpress.UserRequest{Password: "Second-Pass-5678"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := env.MailsTo(t, email); len(m) != 1 {
+		t.Errorf("mails after a new password = %d, want 1 (WordPress's password-changed notice)", len(m))
+	}
+	if !env.CheckPassword(t, u.Username, "Second-Pass-5678") {
+		t.Error("new password does not log in")
+	}
+}

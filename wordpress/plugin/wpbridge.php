@@ -143,6 +143,21 @@ final class WPBridge_Plugin {
 		return $response;
 	}
 
+	/**
+	 * rest_pre_insert_user: an update that sets the password the user already has
+	 * changes nothing, so WordPress does not send a "password changed" email each
+	 * time a mapped password field is synced.
+	 */
+	static function keep_same_password($prepared, $request) {
+		if (!empty($prepared->ID) && isset($prepared->user_pass) && is_string($prepared->user_pass)) {
+			$current = get_userdata((int) $prepared->ID);
+			if ($current && wp_check_password($prepared->user_pass, $current->user_pass, $current->ID)) {
+				unset($prepared->user_pass);
+			}
+		}
+		return $prepared;
+	}
+
 	/** GET /wpbridge/v1/users/by-meta?key=K&value=V */
 	static function by_meta($request) {
 		global $wpdb;
@@ -221,4 +236,5 @@ final class WPBridge_Plugin {
 if (!wp_installing()) {
 	add_action('rest_api_init', array('WPBridge_Plugin', 'rest_api_init'));
 	add_filter('rest_request_before_callbacks', array('WPBridge_Plugin', 'before_callbacks'), 10, 3);
+	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_same_password'), 10, 2);
 }
