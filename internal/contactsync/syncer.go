@@ -139,6 +139,16 @@ func (s *Syncer) update(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if linked == nil && req.EmailHint != "" {
+		// Most contacts a bulk edit touches have no WordPress user: with the
+		// payload's email, find that out without spending AC's budget.
+		if linked, err = s.findByEmail(ctx, req.EmailHint); err != nil {
+			return Result{}, err
+		}
+		if linked == nil {
+			return ignored("no WordPress user is linked to contact %s or has its email", req.ContactID), nil
+		}
+	}
 	c, relinked, err := s.loadContact(ctx, req.ContactID, linked)
 	if err != nil {
 		return Result{}, err

@@ -159,6 +159,23 @@ func TestSyncer_Update_Lookup(t *testing.T) {
 			t.Errorf("result %+v, updates %d", res, len(e.wp.updates))
 		}
 	})
+	t.Run("no user with the payload email: ignored without an AC call", func(t *testing.T) {
+		e := newEnv(testPolicy(), ann())
+		res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionUpdate, EmailHint: "ann@example.com"})
+		if res.Status != StatusIgnored || e.ac.count("") != 0 {
+			t.Errorf("result %+v, AC calls %q: want ignored with none", res, e.ac.calls)
+		}
+	})
+	t.Run("unlinked user with the payload email is linked", func(t *testing.T) {
+		e := newEnv(testPolicy(), ann())
+		u := annUser()
+		delete(u.Meta, cidKey)
+		e.wp.seed(u, "x")
+		res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionUpdate, EmailHint: "ann@example.com", Tags: []string{"VIP"}, HasTags: true})
+		if res.UserID != 5 || e.wp.user(5).Meta[cidKey] != "42" || e.ac.count("Contact") != 1 {
+			t.Errorf("result %+v, AC calls %q: user 5 not linked, or contact not loaded once", res, e.ac.calls)
+		}
+	})
 	t.Run("unlinked user with the email is linked", func(t *testing.T) {
 		e := newEnv(testPolicy(), ann())
 		u := annUser()
