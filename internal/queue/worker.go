@@ -169,6 +169,7 @@ func (q *Queue) fail(ctx context.Context, c *claimed, job *river.Job[SyncArgs], 
 			return err
 		}
 		q.waiters.notify(outs)
+		q.clearBackoff(c.req.ContactID)
 		q.countJob(action, "failed")
 		log.WithError(runErr).Error("round failed for good")
 		if class == Permanent {
