@@ -428,3 +428,39 @@ func TestRejectedCredentialsPause(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileData: injection attempts in names and tags are stored as plain
+// data in WordPress, and role=administrator never grants administrator.
+func TestHostileData(t *testing.T) {
+	b := startBridge(t, nil, queue.Options{})
+	email := wptest.UniqueEmail(t, "hostile")
+	first := `Robert'); DROP TABLE wp_users;--`
+	last := `<script>alert(1)</script>`
+	tags := []string{`<img src=x onerror=alert(1)>`, `'; DELETE FROM wp_usermeta; --`, `a:1:{i:0;s:1:"x";}`}
+	id := b.addContact(acfake.Contact{Email: email, FirstName: first, LastName: last})
+	r := b.post("/", hook("add", "role", "administrator"), contactBody(id, email, tags...))
+	if r.Code != http.StatusOK || r.Status != "done" {
+		t.Fatalf("add = %d %q %q", r.Code, r.Status, r.Message)
+	}
+	t.Cleanup(func() { b.deleteUserByEmail(email) })
+	u := b.user(r.UserID)
+	if u.FirstName != first {
+		t.Errorf("first name stored as %q, want it verbatim", u.FirstName)
+	}
+	if strings.Contains(u.LastName, "<script") { // WordPress strips tags from names itself
+		t.Errorf("last name stored as %q, with markup", u.LastName)
+	}
+	if got := u.MetaStrings("activecampaign_tags"); !slices.Equal(got, tags) {
+		t.Errorf("tags stored as %q, want them verbatim", got)
+	}
+	if !slices.Equal(u.Roles, []string{"subscriber"}) {
+		t.Errorf("roles = %v, want [subscriber]", u.Roles)
+	}
+	// WordPress is intact: the admin user and the REST API still answer.
+	if _, _, err := b.WP.Users.List(context.Background(), 1, 1); err != nil {
+		t.Errorf("WordPress after hostile data: %v", err)
+	}
+	if rr := b.send(http.MethodGet, "/healthz", nil, "", nil); rr.Code != http.StatusOK {
+		t.Errorf("/healthz = %d", rr.Code)
+	}
+}
