@@ -15,8 +15,7 @@ type fakeContacts struct {
 	tags     map[string][]string
 	fields   map[string]string // "12" or "%PERSTAG%" -> field id
 	writes   []fieldWrite
-	calls    []string
-	fail     func(method string) error
+	callLog
 }
 
 type fieldWrite struct{ contactID, fieldID, value string }
@@ -37,17 +36,6 @@ func cloneContact(c *Contact) *Contact {
 	out := *c
 	out.Fields = maps.Clone(c.Fields)
 	return &out
-}
-
-func (f *fakeContacts) enter(method string) error {
-	f.mu.Lock()
-	f.calls = append(f.calls, method)
-	fail := f.fail
-	f.mu.Unlock()
-	if fail != nil {
-		return fail(method)
-	}
-	return nil
 }
 
 func (f *fakeContacts) Contact(_ context.Context, id string) (*Contact, error) {
@@ -118,20 +106,4 @@ func (f *fakeContacts) SetField(_ context.Context, contactID, fieldID, value str
 	c.Fields[fieldID] = value
 	f.writes = append(f.writes, fieldWrite{contactID, fieldID, value})
 	return nil
-}
-
-// count returns how many times method was called ("" = all calls).
-func (f *fakeContacts) count(method string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if method == "" {
-		return len(f.calls)
-	}
-	n := 0
-	for _, c := range f.calls {
-		if c == method {
-			n++
-		}
-	}
-	return n
 }

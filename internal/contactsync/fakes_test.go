@@ -48,8 +48,7 @@ type fakeUsers struct {
 	creates   []NewUser
 	updates   []userUpdate
 	notified  []int64
-	calls     []string
-	fail      func(method string) error
+	callLog
 	// beforeCreate runs before Create touches the table (without the lock).
 	beforeCreate func()
 	// afterCreate is returned by Create after the user was stored: a timeout
@@ -93,17 +92,6 @@ func cloneUser(u *User) *User {
 		out.Meta[k] = v
 	}
 	return &out
-}
-
-func (f *fakeUsers) enter(method string) error {
-	f.mu.Lock()
-	f.calls = append(f.calls, method)
-	fail := f.fail
-	f.mu.Unlock()
-	if fail != nil {
-		return fail(method)
-	}
-	return nil
 }
 
 func (f *fakeUsers) ids() []int64 { return slices.Sorted(maps.Keys(f.users)) }
@@ -238,12 +226,32 @@ func (f *fakeUsers) user(id int64) *User {
 	return nil
 }
 
-func (f *fakeUsers) count(method string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// callLog records a fake's calls and lets a test make any of them fail.
+type callLog struct {
+	mu    sync.Mutex
+	calls []string
+	fail  func(method string) error
+}
+
+// enter records a call of method and returns the failure the test set for it.
+func (l *callLog) enter(method string) error {
+	l.mu.Lock()
+	l.calls = append(l.calls, method)
+	fail := l.fail
+	l.mu.Unlock()
+	if fail != nil {
+		return fail(method)
+	}
+	return nil
+}
+
+// count returns how many times method was called ("" = all calls).
+func (l *callLog) count(method string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	n := 0
-	for _, c := range f.calls {
-		if c == method {
+	for _, c := range l.calls {
+		if method == "" || c == method {
 			n++
 		}
 	}

@@ -166,26 +166,20 @@ func TestSyncer_Update_Lookup(t *testing.T) {
 			t.Errorf("result %+v, AC calls %q: want ignored with none", res, e.ac.calls)
 		}
 	})
-	t.Run("unlinked user with the payload email is linked", func(t *testing.T) {
-		e := newEnv(testPolicy(), ann())
-		u := annUser()
-		delete(u.Meta, cidKey)
-		e.wp.seed(u, "x")
-		res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionUpdate, EmailHint: "ann@example.com", Tags: []string{"VIP"}, HasTags: true})
-		if res.UserID != 5 || e.wp.user(5).Meta[cidKey] != "42" || e.ac.count("Contact") != 1 {
-			t.Errorf("result %+v, AC calls %q: user 5 not linked, or contact not loaded once", res, e.ac.calls)
-		}
-	})
-	t.Run("unlinked user with the email is linked", func(t *testing.T) {
-		e := newEnv(testPolicy(), ann())
-		u := annUser()
-		delete(u.Meta, cidKey)
-		e.wp.seed(u, "x")
-		res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionUpdate, Tags: []string{"VIP"}, HasTags: true})
-		if res.UserID != 5 || e.wp.user(5).Meta[cidKey] != "42" {
-			t.Errorf("result %+v: user 5 not linked", res)
-		}
-	})
+	// An unlinked user with the contact's email is linked, whether the email
+	// comes with the payload or from the contact; the contact is loaded once.
+	for _, hint := range []string{"ann@example.com", ""} {
+		t.Run("unlinked user with the email is linked, hint "+hint, func(t *testing.T) {
+			e := newEnv(testPolicy(), ann())
+			u := annUser()
+			delete(u.Meta, cidKey)
+			e.wp.seed(u, "x")
+			res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionUpdate, EmailHint: hint, Tags: []string{"VIP"}, HasTags: true})
+			if res.UserID != 5 || e.wp.user(5).Meta[cidKey] != "42" || e.ac.count("Contact") != 1 {
+				t.Errorf("result %+v, AC calls %q: user 5 not linked, or contact not loaded once", res, e.ac.calls)
+			}
+		})
+	}
 	t.Run("lowest id wins among linked users", func(t *testing.T) {
 		e := newEnv(testPolicy(), ann())
 		u := annUser()
