@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wpbridge/wpbridge/internal/wptest"
+	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
 

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/acfake"
+	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 )
 
 // ackResult is one load run against the webhook endpoint.

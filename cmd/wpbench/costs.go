@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/acfake"
+	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 )
 
 // tagVocabulary is every tag the benchmark uses; it is created in each fake

@@ -20,8 +20,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/acfake"
-	"github.com/wpbridge/wpbridge/internal/proc"
+	"github.com/wpbridge/wpbridge/internal/testing/acfake"
+	"github.com/wpbridge/wpbridge/internal/testing/childproc"
 )
 
 // site is the test WordPress described by scripts/wordpress.sh's env file.
@@ -109,8 +109,8 @@ func (b *bench) newFake(rateLimit int) *acfake.Server {
 
 // start runs wpbridge with the default (durable) configuration against ac
 // and WordPress through the counting proxy. Its log goes to DIR/name.log.
-func (b *bench) start(ctx context.Context, name string, ac *acfake.Server) (*proc.Process, error) {
-	addr, err := proc.FreeAddr()
+func (b *bench) start(ctx context.Context, name string, ac *acfake.Server) (*childproc.Process, error) {
+	addr, err := childproc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (b *bench) start(ctx context.Context, name string, ac *acfake.Server) (*pro
 		"RETURN_PASSWORD_FIELD=%WP_PASSWORD%",
 	}
 	env = append(env, b.extraEnv...) // later entries win in os/exec
-	p, err := proc.Start(ctx, b.bin, env, logf)
+	p, err := childproc.Start(ctx, b.bin, env, logf)
 	if err != nil {
 		return nil, fmt.Errorf("start wpbridge (%s): %w; see %s", name, err, logf.Name())
 	}

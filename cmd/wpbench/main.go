@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/proc"
+	"github.com/wpbridge/wpbridge/internal/testing/childproc"
 )
 
 type options struct {
@@ -173,12 +173,12 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	bin := o.bin
 	if bin == "" {
-		root, err := proc.ModuleRoot()
+		root, err := childproc.ModuleRoot()
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(stderr, "wpbench: building wpbridge")
-		if bin, err = proc.Build(ctx, root, dir); err != nil {
+		if bin, err = childproc.Build(ctx, root, dir); err != nil {
 			return err
 		}
 	}

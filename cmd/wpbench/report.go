@@ -35,7 +35,7 @@ func (r *report) print(w io.Writer) {
 	for _, m := range r.machine {
 		fmt.Fprintln(w, m)
 	}
-	fmt.Fprintln(w, "wpbridge: real binary (proc.Start), default config: SQLite WAL synchronous=FULL, 1 connection, WORKERS=10, AC_RATE_LIMIT="+fmt.Sprint(r.opts.acRate))
+	fmt.Fprintln(w, "wpbridge: real binary (childproc.Start), default config: SQLite WAL synchronous=FULL, 1 connection, WORKERS=10, AC_RATE_LIMIT="+fmt.Sprint(r.opts.acRate))
 	if len(r.opts.extraEnv) > 0 {
 		fmt.Fprintln(w, "NOT the default config, wpbridge env overrides:", strings.Join(r.opts.extraEnv, " "))
 	}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/acfake"
+	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/wordpress"
 )

@@ -16,8 +16,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/wpbridge/wpbridge/internal/acfake"
-	"github.com/wpbridge/wpbridge/internal/syncbuf"
+	"github.com/wpbridge/wpbridge/internal/testing/acfake"
+	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
 )
 
 func TestMain(m *testing.M) {

@@ -14,7 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/activecampaign"
-	"github.com/wpbridge/wpbridge/internal/bridge"
+	"github.com/wpbridge/wpbridge/internal/adapters"
 	"github.com/wpbridge/wpbridge/internal/config"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/metrics"
@@ -92,15 +92,15 @@ func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts q
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	a := &App{cfg: cfg, log: log, closeDB: closeDB, Metrics: m}
-	contacts := &bridge.Contacts{AC: ac}
+	contacts := &adapters.Contacts{AC: ac}
 	syncer := &contactsync.Syncer{
-		Contacts: contacts, Users: &bridge.Users{WP: wp},
+		Contacts: contacts, Users: &adapters.Users{WP: wp},
 		Passwords: queue.Passwords{DB: db}, Policy: Policy(cfg),
 	}
 	if opts.Workers == 0 {
 		opts.Workers = cfg.Workers
 	}
-	a.Queue, err = queue.New(ctx, db, syncer, bridge.Classify, opts, log.WithField("component", "worker"), a.Metrics)
+	a.Queue, err = queue.New(ctx, db, syncer, adapters.Classify, opts, log.WithField("component", "worker"), a.Metrics)
 	if err != nil {
 		closeDB()
 		return nil, err

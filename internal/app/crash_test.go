@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/acfake"
-	"github.com/wpbridge/wpbridge/internal/proc"
-	"github.com/wpbridge/wpbridge/internal/syncbuf"
-	"github.com/wpbridge/wpbridge/internal/wptest"
+	"github.com/wpbridge/wpbridge/internal/testing/acfake"
+	"github.com/wpbridge/wpbridge/internal/testing/childproc"
+	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
+	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 )
 
 var (
@@ -28,7 +28,7 @@ var (
 func wpbridgeBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		root, err := proc.ModuleRoot()
+		root, err := childproc.ModuleRoot()
 		if err != nil {
 			buildErr = err
 			return
@@ -39,7 +39,7 @@ func wpbridgeBinary(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		binPath, buildErr = proc.Build(context.Background(), root, dir)
+		binPath, buildErr = childproc.Build(context.Background(), root, dir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -53,7 +53,7 @@ type child struct {
 	bin  string
 	env  map[string]string
 	logs *syncbuf.Buffer
-	p    *proc.Process
+	p    *childproc.Process
 }
 
 func newChild(t *testing.T, ac *acfake.Server) *child {
@@ -73,7 +73,7 @@ func newChild(t *testing.T, ac *acfake.Server) *child {
 // start starts (or restarts) the process on the same database.
 func (c *child) start() {
 	c.t.Helper()
-	addr, err := proc.FreeAddr()
+	addr, err := childproc.FreeAddr()
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func (c *child) start() {
 	for k, v := range c.env {
 		env = append(env, k+"="+v)
 	}
-	p, err := proc.Start(c.t.Context(), c.bin, env, c.logs)
+	p, err := childproc.Start(c.t.Context(), c.bin, env, c.logs)
 	if err != nil {
 		c.t.Fatalf("start wpbridge: %v\n%s", err, c.logs.String())
 	}

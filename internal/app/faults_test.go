@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/acfake"
+	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/queue"
-	"github.com/wpbridge/wpbridge/internal/wptest"
+	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/internal/metrics"
 	"github.com/wpbridge/wpbridge/internal/queue"
-	"github.com/wpbridge/wpbridge/internal/syncbuf"
+	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
 )
 
 func TestMain(m *testing.M) {

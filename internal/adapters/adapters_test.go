@@ -1,4 +1,4 @@
-package bridge
+package adapters
 
 import (
 	"context"
@@ -11,9 +11,9 @@ import (
 	"testing"
 
 	"github.com/wpbridge/wpbridge/activecampaign"
-	"github.com/wpbridge/wpbridge/internal/acfake"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
 

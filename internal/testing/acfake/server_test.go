@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/wpbridge/wpbridge/activecampaign"
-	"github.com/wpbridge/wpbridge/internal/acfake"
+	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/pkg/ratelimit"
 )
 
