@@ -13,9 +13,15 @@ var (
 	// ErrNotFound: no such user (404 rest_user_invalid_id, wpbridge_user_not_found,
 	// or no exact match for FindByEmail).
 	ErrNotFound = errors.New("wordpress: not found")
-	// ErrUnauthorized: bad credentials or missing capabilities (401/403,
-	// rest_forbidden_context, rest_cannot_*).
+	// ErrUnauthorized: WordPress rejected the credentials themselves: any 401,
+	// or a 403 with one of WordPress's authentication codes (CredentialCodes).
+	// Retrying cannot help until the application password is fixed.
 	ErrUnauthorized = errors.New("wordpress: unauthorized")
+	// ErrForbidden: the credentials were accepted but this request was refused
+	// (any other 403: rest_forbidden, rest_cannot_*, rest_user_invalid_role,
+	// wpbridge_protected_user, or a security plugin's HTML page). It concerns
+	// this request only; it never matches ErrUnauthorized.
+	ErrForbidden = errors.New("wordpress: forbidden")
 	// ErrExistingLogin: the username is taken (WordPress answers 500 existing_user_login).
 	ErrExistingLogin = errors.New("wordpress: username already exists")
 	// ErrExistingEmail: the email is taken on create (500 existing_user_email).
@@ -73,8 +79,9 @@ func (e *Error) Is(target error) bool {
 		return e.StatusCode == http.StatusNotFound &&
 			(e.Code == "rest_user_invalid_id" || e.Code == "wpbridge_user_not_found")
 	case ErrUnauthorized:
-		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden ||
-			e.Code == "rest_forbidden_context" || strings.HasPrefix(e.Code, "rest_cannot_")
+		return e.credentialsRejected()
+	case ErrForbidden:
+		return e.StatusCode == http.StatusForbidden && !e.credentialsRejected()
 	case ErrExistingLogin:
 		return e.Code == "existing_user_login"
 	case ErrExistingEmail:
@@ -87,9 +94,31 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
+// credentialCodes are the error codes WordPress answers when it rejects the
+// credentials of a request (wp_authenticate_application_password, the users
+// controller's rest_not_logged_in). They count only with status 401 or 403:
+// wp_insert_user also uses invalid_username, for a login it refuses.
+var credentialCodes = map[string]bool{
+	"invalid_username":                        true,
+	"invalid_email":                           true,
+	"incorrect_password":                      true,
+	"application_passwords_disabled":          true,
+	"application_passwords_disabled_for_user": true,
+	"rest_not_logged_in":                      true,
+}
+
+// credentialsRejected reports whether the answer rejects the credentials
+// themselves rather than this one request.
+func (e *Error) credentialsRejected() bool {
+	return e.StatusCode == http.StatusUnauthorized ||
+		(e.StatusCode == http.StatusForbidden && credentialCodes[e.Code])
+}
+
 // Temporary reports whether retrying later may succeed: transport failures and
 // timeouts, 429, 5xx other than existing_user_*, and answers that were not the
-// expected JSON (a proxy or maintenance page). A cancelled context is not temporary.
+// expected JSON (a proxy or maintenance page) unless their status is a 4xx
+// refusal of the request (a security plugin's 403 page). A cancelled context
+// is not temporary.
 func (e *Error) Temporary() bool {
 	switch {
 	case e.StatusCode == 0:
@@ -97,7 +126,8 @@ func (e *Error) Temporary() bool {
 	case e.Code == "existing_user_login" || e.Code == "existing_user_email" || e.Code == CodeRedirect:
 		return false
 	case e.Code == CodeInvalidResponse:
-		return true
+		return e.StatusCode < 400 || e.StatusCode >= 500 || e.StatusCode == http.StatusNotFound ||
+			e.StatusCode == http.StatusRequestTimeout || e.StatusCode == http.StatusTooManyRequests
 	}
 	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
 }

@@ -49,8 +49,13 @@ func TestClassify(t *testing.T) {
 
 		// WordPress.
 		{name: "WP 401", err: wpErr(401, "rest_forbidden", "/wp/v2/users"), class: queue.AuthFailed, what: "WP_APP_PASSWORD"},
-		{name: "WP 403", err: wpErr(403, "rest_forbidden", "/wp/v2/users"), class: queue.AuthFailed, what: "WP_USERNAME"},
-		{name: "WP rest_cannot_create_user", err: wpErr(403, "rest_cannot_create_user", "/wp/v2/users"), class: queue.AuthFailed},
+		{name: "WP 403 incorrect_password", err: wpErr(403, "incorrect_password", "/wp/v2/users"), class: queue.AuthFailed, what: "WP_USERNAME"},
+		// Any other 403 refuses this request only: that webhook fails, work goes on.
+		{name: "WP 403", err: wpErr(403, "rest_forbidden", "/wp/v2/users"), class: queue.Permanent},
+		{name: "WP rest_cannot_create_user", err: wpErr(403, "rest_cannot_create_user", "/wp/v2/users"), class: queue.Permanent},
+		{name: "WP 403 rest_user_invalid_role", err: wpErr(403, "rest_user_invalid_role", "/wp/v2/users/5"), class: queue.Permanent},
+		{name: "WP 403 protected user", err: wpErr(403, "wpbridge_protected_user", "/wp/v2/users/5"), class: queue.Permanent},
+		{name: "WP 403 HTML page", err: wpErr(403, wordpress.CodeInvalidResponse, "/wp/v2/users"), class: queue.Permanent},
 		{name: "WP plugin missing", err: wpErr(404, "rest_no_route", "/wpbridge/v1/users/by-meta"), class: queue.AuthFailed, what: "plugin"},
 		{name: "WP 429", err: wpErr(429, "too_many", "/wp/v2/users"), class: queue.Throttled, wait: 5 * time.Second},
 		{name: "WP 500", err: wpErr(500, "internal_server_error", "/wp/v2/users"), class: queue.Temporary},

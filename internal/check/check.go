@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -72,7 +71,7 @@ func Check(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, w
 	switch {
 	case errors.Is(err, wordpress.ErrPluginMissing):
 		add(false, "WordPress companion plugin", "not installed on %s: copy wordpress/plugin/wpbridge.php into wp-content/mu-plugins/", cfg.WPURL)
-	case errors.Is(err, wordpress.ErrUnauthorized) && statusOf(err) == http.StatusForbidden:
+	case errors.Is(err, wordpress.ErrForbidden):
 		// Signed in, but the status route needs list_users.
 		add(false, "WordPress credentials", "WP_USERNAME %q is signed in but lacks the list_users capability: use an administrator's application password", cfg.WPUsername)
 	case errors.Is(err, wordpress.ErrUnauthorized):
@@ -129,15 +128,6 @@ func Check(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, w
 		}
 	}
 	return out
-}
-
-// statusOf returns the HTTP status of a WordPress error, 0 if none.
-func statusOf(err error) int {
-	var we *wordpress.Error
-	if errors.As(err, &we) {
-		return we.StatusCode
-	}
-	return 0
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -9,8 +9,10 @@
  *
  * Works as a must-use plugin (copy into wp-content/mu-plugins/) or as a normal plugin.
  * Every read and write needs a user who may edit users (edit_users + edit_user on the target);
- * keys holding capabilities, sessions, core user columns or "protected" (_-prefixed) data are never
- * read or written. WordPress's own permission checks stay in force.
+ * keys holding capabilities (of any table prefix), sessions, core user fields or "protected"
+ * (_-prefixed) data are never read or written. Requests made with an application password
+ * (wpbridge's) never change the roles, password or email of a user who can manage the site.
+ * WordPress's own permission checks stay in force.
  */
 
 if (!defined('ABSPATH') || defined('WPBRIDGE_VERSION')) {
@@ -22,6 +24,20 @@ final class WPBridge_Plugin {
 	const CORE_COLUMNS = array('id', 'user_login', 'user_pass', 'user_nicename', 'user_email', 'user_url',
 		'user_registered', 'user_activation_key', 'user_status', 'display_name', 'spam', 'deleted');
 
+	/**
+	 * Core user fields kept in user meta, and the names of role fields. They are written through
+	 * the users endpoint, which sanitises them; through wpbridge_meta they would skip that.
+	 */
+	const CORE_FIELDS = array('first_name', 'last_name', 'nickname', 'description', 'role', 'roles', 'locale',
+		'rich_editing', 'syntax_highlighting', 'comment_shortcuts', 'admin_color', 'use_ssl',
+		'show_admin_bar_front');
+
+	/** Other meta WordPress keeps for itself (sessions, multisite bookkeeping). */
+	const CORE_META = array('session_tokens', 'primary_blog', 'source_domain');
+
+	/** A user holding any of these can manage the site: an application password never changes their roles, password or email. */
+	const POWER_CAPS = array('edit_users', 'promote_users', 'manage_options', 'unfiltered_html', 'activate_plugins');
+
 	/** True when $key must never be read or written through the plugin. */
 	static function is_protected($key) {
 		global $wpdb;
@@ -29,8 +45,9 @@ final class WPBridge_Plugin {
 			return true;
 		}
 		$k = strtolower($key); // meta_key compares case-insensitively in MySQL collations.
-		if (in_array($k, array('session_tokens', 'capabilities', 'user_level'), true) || in_array($k, self::CORE_COLUMNS, true)) {
-			return true;
+		if (in_array($k, self::CORE_COLUMNS, true) || in_array($k, self::CORE_FIELDS, true) || in_array($k, self::CORE_META, true)
+			|| preg_match('/(capabilities|user_level|user-settings|user-settings-time)$/', $k)) {
+			return true; // The suffixes cover every table prefix sharing this users table (wpx_capabilities).
 		}
 		foreach (array($wpdb->base_prefix, $wpdb->get_blog_prefix()) as $prefix) {
 			if ('' !== $prefix && 0 === strpos($k, strtolower($prefix))) {
@@ -120,18 +137,38 @@ final class WPBridge_Plugin {
 		return true;
 	}
 
-	/** Runs before any users-route callback writes: refuses plugin fields early so nothing is half-written. */
+	/**
+	 * The user a users-endpoint write targets: 0 for a create, the user id for an update, null when
+	 * $handler is not a users write. Matched on the handler, not the route string: WordPress
+	 * matches routes case-insensitively, so /WP/V2/USERS/5 reaches the same handler.
+	 */
+	static function write_target($handler, $request) {
+		$cb = isset($handler['callback']) ? $handler['callback'] : null;
+		if (!is_array($cb) || 2 !== count($cb) || !($cb[0] instanceof WP_REST_Users_Controller) || !is_string($cb[1])) {
+			return null;
+		}
+		switch (strtolower($cb[1])) {
+			case 'create_item':
+				return 0;
+			case 'update_item':
+				return (int) $request['id'];
+			case 'update_current_item':
+				return get_current_user_id();
+		}
+		return null;
+	}
+
+	/** Runs before any users-route callback writes: refuses early so nothing is half-written. */
 	static function before_callbacks($response, $handler, $request) {
-		if (is_wp_error($response) || in_array($request->get_method(), array('GET', 'HEAD', 'OPTIONS', 'DELETE'), true)
-			|| !preg_match('#^/wp/v2/users(?:/(\d+|me))?/?$#', $request->get_route(), $m)) {
+		if (is_wp_error($response)) {
+			return $response;
+		}
+		$id = self::write_target($handler, $request);
+		if (null === $id) {
 			return $response;
 		}
 		$has_meta = null !== $request->get_param('wpbridge_meta');
-		if (!$has_meta && null === $request->get_param('send_user_notification')) {
-			return $response;
-		}
-		$id = !isset($m[1]) ? 0 : ('me' === $m[1] ? get_current_user_id() : (int) $m[1]);
-		if (!self::can_edit($id)) {
+		if (($has_meta || null !== $request->get_param('send_user_notification')) && !self::can_edit($id)) {
 			return self::forbidden();
 		}
 		if ($has_meta) {
@@ -140,7 +177,60 @@ final class WPBridge_Plugin {
 				return $ok;
 			}
 		}
+		$user = $id > 0 ? get_userdata($id) : false;
+		$changes = $user ? self::sensitive_changes($user, $request) : array();
+		if ($changes && self::via_app_password() && self::is_powerful($user)) {
+			return self::protected_user($user, $changes);
+		}
 		return $response;
+	}
+
+	/** True when the current request was authenticated with an application password (wpbridge's way in). */
+	static function via_app_password() {
+		return (function_exists('rest_get_authenticated_app_password') && rest_get_authenticated_app_password())
+			|| did_action('application_password_did_authenticate');
+	}
+
+	/** True when $user can manage the site: a super admin or a holder of any POWER_CAPS, by role or granted directly. */
+	static function is_powerful($user) {
+		if (is_multisite() && is_super_admin($user->ID)) {
+			return true;
+		}
+		foreach (self::POWER_CAPS as $cap) {
+			if (user_can($user, $cap)) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/** The request fields that would change $user's roles, password or email (same values are no change). */
+	static function sensitive_changes($user, $request) {
+		$changes = array();
+		if (null !== $request['roles']) {
+			$want = array_values(array_unique(array_map('strval', (array) $request['roles'])));
+			$have = array_values(array_map('strval', (array) $user->roles));
+			sort($want);
+			sort($have);
+			if ($want !== $have) {
+				$changes[] = 'roles';
+			}
+		}
+		$pass = $request['password'];
+		if (null !== $pass && !(is_string($pass) && '' !== $pass && wp_check_password($pass, $user->user_pass, $user->ID))) {
+			$changes[] = 'password';
+		}
+		if (null !== $request['email'] && (string) $request['email'] !== $user->user_email) {
+			$changes[] = 'email';
+		}
+		return $changes;
+	}
+
+	static function protected_user($user, $changes) {
+		return new WP_Error('wpbridge_protected_user', sprintf(
+			'User %d can manage this site: wpbridge never changes its %s. Change it in wp-admin if needed.',
+			$user->ID, implode(', ', $changes)
+		), array('status' => 403, 'fields' => $changes));
 	}
 
 	/**
@@ -154,6 +244,24 @@ final class WPBridge_Plugin {
 			if ($current && wp_check_password($prepared->user_pass, $current->user_pass, $current->ID)) {
 				unset($prepared->user_pass);
 			}
+		}
+		return $prepared;
+	}
+
+	/**
+	 * rest_pre_insert_user, second line of defence behind before_callbacks (which answers 403 first):
+	 * should any path reach the insert with an application password, the roles, password and email
+	 * of a user who can manage the site are left as they are. Core sets roles after the insert from
+	 * $request['roles'], so that parameter is dropped too.
+	 */
+	static function keep_powerful_user($prepared, $request) {
+		$user = !empty($prepared->ID) ? get_userdata((int) $prepared->ID) : false;
+		if (!$user || !self::via_app_password() || !self::is_powerful($user)) {
+			return $prepared;
+		}
+		unset($prepared->user_pass, $prepared->user_email, $prepared->role);
+		if ($request instanceof WP_REST_Request) {
+			$request->set_param('roles', null);
 		}
 		return $prepared;
 	}
@@ -237,4 +345,5 @@ if (!wp_installing()) {
 	add_action('rest_api_init', array('WPBridge_Plugin', 'rest_api_init'));
 	add_filter('rest_request_before_callbacks', array('WPBridge_Plugin', 'before_callbacks'), 10, 3);
 	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_same_password'), 10, 2);
+	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_powerful_user'), 99, 2);
 }
