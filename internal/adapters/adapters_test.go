@@ -290,7 +290,7 @@ func TestUsersTaken(t *testing.T) {
 		{name: "create email taken", status: 500, code: "existing_user_email", want: contactsync.ErrEmailTaken, notWant: contactsync.ErrLoginTaken, wpTarget: wordpress.ErrExistingEmail},
 		{name: "update email taken", status: 500, code: "existing_user_email", update: true, want: contactsync.ErrEmailTaken, wpTarget: wordpress.ErrExistingEmail},
 		{name: "update invalid email", status: 400, code: "rest_user_invalid_email", update: true, notWant: contactsync.ErrEmailTaken, wpTarget: wordpress.ErrInvalid},
-		{name: "create forbidden", status: 403, code: "rest_cannot_create_user", notWant: contactsync.ErrLoginTaken, wpTarget: wordpress.ErrUnauthorized},
+		{name: "create forbidden", status: 403, code: "rest_cannot_create_user", notWant: contactsync.ErrLoginTaken, wpTarget: wordpress.ErrForbidden},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
