@@ -218,6 +218,11 @@ func TestAuthFailurePausesWork(t *testing.T) {
 	if n := ranWhilePaused.Load(); n != 0 {
 		t.Errorf("%d rounds ran while paused", n)
 	}
+	paused := e.logged("work paused")
+	if len(paused) != 1 || paused[0].Level != logrus.ErrorLevel ||
+		paused[0].Data["reason"] != "ActiveCampaign rejected the credentials" || paused[0].Data["contact_id"] != "42" {
+		t.Errorf("work paused logged %d times, first %v", len(paused), paused)
+	}
 	if err := e.q.Ready(ctx); err != nil {
 		t.Errorf("Ready after a success = %v", err)
 	}

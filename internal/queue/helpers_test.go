@@ -248,6 +248,17 @@ func eventually(t *testing.T, d time.Duration, cond func() (bool, string)) {
 	}
 }
 
+// logged returns the log entries with message msg.
+func (e *env) logged(msg string) []*logrus.Entry {
+	var out []*logrus.Entry
+	for _, en := range e.logs.AllEntries() {
+		if en.Message == msg {
+			out = append(out, en)
+		}
+	}
+	return out
+}
+
 func hook(id string, a contactsync.Action) store.Webhook {
 	return store.Webhook{Request: contactsync.Request{ContactID: id, Action: a}}
 }

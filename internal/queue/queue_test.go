@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/store"
 )
@@ -405,5 +407,32 @@ func TestEchoSuppression(t *testing.T) {
 		if r.ContactID != "42" {
 			t.Errorf("unexpected round %+v", r)
 		}
+	}
+}
+
+func TestRoundLogs(t *testing.T) {
+	r := &fakeRunner{run: func(ctx context.Context, req contactsync.Request, n int) (contactsync.Result, error) {
+		return contactsync.Result{Status: contactsync.StatusDone, Message: "updated user 8", UserID: 8,
+			Changes: []string{"role", "tags"}, Warnings: []string{"role admin is not allowed", "no email"}}, nil
+	}}
+	e := startEnv(t, r, nil, fastOptions())
+	o := e.submit(hook("42", contactsync.ActionUpdate))
+	e.waitFinal(o.WebhookID)
+	// The round logs after it recorded its outcome.
+	eventually(t, 10*time.Second, func() (bool, string) { return len(e.logged("round done")) > 0, "round done not logged" })
+	var warnings []string
+	for _, en := range e.logged("rule fallback") {
+		if en.Level != logrus.WarnLevel || en.Data["contact_id"] != "42" || en.Data["user_id"] != int64(8) {
+			t.Errorf("rule fallback entry %v %v", en.Level, en.Data)
+		}
+		warnings = append(warnings, fmt.Sprint(en.Data["warning"]))
+	}
+	if want := []string{"role admin is not allowed", "no email"}; !slices.Equal(warnings, want) {
+		t.Errorf("warnings logged %q, want %q", warnings, want)
+	}
+	done := e.logged("round done")
+	if len(done) != 1 || done[0].Data["changes"] != "role,tags" || done[0].Data["result"] != "updated user 8" ||
+		done[0].Data["webhooks"] != 1 || done[0].Data["action"] != "update" {
+		t.Errorf("round done entries %v", done)
 	}
 }
