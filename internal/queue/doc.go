@@ -14,8 +14,10 @@
 //   - SyncArgs: the River job of one webhook. Its job runs a round unless an
 //     earlier round already covered its webhook.
 //   - round: one run of the rules (Runner, i.e. contactsync.Syncer) covering
-//     every pending webhook of a contact. The first webhook gets the round's
-//     result; the others are ignored as duplicates covered by it.
+//     every pending webhook of a contact. The webhook whose job runs the
+//     round gets its result; the others end ignored, as duplicates covered
+//     by it.
 //   - claimed: the webhooks a running round has taken (store.Claimed). They
-//     read as pending; a round that fails or is interrupted releases them.
+//     read as pending; a round that will be retried, or is interrupted,
+//     releases them (hands them back to pending).
 package queue
