@@ -22,7 +22,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/check"
 	"github.com/wpbridge/wpbridge/internal/config"
-	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/metrics"
 )
 
 const usage = `usage: wpbridge [serve|check]
@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 	log := newLogger(cfg, stderr)
 	switch cmd {
 	case "check":
-		ac, wp, err := app.Clients(cfg, nil)
+		ac, wp, err := app.Clients(cfg, metrics.Discard())
 		if err != nil {
 			fmt.Fprintf(stderr, "wpbridge: %v\n", err)
 			return 2
@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 }
 
 func serve(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
-	a, err := app.New(ctx, cfg, log, queue.Options{})
+	a, err := app.New(ctx, cfg, log, app.Options{})
 	if err != nil {
 		return err
 	}

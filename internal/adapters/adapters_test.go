@@ -27,7 +27,23 @@ func newContacts(t *testing.T) (*Contacts, *acfake.Server) {
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
-	return &Contacts{AC: ac}, srv
+	return &Contacts{AC: ac, Echoes: &fakeEchoes{}}, srv
+}
+
+// fakeEchoes records the contacts Record is called with; err, when set, is
+// its answer.
+type fakeEchoes struct {
+	err     error
+	record  func(contactID string) // called on each Record
+	records []string
+}
+
+func (f *fakeEchoes) Record(_ context.Context, contactID string) error {
+	if f.record != nil {
+		f.record(contactID)
+	}
+	f.records = append(f.records, contactID)
+	return f.err
 }
 
 func TestContactsNotFound(t *testing.T) {
@@ -92,28 +108,26 @@ func TestContactsMapping(t *testing.T) {
 		}
 	}
 
-	// SetField tells OnWrite first; an OnWrite error stops the write.
-	var order []string
-	c.OnWrite = func(_ context.Context, contactID string) error {
-		order = append(order, "onwrite:"+contactID)
-		if len(srv.FieldWrites(contactID)) != 0 {
-			t.Error("OnWrite called after the write")
+	// SetField records the echo first; a failed record stops the write.
+	echoes := &fakeEchoes{}
+	echoes.record = func(contactID string) { // each record comes before its write
+		if len(srv.FieldWrites(contactID)) != len(echoes.records) {
+			t.Error("echo recorded after the write")
 		}
-		return nil
 	}
+	c.Echoes = echoes
 	if err := c.SetField(ctx, id, fid, "51-200"); err != nil {
 		t.Fatalf("SetField: %v", err)
 	}
-	if w := srv.FieldWrites(id); len(w) != 1 || w[0].Field != fid || w[0].Value != "51-200" || len(order) != 1 {
-		t.Errorf("writes %+v, OnWrite calls %q", w, order)
+	if w := srv.FieldWrites(id); len(w) != 1 || w[0].Field != fid || w[0].Value != "51-200" || !slices.Equal(echoes.records, []string{id}) {
+		t.Errorf("writes %+v, echoes recorded %q", w, echoes.records)
 	}
-	stop := errors.New("record failed")
-	c.OnWrite = func(context.Context, string) error { return stop }
-	if err := c.SetField(ctx, id, fid, "x"); !errors.Is(err, stop) {
-		t.Errorf("SetField with failing OnWrite: %v", err)
+	echoes.err = errors.New("record failed")
+	if err := c.SetField(ctx, id, fid, "x"); !errors.Is(err, echoes.err) {
+		t.Errorf("SetField with a failing echo record: %v", err)
 	}
 	if w := srv.FieldWrites(id); len(w) != 1 {
-		t.Errorf("write happened although OnWrite failed: %+v", w)
+		t.Errorf("write happened although recording its echo failed: %+v", w)
 	}
 }
 
@@ -124,12 +138,12 @@ func TestContactsAuthIsNotNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = (&Contacts{AC: ac}).Contact(context.Background(), "1")
+	_, err = (&Contacts{AC: ac, Echoes: &fakeEchoes{}}).Contact(context.Background(), "1")
 	if errors.Is(err, contactsync.ErrContactNotFound) {
 		t.Fatalf("a rejected key became not found: %v", err)
 	}
-	if class, _, _ := Classify(err); class != queue.AuthFailed {
-		t.Errorf("class %v, want AuthFailed", class)
+	if v := Classify(err); v.Class != queue.AuthFailed {
+		t.Errorf("class %v, want AuthFailed", v.Class)
 	}
 }
 
@@ -207,8 +221,8 @@ func TestUsersNotFound(t *testing.T) {
 	if errors.Is(err, contactsync.ErrUserNotFound) || !errors.Is(err, wordpress.ErrPluginMissing) {
 		t.Errorf("FindByMeta without plugin: %v", err)
 	}
-	if class, _, what := Classify(err); class != queue.AuthFailed || what == "" {
-		t.Errorf("plugin missing classified %v %q", class, what)
+	if v := Classify(err); v.Class != queue.AuthFailed || v.Reason == "" {
+		t.Errorf("plugin missing classified %v %q", v.Class, v.Reason)
 	}
 }
 

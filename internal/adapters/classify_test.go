@@ -75,18 +75,23 @@ func TestClassify(t *testing.T) {
 		{name: "plain error", err: errors.New("boom"), class: queue.Temporary},
 		{name: "deadline", err: context.DeadlineExceeded, class: queue.Temporary},
 		{name: "rule sentinel", err: contactsync.ErrContactNotFound, class: queue.Temporary},
+
+		// The rules' own verdict: no retry can fix it, whatever the cause.
+		{name: "rule permanent", err: contactsync.Permanent(errors.New("contact deleted in ActiveCampaign")), class: queue.Permanent},
+		{name: "rule permanent over a temporary AC error", err: contactsync.Permanent(acErr(500, 0)), class: queue.Permanent},
+		{name: "rule permanent wrapped", err: fmt.Errorf("add: %w", contactsync.Permanent(errors.New("no email"))), class: queue.Permanent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			class, wait, what := Classify(tc.err)
-			if class != tc.class || wait != tc.wait {
-				t.Fatalf("Classify = %v, %v; want %v, %v", class, wait, tc.class, tc.wait)
+			v := Classify(tc.err)
+			if v.Class != tc.class || v.Wait != tc.wait {
+				t.Fatalf("Classify = %v, %v; want %v, %v", v.Class, v.Wait, tc.class, tc.wait)
 			}
-			if (class == queue.AuthFailed) != (what != "") {
-				t.Errorf("what %q for class %v", what, class)
+			if (v.Class == queue.AuthFailed) != (v.Reason != "") {
+				t.Errorf("reason %q for class %v", v.Reason, v.Class)
 			}
-			if tc.what != "" && !strings.Contains(what, tc.what) {
-				t.Errorf("what %q lacks %q", what, tc.what)
+			if tc.what != "" && !strings.Contains(v.Reason, tc.what) {
+				t.Errorf("reason %q lacks %q", v.Reason, tc.what)
 			}
 		})
 	}

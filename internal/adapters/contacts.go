@@ -12,11 +12,17 @@ import (
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 )
 
-// Contacts implements contactsync.ContactSource over the AC client. OnWrite,
-// when set, is told about every contact wpbridge writes to (echo detection).
+// Echoes records the contacts wpbridge writes to, so that the update
+// webhooks AC sends back for those writes are known as echoes (store.Echoes).
+type Echoes interface {
+	Record(ctx context.Context, contactID string) error
+}
+
+// Contacts implements contactsync.ContactSource over the AC client. Both
+// fields are required.
 type Contacts struct {
-	AC      *activecampaign.Client
-	OnWrite func(ctx context.Context, contactID string) error
+	AC     *activecampaign.Client
+	Echoes Echoes // told about every contact wpbridge writes to
 }
 
 var _ contactsync.ContactSource = (*Contacts)(nil)
@@ -55,12 +61,10 @@ func (s *Contacts) FieldID(ctx context.Context, ref string) (string, error) {
 
 // SetField writes one custom field value of a contact.
 func (s *Contacts) SetField(ctx context.Context, contactID, fieldID, value string) error {
-	if s.OnWrite != nil {
-		// Recorded before the write: the echo webhook can arrive before the
-		// PUT's answer does.
-		if err := s.OnWrite(ctx, contactID); err != nil {
-			return err
-		}
+	// Recorded before the write: the echo webhook can arrive before the
+	// PUT's answer does.
+	if err := s.Echoes.Record(ctx, contactID); err != nil {
+		return err
 	}
 	return s.AC.Contacts.SetFieldValues(ctx, contactID, map[string]string{fieldID: value})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/metrics"
 	"github.com/wpbridge/wpbridge/internal/queue"
 	"github.com/wpbridge/wpbridge/internal/server"
+	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/pkg/ratelimit"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
@@ -32,30 +33,34 @@ const ShutdownTimeout = 20 * time.Second
 type App struct {
 	cfg     *config.Config
 	log     logrus.FieldLogger
-	closeDB func() error
+	db      *store.DB
 	Queue   *queue.Queue
 	Server  *server.Server
 	Metrics *metrics.Metrics
 }
 
-// Clients builds the two API clients from the configuration; with m, their
-// requests are counted in m.APIRequests.
+// Options tune the queue beyond the configuration (tests shorten retries).
+// Zero values take the queue's defaults.
+type Options struct {
+	MaxAttempts int           // attempts before a temporary failure becomes final
+	RetryBase   time.Duration // first retry delay
+	RetryCap    time.Duration // longest retry delay
+}
+
+// Clients builds the two API clients from the configuration; their requests
+// are counted in m.APIRequests.
 func Clients(cfg *config.Config, m *metrics.Metrics) (*activecampaign.Client, *wordpress.Client, error) {
 	// A process restarted right after a crash does not know its
 	// predecessor's requests of the last second: start with the window full.
 	lim := ratelimit.New(cfg.ACRateLimit)
 	lim.Pause(time.Second)
-	acOpts := []activecampaign.Option{activecampaign.WithLimiter(lim)}
-	wpOpts := []wordpress.Option{wordpress.WithMaxConcurrent(cfg.WPMaxConcurrent)}
-	if m != nil {
-		acOpts = append(acOpts, activecampaign.WithHTTPClient(m.HTTPClient("activecampaign")))
-		wpOpts = append(wpOpts, wordpress.WithHTTPClient(m.HTTPClient("wordpress")))
-	}
-	ac, err := activecampaign.NewClient(cfg.ACAPIURL, cfg.ACAPIKey.Reveal(), acOpts...)
+	ac, err := activecampaign.NewClient(cfg.ACAPIURL, cfg.ACAPIKey.Reveal(),
+		activecampaign.WithLimiter(lim), activecampaign.WithHTTPClient(m.HTTPClient("activecampaign")))
 	if err != nil {
 		return nil, nil, fmt.Errorf("AC_API_URL: %w", err)
 	}
-	wp, err := wordpress.NewClient(cfg.WPURL, cfg.WPUsername, cfg.WPAppPassword.Reveal(), wpOpts...)
+	wp, err := wordpress.NewClient(cfg.WPURL, cfg.WPUsername, cfg.WPAppPassword.Reveal(),
+		wordpress.WithMaxConcurrent(cfg.WPMaxConcurrent), wordpress.WithHTTPClient(m.HTTPClient("wordpress")))
 	if err != nil {
 		return nil, nil, fmt.Errorf("WP_URL: %w", err)
 	}
@@ -77,7 +82,7 @@ func Policy(cfg *config.Config) contactsync.Policy {
 
 // New opens the database (running migrations) and builds everything. Close
 // it when done.
-func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts queue.Options) (*App, error) {
+func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts Options) (*App, error) {
 	path, ok := cfg.SQLitePath()
 	if !ok {
 		return nil, errors.New("DATABASE_URL: postgres is not supported yet; use sqlite:PATH")
@@ -87,37 +92,42 @@ func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts q
 	if err != nil {
 		return nil, err
 	}
-	db, closeDB, err := queue.OpenSQLite(ctx, path)
+	db, err := store.OpenSQLite(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	a := &App{cfg: cfg, log: log, closeDB: closeDB, Metrics: m}
-	contacts := &adapters.Contacts{AC: ac}
-	syncer := &contactsync.Syncer{
-		Contacts: contacts, Users: &adapters.Users{WP: wp},
-		Passwords: queue.Passwords{DB: db}, Policy: Policy(cfg),
-	}
-	if opts.Workers == 0 {
-		opts.Workers = cfg.Workers
-	}
-	a.Queue, err = queue.New(ctx, db, syncer, adapters.Classify, opts, log.WithField("component", "worker"), a.Metrics)
-	if err != nil {
-		closeDB()
-		return nil, err
-	}
-	contacts.OnWrite = a.Queue.RecordACWrite
-	var keys []string
-	for _, k := range cfg.AccessKeys {
-		keys = append(keys, k.Reveal())
-	}
-	a.Server, err = server.New(server.Options{
-		AccessKeys: keys, SyncTimeout: cfg.SyncTimeout, TrustedProxies: cfg.TrustedProxies,
-	}, a.Queue, log.WithField("component", "http"), a.Metrics)
-	if err != nil {
-		closeDB()
+	a := &App{cfg: cfg, log: log, db: db, Metrics: m}
+	if err := a.build(ctx, ac, wp, opts); err != nil {
+		db.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// build makes the rules, the queue and the server on the open database.
+func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpress.Client, opts Options) error {
+	syncer := &contactsync.Syncer{
+		Contacts:  &adapters.Contacts{AC: ac, Echoes: a.db.Echoes},
+		Users:     &adapters.Users{WP: wp},
+		Passwords: a.db.Passwords,
+		Policy:    Policy(a.cfg),
+	}
+	qopts := queue.Options{
+		Workers: a.cfg.Workers, MaxAttempts: opts.MaxAttempts, RetryBase: opts.RetryBase, RetryCap: opts.RetryCap,
+	}
+	var err error
+	a.Queue, err = queue.New(ctx, a.db, syncer, adapters.Classify, qopts, a.log.WithField("component", "worker"), a.Metrics)
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for _, k := range a.cfg.AccessKeys {
+		keys = append(keys, k.Reveal())
+	}
+	a.Server, err = server.New(server.Options{
+		AccessKeys: keys, SyncTimeout: a.cfg.SyncTimeout, TrustedProxies: a.cfg.TrustedProxies,
+	}, a.Queue, a.log.WithField("component", "http"), a.Metrics)
+	return err
 }
 
 // Serve starts the workers and serves HTTP on ln until ctx ends, then shuts
@@ -162,4 +172,4 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // Close closes the database.
-func (a *App) Close() error { return a.closeDB() }
+func (a *App) Close() error { return a.db.Close() }

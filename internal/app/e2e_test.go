@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 	"github.com/wpbridge/wpbridge/wordpress"
@@ -23,7 +23,7 @@ var passwordPattern = regexp.MustCompile(`^[A-Za-z0-9]{16}$`)
 // TestNewContactFixture sends the captured AC webhook verbatim, as AC sends
 // it, and checks the WordPress user and the password written back to AC.
 func TestNewContactFixture(t *testing.T) {
-	b := startBridge(t, map[string]string{"FIELD_MAP": "first_name=firstName,last_name=lastName,billing_phone=phone"}, queue.Options{})
+	b := startBridge(t, map[string]string{"FIELD_MAP": "first_name=firstName,last_name=lastName,billing_phone=phone"}, app.Options{})
 	body, err := os.ReadFile("../../activecampaign/testdata/contact_tag_added.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func fieldsOf(ws []acfake.FieldWrite) []string {
 // TestAutomationFixtureCleanURL sends the automation webhook body (no type,
 // fields keyed by perstag) to the clean URL form.
 func TestAutomationFixtureCleanURL(t *testing.T) {
-	b := startBridge(t, nil, queue.Options{})
+	b := startBridge(t, nil, app.Options{})
 	body, err := os.ReadFile("../../activecampaign/testdata/automation.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestAutomationFixtureCleanURL(t *testing.T) {
 // TestUpdateAndUpdateTags covers the two refresh actions on a linked user,
 // and their AC request cost.
 func TestUpdateAndUpdateTags(t *testing.T) {
-	b := startBridge(t, nil, queue.Options{})
+	b := startBridge(t, nil, app.Options{})
 	email := wptest.UniqueEmail(t, "upd")
 	id := b.addContact(acfake.Contact{Email: email, FirstName: "Ann", LastName: "Lee", Tags: []string{"Gold"}})
 	r := b.post("/", hook("add"), contactBody(id, email))
@@ -197,7 +197,7 @@ func TestUpdateAndUpdateTags(t *testing.T) {
 // TestAddRoles checks role precedence and the ALLOWED_ROLES policy, and that
 // an existing user with another role is linked but left alone.
 func TestAddRoles(t *testing.T) {
-	b := startBridge(t, nil, queue.Options{})
+	b := startBridge(t, nil, app.Options{})
 	ctx := context.Background()
 
 	// role=administrator falls back to DEFAULT_ROLE with a warning.
@@ -249,7 +249,7 @@ func TestAddRoles(t *testing.T) {
 // TestLoginCollision gives a new user a suffixed login when the email-login
 // is taken by someone else.
 func TestLoginCollision(t *testing.T) {
-	b := startBridge(t, nil, queue.Options{})
+	b := startBridge(t, nil, app.Options{})
 	email := wptest.UniqueEmail(t, "collide")
 	other := wptest.UniqueEmail(t, "other")
 	if _, err := b.WP.Users.Create(context.Background(), wordpress.UserRequest{Username: email, Email: other, Password: "x-Pass-123456"}); err != nil {
@@ -270,7 +270,7 @@ func TestLoginCollision(t *testing.T) {
 
 // TestAsyncAndErrors covers async=true, bad requests and the health endpoints.
 func TestAsyncAndErrors(t *testing.T) {
-	b := startBridge(t, nil, queue.Options{})
+	b := startBridge(t, nil, app.Options{})
 	email := wptest.UniqueEmail(t, "async")
 	id := b.addContact(acfake.Contact{Email: email})
 	r := b.post("/", hook("add", "async", "true", "send_notification", "true"), contactBody(id, email))
@@ -347,7 +347,7 @@ func TestAsyncAndErrors(t *testing.T) {
 // password is ignored without any AC request; an update for a contact id AC
 // no longer knows (merged) relinks the user by email.
 func TestEchoAndRelink(t *testing.T) {
-	b := startBridge(t, nil, queue.Options{})
+	b := startBridge(t, nil, app.Options{})
 	email := wptest.UniqueEmail(t, "echo")
 	id := b.addContact(acfake.Contact{Email: email, FirstName: "Eve"})
 	r := b.post("/", hook("add"), contactBody(id, email))
@@ -396,7 +396,7 @@ func TestRejectedCredentialsPause(t *testing.T) {
 		{"activecampaign", "AC_API_KEY", "revoked-ac-key-000", "ActiveCampaign"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := startBridge(t, map[string]string{tc.key: tc.value, "SYNC_TIMEOUT": "1s"}, queue.Options{MaxAttempts: 2})
+			b := startBridge(t, map[string]string{tc.key: tc.value, "SYNC_TIMEOUT": "1s"}, app.Options{MaxAttempts: 2})
 			b.secrets = append(b.secrets, tc.value)
 			email := wptest.UniqueEmail(t, "paused")
 			id := b.addContact(acfake.Contact{Email: email})
@@ -432,7 +432,7 @@ func TestRejectedCredentialsPause(t *testing.T) {
 // TestHostileData: injection attempts in names and tags are stored as plain
 // data in WordPress, and role=administrator never grants administrator.
 func TestHostileData(t *testing.T) {
-	b := startBridge(t, nil, queue.Options{})
+	b := startBridge(t, nil, app.Options{})
 	email := wptest.UniqueEmail(t, "hostile")
 	first := `Robert'); DROP TABLE wp_users;--`
 	last := `<script>alert(1)</script>`

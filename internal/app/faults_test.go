@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/app"
+	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 	"github.com/wpbridge/wpbridge/wordpress"
@@ -22,7 +23,7 @@ import (
 // TestDuplicateAddStorm sends 20 identical adds for one new contact at once,
 // in sync mode: one user, one password, every answer 2xx.
 func TestDuplicateAddStorm(t *testing.T) {
-	b := startBridge(t, nil, queue.Options{})
+	b := startBridge(t, nil, app.Options{})
 	email := wptest.UniqueEmail(t, "dupstorm")
 	id := b.addContact(acfake.Contact{ID: strconv.FormatInt(runContactBase(), 10), Email: email, FirstName: "Dup"})
 	t.Cleanup(func() { b.deleteUserByEmail(email) })
@@ -113,7 +114,7 @@ func TestWordPressDown(t *testing.T) {
 	ts := httptest.NewServer(px)
 	t.Cleanup(ts.Close)
 	b := startBridgeWith(t, setup{WPURL: ts.URL, Env: map[string]string{"SYNC_TIMEOUT": "1s"},
-		Opts: queue.Options{RetryBase: 200 * time.Millisecond, RetryCap: time.Second}})
+		Opts: app.Options{RetryBase: 200 * time.Millisecond, RetryCap: time.Second}})
 
 	px.down.Store(true)
 	base := runContactBase()
@@ -164,7 +165,7 @@ func TestWordPressDown(t *testing.T) {
 // while; with only 2 attempts per job every webhook still completes, because
 // waiting on AC does not use an attempt.
 func TestACThrottledAndDown(t *testing.T) {
-	b := startBridgeWith(t, setup{Opts: queue.Options{MaxAttempts: 2, RetryBase: 200 * time.Millisecond, RetryCap: time.Second}})
+	b := startBridgeWith(t, setup{Opts: app.Options{MaxAttempts: 2, RetryBase: 200 * time.Millisecond, RetryCap: time.Second}})
 	base := runContactBase()
 	var ids []string
 	var hooks []int64
@@ -198,7 +199,7 @@ func TestACThrottledAndDown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o.State != queue.StateDone {
+		if o.State != store.StateDone {
 			t.Errorf("webhook %d: %s %q, want done", id, o.State, o.Message)
 		}
 		if n := len(b.AC.FieldWrites(ids[i])); n != 1 {

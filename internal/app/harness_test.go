@@ -22,7 +22,6 @@ import (
 
 	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/config"
-	"github.com/wpbridge/wpbridge/internal/queue"
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
@@ -62,14 +61,14 @@ type bridge struct {
 // setup says how to start a bridge; zero values take the test defaults.
 type setup struct {
 	Env    map[string]string // overrides of the default environment
-	Opts   queue.Options
+	Opts   app.Options
 	AC     *acfake.Server // default: a new fake enforcing 5 requests/second
 	PassID string         // with AC: id of its WP_PASSWORD field
 	WPURL  string         // default: the test WordPress (e.g. a proxy in front of it)
 }
 
 // startBridge starts wpbridge with env overrides on top of the test defaults.
-func startBridge(t *testing.T, env map[string]string, opts queue.Options) *bridge {
+func startBridge(t *testing.T, env map[string]string, opts app.Options) *bridge {
 	t.Helper()
 	return startBridgeWith(t, setup{Env: env, Opts: opts})
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 )
@@ -126,7 +126,7 @@ func TestStorm(t *testing.T) {
 	pre.Stop()
 
 	// The storm, against the rate-limited fake.
-	b := startBridge(t, nil, queue.Options{})
+	b := startBridge(t, nil, app.Options{})
 	for i, c := range contacts {
 		b.addContact(acfake.Contact{ID: c.id, Email: c.email, FirstName: fmt.Sprintf("Post%d", i), LastName: "Storm", Tags: c.tags})
 	}

@@ -28,6 +28,20 @@ type Metrics struct {
 
 // New creates the collectors on a fresh registry, with Go and process metrics.
 func New() *Metrics {
+	m := newMetrics()
+	m.reg.MustRegister(m.WebhooksReceived, m.AckSeconds, m.JobsFinished, m.JobSeconds, m.Coalesced,
+		m.APIRequests, m.Paused, m.QueueDepth,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Discard returns metrics that count but are served nowhere: for code that
+// needs a *Metrics where nothing will read them (tests, wpbridge check).
+// Its Handler serves an empty page.
+func Discard() *Metrics { return newMetrics() }
+
+// newMetrics creates the collectors, registered nowhere.
+func newMetrics() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.WebhooksReceived = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wpbridge_webhooks_received_total", Help: "Webhooks received, by action and answer status.",
@@ -60,9 +74,6 @@ func New() *Metrics {
 		}
 		return m.depth()
 	})
-	m.reg.MustRegister(m.WebhooksReceived, m.AckSeconds, m.JobsFinished, m.JobSeconds, m.Coalesced,
-		m.APIRequests, m.Paused, m.QueueDepth,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/store"
 )
 
 var (
@@ -21,16 +22,16 @@ var (
 )
 
 // classify is the classifier the tests use.
-func classify(err error) (Class, time.Duration, string) {
+func classify(err error) Verdict {
 	switch {
-	case errors.Is(err, errBad):
-		return Permanent, 0, ""
+	case errors.Is(err, contactsync.ErrPermanent), errors.Is(err, errBad):
+		return Verdict{Class: Permanent}
 	case errors.Is(err, errThrottle):
-		return Throttled, 20 * time.Millisecond, ""
+		return Verdict{Class: Throttled, Wait: 20 * time.Millisecond}
 	case errors.Is(err, errAuth):
-		return AuthFailed, 0, "ActiveCampaign"
+		return Verdict{Class: AuthFailed, Reason: "ActiveCampaign"}
 	}
-	return Temporary, 0, ""
+	return Verdict{Class: Temporary}
 }
 
 // failFirst fails the first n rounds of each contact with err, then succeeds.
@@ -72,11 +73,11 @@ func TestPermanentFailure(t *testing.T) {
 			close(gate)
 			outs := e.waitFinal(a.WebhookID, b.WebhookID)
 			for _, o := range outs {
-				if o.State != StateFailed || o.Message != tc.err.Error() {
+				if o.State != store.StateFailed || o.Message != tc.err.Error() {
 					t.Errorf("webhook %+v, want failed with %q", o, tc.err)
 				}
 			}
-			if o := e.outcome(first.WebhookID); o.State != StateDone {
+			if o := e.outcome(first.WebhookID); o.State != store.StateDone {
 				t.Errorf("first webhook %+v", o)
 			}
 			e.waitJobsFinalized()
@@ -100,7 +101,7 @@ func TestTemporaryFailureIsRetried(t *testing.T) {
 	r := failFirst(2, errFlaky)
 	e := startEnv(t, r, classify, fastOptions())
 	o := e.submit(hook("42", contactsync.ActionAdd))
-	if got := e.waitFinal(o.WebhookID)[0]; got.State != StateDone || got.UserID != 3 {
+	if got := e.waitFinal(o.WebhookID)[0]; got.State != store.StateDone || got.UserID != 3 {
 		t.Fatalf("outcome %+v, want done after retries", got)
 	}
 	if n := len(r.Calls()); n != 3 {
@@ -128,12 +129,11 @@ func TestTemporaryFailureIsRetried(t *testing.T) {
 	}
 }
 
-func TestTemporaryFailureWithoutClassifierOrMetrics(t *testing.T) {
-	r := failFirst(1, errFlaky)
-	e := openEnvMetrics(t, "", r, nil, fastOptions(), nil)
-	e.start()
+func TestWithoutClassifierEveryFailureIsTemporary(t *testing.T) {
+	r := failFirst(1, contactsync.Permanent(errBad))
+	e := startEnv(t, r, nil, fastOptions())
 	o := e.submit(hook("42", contactsync.ActionAdd))
-	if got := e.waitFinal(o.WebhookID)[0]; got.State != StateDone {
+	if got := e.waitFinal(o.WebhookID)[0]; got.State != store.StateDone {
 		t.Fatalf("outcome %+v, want done after a retry", got)
 	}
 }
@@ -145,7 +145,7 @@ func TestTemporaryFailureOnLastAttemptFails(t *testing.T) {
 	e := startEnv(t, r, classify, opts)
 	o := e.submit(hook("42", contactsync.ActionAdd))
 	got := e.waitFinal(o.WebhookID)[0]
-	if got.State != StateFailed || got.Message != errFlaky.Error() {
+	if got.State != store.StateFailed || got.Message != errFlaky.Error() {
 		t.Errorf("outcome %+v, want failed with %q", got, errFlaky)
 	}
 	e.waitJobsFinalized()
@@ -163,7 +163,7 @@ func TestThrottledUsesNoAttempt(t *testing.T) {
 	r := failFirst(3, errThrottle)
 	e := startEnv(t, r, classify, opts)
 	o := e.submit(hook("42", contactsync.ActionAdd))
-	if got := e.waitFinal(o.WebhookID)[0]; got.State != StateDone {
+	if got := e.waitFinal(o.WebhookID)[0]; got.State != store.StateDone {
 		t.Fatalf("outcome %+v, want done after throttling", got)
 	}
 	if n := len(r.Calls()); n != 4 {
@@ -211,12 +211,17 @@ func TestAuthFailurePausesWork(t *testing.T) {
 	other := e.submit(hook("43", contactsync.ActionAdd))
 	outs := e.waitFinal(o.WebhookID, other.WebhookID)
 	for _, o := range outs {
-		if o.State != StateDone {
+		if o.State != store.StateDone {
 			t.Errorf("webhook %+v, want done after the pause", o)
 		}
 	}
 	if n := ranWhilePaused.Load(); n != 0 {
 		t.Errorf("%d rounds ran while paused", n)
+	}
+	paused := e.logged("work paused")
+	if len(paused) != 1 || paused[0].Level != logrus.ErrorLevel ||
+		paused[0].Data["reason"] != "ActiveCampaign rejected the credentials" || paused[0].Data["contact_id"] != "42" {
+		t.Errorf("work paused logged %d times, first %v", len(paused), paused)
 	}
 	if err := e.q.Ready(ctx); err != nil {
 		t.Errorf("Ready after a success = %v", err)
@@ -260,7 +265,7 @@ func TestJobTimeoutIsATemporaryFailure(t *testing.T) {
 		}
 	}()
 	got := e.waitFinal(o.WebhookID)[0]
-	if got.State != StateFailed || !strings.Contains(got.Message, "deadline exceeded") {
+	if got.State != store.StateFailed || !strings.Contains(got.Message, "deadline exceeded") {
 		t.Errorf("outcome %+v, want failed after timing out twice", got)
 	}
 	// Under load the second attempt's deadline can already pass while it
@@ -278,13 +283,13 @@ func TestBookkeepingErrorOnLastAttemptFailsTheWebhook(t *testing.T) {
 	opts := fastOptions()
 	opts.MaxAttempts = 2
 	e := openEnv(t, "", nil, classify, opts)
-	o := e.submit(Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, HasTags: true}})
+	o := e.submit(store.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, HasTags: true}})
 	if _, err := e.db.Exec(`UPDATE wpbridge_webhook SET tags = 'not json' WHERE id = ?`, o.WebhookID); err != nil {
 		t.Fatal(err)
 	}
 	e.start()
 	got := e.waitFinal(o.WebhookID)[0]
-	if got.State != StateFailed || !strings.Contains(got.Message, "decode tags") {
+	if got.State != store.StateFailed || !strings.Contains(got.Message, "decode tags") {
 		t.Errorf("outcome %+v, want failed with the reason", got)
 	}
 	if n := len(e.runner.Calls()); n != 0 {

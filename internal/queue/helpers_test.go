@@ -17,6 +17,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/metrics"
+	"github.com/wpbridge/wpbridge/internal/store"
 )
 
 // fakeRunner records every round and detects two rounds for one contact
@@ -100,7 +101,8 @@ func fastOptions() Options {
 type env struct {
 	t      *testing.T
 	path   string
-	db     *sql.DB
+	st     *store.DB
+	db     *sql.DB // st.SQL, for the tests' own queries
 	closer func() error
 	q      *Queue
 	runner *fakeRunner
@@ -112,12 +114,6 @@ type env struct {
 // not started. Everything is stopped and closed at the end of the test.
 func openEnv(t *testing.T, path string, r *fakeRunner, classify Classifier, opts Options) *env {
 	t.Helper()
-	return openEnvMetrics(t, path, r, classify, opts, metrics.New())
-}
-
-// openEnvMetrics is openEnv with the given metrics (nil: none).
-func openEnvMetrics(t *testing.T, path string, r *fakeRunner, classify Classifier, opts Options, m *metrics.Metrics) *env {
-	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "wpbridge.db")
 	}
@@ -125,18 +121,19 @@ func openEnvMetrics(t *testing.T, path string, r *fakeRunner, classify Classifie
 		r = &fakeRunner{}
 	}
 	ctx := context.Background()
-	db, closer, err := OpenSQLite(ctx, path)
+	st, err := store.OpenSQLite(ctx, path)
 	if err != nil {
 		t.Fatalf("OpenSQLite: %v", err)
 	}
+	m := metrics.New()
 	logger, hook := logtest.NewNullLogger()
 	logger.SetLevel(logrus.DebugLevel)
-	q, err := New(ctx, db, r, classify, opts, logger, m)
+	q, err := New(ctx, st, r, classify, opts, logger, m)
 	if err != nil {
-		closer()
+		st.Close()
 		t.Fatalf("New: %v", err)
 	}
-	e := &env{t: t, path: path, db: db, closer: closer, q: q, runner: r, logs: hook, m: m}
+	e := &env{t: t, path: path, st: st, db: st.SQL, closer: st.Close, q: q, runner: r, logs: hook, m: m}
 	t.Cleanup(e.close)
 	return e
 }
@@ -172,7 +169,7 @@ func (e *env) close() {
 	e.closer = nil
 }
 
-func (e *env) submit(w Webhook) Outcome {
+func (e *env) submit(w store.Webhook) store.Outcome {
 	e.t.Helper()
 	o, err := e.q.Submit(context.Background(), w)
 	if err != nil {
@@ -181,7 +178,7 @@ func (e *env) submit(w Webhook) Outcome {
 	return o
 }
 
-func (e *env) outcome(id int64) Outcome {
+func (e *env) outcome(id int64) store.Outcome {
 	e.t.Helper()
 	o, err := e.q.Outcome(context.Background(), id)
 	if err != nil {
@@ -191,9 +188,9 @@ func (e *env) outcome(id int64) Outcome {
 }
 
 // waitFinal polls until every webhook is final and returns their outcomes.
-func (e *env) waitFinal(ids ...int64) []Outcome {
+func (e *env) waitFinal(ids ...int64) []store.Outcome {
 	e.t.Helper()
-	var outs []Outcome
+	var outs []store.Outcome
 	eventually(e.t, 20*time.Second, func() (bool, string) {
 		outs = outs[:0]
 		for _, id := range ids {
@@ -251,8 +248,19 @@ func eventually(t *testing.T, d time.Duration, cond func() (bool, string)) {
 	}
 }
 
-func hook(id string, a contactsync.Action) Webhook {
-	return Webhook{Request: contactsync.Request{ContactID: id, Action: a}}
+// logged returns the log entries with message msg.
+func (e *env) logged(msg string) []*logrus.Entry {
+	var out []*logrus.Entry
+	for _, en := range e.logs.AllEntries() {
+		if en.Message == msg {
+			out = append(out, en)
+		}
+	}
+	return out
+}
+
+func hook(id string, a contactsync.Action) store.Webhook {
+	return store.Webhook{Request: contactsync.Request{ContactID: id, Action: a}}
 }
 
 // scrape returns the metrics in the Prometheus text format.

@@ -4,17 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/store"
 )
 
 func TestSubmitStoresRowAndJobTogether(t *testing.T) {
 	e := openEnv(t, "", nil, nil, fastOptions()) // not started: nothing is worked
-	w := Webhook{
+	w := store.Webhook{
 		Request: contactsync.Request{
 			ContactID: "42", Action: contactsync.ActionAdd, Role: "customer", SendNotification: true,
 			Tags: []string{"a", "b"}, HasTags: true, EmailHint: "x@example.com",
@@ -107,7 +110,7 @@ func TestOutcomeAndWait(t *testing.T) {
 	}
 
 	// A waiter that is waiting when the round ends gets the result.
-	done := make(chan Outcome, 1)
+	done := make(chan store.Outcome, 1)
 	go func() {
 		o, err := e.q.Wait(context.Background(), o.WebhookID, 20*time.Second)
 		if err != nil {
@@ -121,7 +124,7 @@ func TestOutcomeAndWait(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Wait did not return")
 	}
-	want := Outcome{WebhookID: o.WebhookID, State: StateDone, Message: "created user 9", UserID: 9}
+	want := store.Outcome{WebhookID: o.WebhookID, State: store.StateDone, Message: "created user 9", UserID: 9}
 	if got != want {
 		t.Errorf("Wait = %+v, want %+v", got, want)
 	}
@@ -160,7 +163,7 @@ func TestWaitEndsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	type result struct {
-		o   Outcome
+		o   store.Outcome
 		err error
 	}
 	res := make(chan result, 1)
@@ -189,10 +192,13 @@ func TestRoundsForOneContactNeverOverlap(t *testing.T) {
 	// Keep feeding webhooks while rounds run, so that several rounds per
 	// contact happen and their jobs compete for the contact.
 	for i := 0; i < 24; i++ {
+		started := len(r.Calls())
 		for _, c := range []string{"1", "2", "3"} {
 			ids = append(ids, e.submit(hook(c, contactsync.ActionUpdate)).WebhookID)
 		}
-		time.Sleep(3 * time.Millisecond)
+		if i%4 == 3 { // let a round start on what was just submitted
+			eventually(t, 10*time.Second, func() (bool, string) { return len(r.Calls()) > started, "no round started" })
+		}
 	}
 	e.waitFinal(ids...)
 	if n := r.overlaps.Load(); n != 0 {
@@ -230,7 +236,7 @@ func TestDifferentContactsRunInParallel(t *testing.T) {
 		ids = append(ids, e.submit(hook(fmt.Sprint(100+i), contactsync.ActionAdd)).WebhookID)
 	}
 	for _, o := range e.waitFinal(ids...) {
-		if o.State != StateDone {
+		if o.State != store.StateDone {
 			t.Errorf("webhook %d: %+v", o.WebhookID, o)
 		}
 	}
@@ -256,9 +262,9 @@ func TestCoalescing(t *testing.T) {
 	var once sync.Once
 	release := func() { once.Do(func() { close(gate) }) }
 	defer release() // let a failing test stop
-	first := e.submit(Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdateTags, Role: "r0"}})
+	first := e.submit(store.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdateTags, Role: "r0"}})
 	<-entered
-	later := []Webhook{
+	later := []store.Webhook{
 		{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdateTags, Role: "r1"}},
 		{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, Role: "r2", SendNotification: true}},
 		{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdate, Role: "r3", Tags: []string{"t"}, HasTags: true}},
@@ -269,7 +275,7 @@ func TestCoalescing(t *testing.T) {
 		ids = append(ids, e.submit(w).WebhookID)
 	}
 	other := e.submit(hook("43", contactsync.ActionUpdate)) // another contact is not held up
-	if o := e.waitFinal(other.WebhookID)[0]; o.State != StateDone {
+	if o := e.waitFinal(other.WebhookID)[0]; o.State != store.StateDone {
 		t.Errorf("other contact: %+v", o)
 	}
 	release()
@@ -290,12 +296,12 @@ func TestCoalescing(t *testing.T) {
 		t.Errorf("merged request = %+v, want %+v (tags of the latest webhook: none)", got, want)
 	}
 
-	if outs[0].State != StateDone || outs[0].Message != "round 1" {
+	if outs[0].State != store.StateDone || outs[0].Message != "round 1" {
 		t.Errorf("first webhook: %+v", outs[0])
 	}
 	var primary int64
 	for _, o := range outs[1:] {
-		if o.State == StateDone {
+		if o.State == store.StateDone {
 			if primary != 0 {
 				t.Errorf("two primaries: %d and %d", primary, o.WebhookID)
 			}
@@ -319,7 +325,7 @@ func TestCoalescing(t *testing.T) {
 			continue
 		}
 		prefix := fmt.Sprintf("duplicate: covered by webhook %d", primary)
-		if o.State != StateIgnored || !strings.HasPrefix(o.Message, prefix) {
+		if o.State != store.StateIgnored || !strings.HasPrefix(o.Message, prefix) {
 			t.Errorf("covered webhook %+v, want ignored with %q", o, prefix)
 		}
 	}
@@ -328,16 +334,16 @@ func TestCoalescing(t *testing.T) {
 func TestEchoSuppression(t *testing.T) {
 	e := startEnv(t, nil, nil, fastOptions())
 	ctx := context.Background()
-	apiUpdate := Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdate}, InitiatedFrom: "api"}
+	apiUpdate := store.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdate}, InitiatedFrom: "api"}
 
-	if err := e.q.RecordACWrite(ctx, "42"); err != nil {
+	if err := e.st.Echoes.Record(ctx, "42"); err != nil {
 		t.Fatal(err)
 	}
 	echo := e.submit(apiUpdate)
-	if echo.State != StateIgnored || !strings.Contains(echo.Message, "echo") {
+	if echo.State != store.StateIgnored || !strings.Contains(echo.Message, "echo") {
 		t.Fatalf("echo Submit = %+v, want ignored as an echo", echo)
 	}
-	if got := e.outcome(echo.WebhookID); got.State != StateIgnored || got.Message != echo.Message {
+	if got := e.outcome(echo.WebhookID); got.State != store.StateIgnored || got.Message != echo.Message {
 		t.Errorf("echo Outcome = %+v", got)
 	}
 	var n int
@@ -353,38 +359,38 @@ func TestEchoSuppression(t *testing.T) {
 	if second.State != "pending" {
 		t.Errorf("second API update = %+v, want pending", second)
 	}
-	if o := e.waitFinal(second.WebhookID)[0]; o.State != StateDone {
+	if o := e.waitFinal(second.WebhookID)[0]; o.State != store.StateDone {
 		t.Errorf("second API update: %+v", o)
 	}
 
 	// Changes made by people in AC are never echoes, and don't use up the record.
-	if err := e.q.RecordACWrite(ctx, "42"); err != nil {
+	if err := e.st.Echoes.Record(ctx, "42"); err != nil {
 		t.Fatal(err)
 	}
-	admin := e.submit(Webhook{Request: apiUpdate.Request, InitiatedFrom: "admin"})
+	admin := e.submit(store.Webhook{Request: apiUpdate.Request, InitiatedFrom: "admin"})
 	// add is never an echo either.
-	add := e.submit(Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd}, InitiatedFrom: "api"})
-	for _, o := range []Outcome{admin, add} {
+	add := e.submit(store.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd}, InitiatedFrom: "api"})
+	for _, o := range []store.Outcome{admin, add} {
 		if o.State != "pending" {
 			t.Errorf("Submit = %+v, want pending", o)
 		}
 	}
-	if o := e.submit(apiUpdate); o.State != StateIgnored {
+	if o := e.submit(apiUpdate); o.State != store.StateIgnored {
 		t.Errorf("API update after admin/add = %+v, want the echo ignored", o)
 	}
 	// Another contact's write does not make this one an echo.
-	if err := e.q.RecordACWrite(ctx, "7"); err != nil {
+	if err := e.st.Echoes.Record(ctx, "7"); err != nil {
 		t.Fatal(err)
 	}
 	if o := e.submit(apiUpdate); o.State != "pending" {
 		t.Errorf("API update for 42 after a write to 7 = %+v, want pending", o)
 	}
 	// A write older than EchoWindow is forgotten.
-	if err := e.q.RecordACWrite(ctx, "42"); err != nil {
+	if err := e.st.Echoes.Record(ctx, "42"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.db.Exec(`UPDATE wpbridge_ac_write SET written_at = ? WHERE contact_id = '42'`,
-		timeText(time.Now().Add(-3*time.Minute))); err != nil {
+		time.Now().Add(-3*time.Minute).UTC().Format(time.RFC3339Nano)); err != nil {
 		t.Fatal(err)
 	}
 	old := e.submit(apiUpdate)
@@ -393,7 +399,7 @@ func TestEchoSuppression(t *testing.T) {
 	}
 	outs := e.waitFinal(admin.WebhookID, add.WebhookID, old.WebhookID)
 	for _, o := range outs {
-		if o.State == StateFailed || o.State == "pending" {
+		if o.State == store.StateFailed || o.State == "pending" {
 			t.Errorf("webhook %+v not processed", o)
 		}
 	}
@@ -401,5 +407,32 @@ func TestEchoSuppression(t *testing.T) {
 		if r.ContactID != "42" {
 			t.Errorf("unexpected round %+v", r)
 		}
+	}
+}
+
+func TestRoundLogs(t *testing.T) {
+	r := &fakeRunner{run: func(ctx context.Context, req contactsync.Request, n int) (contactsync.Result, error) {
+		return contactsync.Result{Status: contactsync.StatusDone, Message: "updated user 8", UserID: 8,
+			Changes: []string{"role", "tags"}, Warnings: []string{"role admin is not allowed", "no email"}}, nil
+	}}
+	e := startEnv(t, r, nil, fastOptions())
+	o := e.submit(hook("42", contactsync.ActionUpdate))
+	e.waitFinal(o.WebhookID)
+	// The round logs after it recorded its outcome.
+	eventually(t, 10*time.Second, func() (bool, string) { return len(e.logged("round done")) > 0, "round done not logged" })
+	var warnings []string
+	for _, en := range e.logged("rule fallback") {
+		if en.Level != logrus.WarnLevel || en.Data["contact_id"] != "42" || en.Data["user_id"] != int64(8) {
+			t.Errorf("rule fallback entry %v %v", en.Level, en.Data)
+		}
+		warnings = append(warnings, fmt.Sprint(en.Data["warning"]))
+	}
+	if want := []string{"role admin is not allowed", "no email"}; !slices.Equal(warnings, want) {
+		t.Errorf("warnings logged %q, want %q", warnings, want)
+	}
+	done := e.logged("round done")
+	if len(done) != 1 || done[0].Data["changes"] != "role,tags" || done[0].Data["result"] != "updated user 8" ||
+		done[0].Data["webhooks"] != 1 || done[0].Data["action"] != "update" {
+		t.Errorf("round done entries %v", done)
 	}
 }

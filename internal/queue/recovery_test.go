@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/store"
 )
 
 func TestCrashMidRoundIsProcessedOnceAfterRestart(t *testing.T) {
@@ -49,9 +50,9 @@ func TestCrashMidRoundIsProcessedOnceAfterRestart(t *testing.T) {
 	}
 	done := 0
 	for _, o := range outs {
-		if o.State == StateDone {
+		if o.State == store.StateDone {
 			done++
-		} else if o.State != StateIgnored {
+		} else if o.State != store.StateIgnored {
 			t.Errorf("webhook %+v", o)
 		}
 	}
@@ -127,109 +128,12 @@ func TestStopMidRoundHandsWorkBack(t *testing.T) {
 			r2 := &fakeRunner{}
 			e2 := openEnv(t, path, r2, nil, fastOptions())
 			e2.start()
-			if got := e2.waitFinal(o.WebhookID)[0]; got.State != StateDone {
+			if got := e2.waitFinal(o.WebhookID)[0]; got.State != store.StateDone {
 				t.Errorf("outcome after restart %+v", got)
 			}
 			if n := len(r2.Calls()); n != 1 {
 				t.Errorf("second runner called %d times, want 1", n)
 			}
 		})
-	}
-}
-
-func TestOpenSQLite(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "sub", "dir", "wpbridge.db") // directories are created
-	db, closer, err := OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mode string
-	var sync int
-	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil {
-		t.Fatal(err)
-	}
-	if mode != "wal" || sync != 2 {
-		t.Errorf("journal_mode=%s synchronous=%d, want wal and 2 (FULL)", mode, sync)
-	}
-	var fk, busy int
-	if err := db.QueryRow(`PRAGMA foreign_keys`).Scan(&fk); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.QueryRow(`PRAGMA busy_timeout`).Scan(&busy); err != nil {
-		t.Fatal(err)
-	}
-	if fk != 1 || busy != 10000 {
-		t.Errorf("foreign_keys=%d busy_timeout=%d", fk, busy)
-	}
-
-	// A second opener of the same file is refused, with a clear reason.
-	_, closer2, err := OpenSQLite(ctx, path)
-	if err == nil {
-		closer2()
-		t.Fatal("second OpenSQLite of the same file succeeded")
-	}
-	if !strings.Contains(err.Error(), "in use by another wpbridge process") || !strings.Contains(err.Error(), path) {
-		t.Errorf("error %q does not say the database is in use", err)
-	}
-
-	// Once closed, the file can be opened again.
-	if err := closer(); err != nil {
-		t.Fatal(err)
-	}
-	_, closer3, err := OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatalf("reopen after close: %v", err)
-	}
-	if err := closer3(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestOpenSQLiteBadPath(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "file")
-	db, closer, err := OpenSQLite(context.Background(), file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = db
-	closer()
-	// A path below a regular file cannot be created.
-	if _, _, err := OpenSQLite(context.Background(), filepath.Join(file, "x.db")); err == nil {
-		t.Error("OpenSQLite below a file: no error")
-	}
-}
-
-func TestPasswords(t *testing.T) {
-	e := openEnv(t, "", nil, nil, fastOptions())
-	ctx := context.Background()
-	p := Passwords{DB: e.db}
-	if _, ok, err := p.PendingPassword(ctx, "42"); ok || err != nil {
-		t.Fatalf("PendingPassword of nothing = %v, %v", ok, err)
-	}
-	if err := p.SavePendingPassword(ctx, "42", "first"); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.SavePendingPassword(ctx, "42", "second"); err != nil {
-		t.Fatal(err)
-	}
-	if pw, ok, err := p.PendingPassword(ctx, "42"); !ok || err != nil || pw != "second" {
-		t.Errorf("PendingPassword = ok %v err %v (password matches: %v)", ok, err, pw == "second")
-	}
-	if err := p.DeletePendingPassword(ctx, "42"); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, err := p.PendingPassword(ctx, "42"); ok || err != nil {
-		t.Errorf("PendingPassword after delete = %v, %v", ok, err)
-	}
-	// Errors name the contact, not the password.
-	e.close()
-	err := p.SavePendingPassword(ctx, "42", "s3cret")
-	if err == nil || strings.Contains(err.Error(), "s3cret") {
-		t.Errorf("SavePendingPassword on a closed database = %v", err)
 	}
 }

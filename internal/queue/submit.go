@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/store"
 )
 
 // Submit stores a webhook and its job durably. When it returns without error
@@ -17,9 +20,9 @@ import (
 // is in flight the next webhooks gather, and the first of them commits them
 // all. One fsync then acknowledges many webhooks, and a lone webhook waits
 // for nothing.
-func (q *Queue) Submit(ctx context.Context, w Webhook) (Outcome, error) {
+func (q *Queue) Submit(ctx context.Context, w store.Webhook) (store.Outcome, error) {
 	if err := ctx.Err(); err != nil {
-		return Outcome{}, fmt.Errorf("queue: %w", err) // the caller left: store nothing
+		return store.Outcome{}, fmt.Errorf("queue: %w", err) // the caller left: store nothing
 	}
 	if w.ReceivedAt.IsZero() {
 		w.ReceivedAt = time.Now()
@@ -40,8 +43,8 @@ func (q *Queue) Submit(ctx context.Context, w Webhook) (Outcome, error) {
 
 // submission is one webhook waiting to be committed.
 type submission struct {
-	w    Webhook
-	out  Outcome
+	w    store.Webhook
+	out  store.Outcome
 	err  error
 	done chan struct{} // closed once committed or failed
 	lead chan struct{} // told to commit the gathered batch
@@ -97,17 +100,17 @@ func (q *Queue) commitBatch(batch []*submission) {
 	defer cancel()
 	fail := func(err error) {
 		for _, r := range batch {
-			r.out, r.err = Outcome{}, err
+			r.out, r.err = store.Outcome{}, err
 		}
 	}
-	tx, err := q.db.BeginTx(ctx, nil)
+	tx, err := q.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		fail(fmt.Errorf("queue: begin: %w", err))
 		return
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
 	for _, r := range batch {
-		if r.out, err = q.store(ctx, tx, r.w); err != nil {
+		if r.out, err = q.insert(ctx, tx, r.w); err != nil {
 			fail(err)
 			return
 		}
@@ -117,27 +120,40 @@ func (q *Queue) commitBatch(batch []*submission) {
 	}
 }
 
-// store inserts one webhook (and its job, unless it is an echo) in tx.
-func (q *Queue) store(ctx context.Context, tx *sql.Tx, w Webhook) (Outcome, error) {
+// insert stores one webhook (and its job, unless it is an echo) in tx.
+func (q *Queue) insert(ctx context.Context, tx *sql.Tx, w store.Webhook) (store.Outcome, error) {
 	echo, err := q.takeEcho(ctx, tx, w)
 	if err != nil {
-		return Outcome{}, err
+		return store.Outcome{}, err
 	}
-	id, err := insertWebhook(ctx, tx, &w)
+	id, err := q.db.Webhooks.Insert(ctx, tx, &w)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("queue: %w", err)
+		return store.Outcome{}, fmt.Errorf("queue: %w", err)
 	}
-	out := Outcome{WebhookID: id, State: statePending}
+	out := store.Outcome{WebhookID: id, State: store.StatePending}
 	if echo {
-		out.State, out.Message = StateIgnored, "echo of wpbridge's own write to ActiveCampaign"
-		if _, err := tx.ExecContext(ctx, `UPDATE wpbridge_webhook SET state = ?, message = ?, finished_at = ? WHERE id = ?`,
-			out.State, out.Message, timeText(time.Now()), id); err != nil {
-			return Outcome{}, fmt.Errorf("queue: mark echo: %w", err)
+		out.State, out.Message = store.StateIgnored, "echo of wpbridge's own write to ActiveCampaign"
+		if err := q.db.Webhooks.FinishTx(ctx, tx, []store.Outcome{out}); err != nil {
+			return store.Outcome{}, fmt.Errorf("queue: mark echo: %w", err)
 		}
 		return out, nil
 	}
 	if _, err := q.river.InsertTx(ctx, tx, SyncArgs{WebhookID: id, ContactID: w.Request.ContactID}, nil); err != nil {
-		return Outcome{}, fmt.Errorf("queue: insert job: %w", err)
+		return store.Outcome{}, fmt.Errorf("queue: insert job: %w", err)
 	}
 	return out, nil
+}
+
+// takeEcho reports whether w is the echo of our own write to the contact (an
+// AC update initiated from the API), and if so consumes the record of that
+// write so that only one echo is dropped.
+func (q *Queue) takeEcho(ctx context.Context, tx *sql.Tx, w store.Webhook) (bool, error) {
+	if w.InitiatedFrom != "api" || w.Request.Action != contactsync.ActionUpdate {
+		return false, nil
+	}
+	echo, err := q.db.Echoes.TakeTx(ctx, tx, w.Request.ContactID)
+	if err != nil {
+		return false, fmt.Errorf("queue: %w", err)
+	}
+	return echo, nil
 }

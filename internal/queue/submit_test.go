@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/store"
 )
 
 // TestSubmitGroupCommit submits from many goroutines at once: every webhook
@@ -45,7 +46,7 @@ func TestSubmitGroupCommit(t *testing.T) {
 		}
 	}
 	for _, o := range e.waitFinal(ids...) {
-		if o.State != StateDone && o.State != StateIgnored {
+		if o.State != store.StateDone && o.State != store.StateIgnored {
 			t.Errorf("webhook %d ended %s: %s", o.WebhookID, o.State, o.Message)
 		}
 	}

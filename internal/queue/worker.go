@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/store"
 )
 
 // SyncArgs is the River job of one stored webhook.
@@ -38,7 +40,7 @@ type syncWorker struct {
 // contact still pending, unless an earlier round already covered this one.
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	q := w.q
-	o, err := outcome(ctx, q.db, job.Args.WebhookID)
+	o, err := q.db.Webhooks.Outcome(ctx, job.Args.WebhookID)
 	if err != nil {
 		return q.storeFailed(ctx, job, err)
 	}
@@ -57,21 +59,24 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	}
 	defer q.locks.unlock(contact)
 
-	c, err := claim(ctx, q.db, contact, job.ID)
+	c, err := q.db.Webhooks.Claim(ctx, contact, job.ID)
 	if err != nil {
 		return q.storeFailed(ctx, job, err)
 	}
-	if len(c.ids) == 0 {
+	if len(c.IDs) == 0 {
 		return nil
 	}
+	return q.round(ctx, job, c)
+}
+
+// round runs the rules on the claimed webhooks and records how it went.
+func (q *Queue) round(ctx context.Context, job *river.Job[SyncArgs], c *store.Claimed) error {
 	start := time.Now()
-	res, runErr := q.runner.Run(ctx, c.req)
+	res, runErr := q.runner.Run(ctx, c.Request)
 	elapsed := time.Since(start)
-	if q.metrics != nil {
-		q.metrics.JobSeconds.Observe(elapsed.Seconds())
-	}
+	q.metrics.JobSeconds.Observe(elapsed.Seconds())
 	log := q.log.WithFields(logrus.Fields{
-		"contact_id": contact, "action": string(c.req.Action), "webhooks": len(c.ids),
+		"contact_id": c.Request.ContactID, "action": string(c.Request.Action), "webhooks": len(c.IDs),
 		"job_id": job.ID, "attempt": job.Attempt, "duration_ms": elapsed.Milliseconds(),
 	})
 	if runErr == nil {
@@ -84,54 +89,56 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 // ran. On shutdown the job waits for the next start; on its last attempt the
 // job's webhook is failed, so that it is not left pending with no job.
 func (q *Queue) storeFailed(ctx context.Context, job *river.Job[SyncArgs], err error) error {
-	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if shuttingDown(ctx) {
 		return river.JobSnooze(time.Second)
 	}
 	if job.Attempt < job.MaxAttempts {
 		return err
 	}
-	o := Outcome{WebhookID: job.Args.WebhookID, State: StateFailed, Message: err.Error()}
-	if _, ferr := q.db.ExecContext(context.WithoutCancel(ctx), `UPDATE wpbridge_webhook SET state = ?, message = ?, finished_at = ?
-		WHERE id = ? AND state IN ('pending', 'claimed')`, o.State, o.Message, timeText(time.Now()), o.WebhookID); ferr != nil {
+	o := store.Outcome{WebhookID: job.Args.WebhookID, State: store.StateFailed, Message: err.Error()}
+	if ferr := q.db.Webhooks.Fail(context.WithoutCancel(ctx), o.WebhookID, o.Message); ferr != nil {
 		return errors.Join(err, ferr)
 	}
-	q.waiters.notify([]Outcome{o})
+	q.waiters.notify([]store.Outcome{o})
 	q.countJob("unknown", "failed")
 	return err
 }
 
-// succeed records the round's result on every webhook it covered.
-func (q *Queue) succeed(ctx context.Context, c *claimed, own int64, res contactsync.Result, log logrus.FieldLogger) error {
+// shuttingDown reports whether ctx ended because the queue is stopping. A
+// round that ran past JobTimeout is not shutting down: it failed.
+func shuttingDown(ctx context.Context) bool {
+	return ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)
+}
+
+// succeed records the round's result on every webhook it covered: the job's
+// own webhook (or the first) gets the result, the others are duplicates.
+func (q *Queue) succeed(ctx context.Context, c *store.Claimed, own int64, res contactsync.Result, log logrus.FieldLogger) error {
 	q.resume()
-	q.clearBackoff(c.req.ContactID)
-	primary := c.ids[0]
-	for _, id := range c.ids {
-		if id == own {
-			primary = id
-		}
+	q.clearBackoff(c.Request.ContactID)
+	primary := c.IDs[0]
+	if slices.Contains(c.IDs, own) {
+		primary = own
 	}
-	outs := make([]Outcome, 0, len(c.ids))
-	for _, id := range c.ids {
-		o := Outcome{WebhookID: id, State: res.Status, Message: res.Message, UserID: res.UserID}
-		if o.State != StateIgnored {
-			o.State = StateDone // a round that returned no error is done
+	outs := make([]store.Outcome, 0, len(c.IDs))
+	for _, id := range c.IDs {
+		o := store.Outcome{WebhookID: id, State: res.Status, Message: res.Message, UserID: res.UserID}
+		if o.State != store.StateIgnored {
+			o.State = store.StateDone // a round that returned no error is done
 		}
 		if id != primary {
-			o.State = StateIgnored
+			o.State = store.StateIgnored
 			o.Message = fmt.Sprintf("duplicate: covered by webhook %d (%s)", primary, res.Message)
 		}
 		outs = append(outs, o)
 	}
-	if err := finish(context.WithoutCancel(ctx), q.db, outs); err != nil {
+	if err := q.db.Webhooks.Finish(context.WithoutCancel(ctx), outs); err != nil {
 		return err // the round is idempotent: running it again is safe
 	}
 	q.waiters.notify(outs)
-	if q.metrics != nil {
-		q.metrics.JobsFinished.WithLabelValues(string(c.req.Action), res.Status).Inc()
-		q.metrics.Coalesced.Add(float64(len(c.ids) - 1))
-	}
+	q.countJob(string(c.Request.Action), res.Status)
+	q.metrics.Coalesced.Add(float64(len(c.IDs) - 1))
 	for _, w := range res.Warnings {
-		log.WithField("user_id", res.UserID).Warn(w)
+		log.WithFields(logrus.Fields{"user_id": res.UserID, "warning": w}).Warn("rule fallback")
 	}
 	log.WithFields(logrus.Fields{
 		"user_id": res.UserID, "status": res.Status, "created": res.Created, "changes": strings.Join(res.Changes, ","),
@@ -140,48 +147,27 @@ func (q *Queue) succeed(ctx context.Context, c *claimed, own int64, res contacts
 	return nil
 }
 
-// fail handles a failed round by its class.
-func (q *Queue) fail(ctx context.Context, c *claimed, job *river.Job[SyncArgs], runErr error, log logrus.FieldLogger) error {
-	bg := context.WithoutCancel(ctx)
-	class, wait, what := Temporary, time.Duration(0), ""
-	switch {
-	case errors.Is(runErr, contactsync.ErrPermanent):
-		class = Permanent
-	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
-		// shutting down: hand the work back untouched. A round that ran past
-		// JobTimeout is a temporary failure below, so that it uses an attempt.
-		if err := release(bg, q.db, c.ids); err != nil {
+// fail handles a failed round by its verdict.
+func (q *Queue) fail(ctx context.Context, c *store.Claimed, job *river.Job[SyncArgs], runErr error, log logrus.FieldLogger) error {
+	v := q.classify(runErr)
+	if v.Class != Permanent && shuttingDown(ctx) {
+		// Hand the work back untouched; it resumes on the next start.
+		if err := q.db.Webhooks.Release(context.WithoutCancel(ctx), c.IDs); err != nil {
 			return err
 		}
 		log.WithError(runErr).Info("round interrupted, will resume")
 		return river.JobSnooze(time.Second)
-	case q.classify != nil:
-		class, wait, what = q.classify(runErr)
 	}
-	action := string(c.req.Action)
-	final := class == Permanent || (class == Temporary && job.Attempt >= job.MaxAttempts)
-	if final {
-		outs := make([]Outcome, 0, len(c.ids))
-		for _, id := range c.ids {
-			outs = append(outs, Outcome{WebhookID: id, State: StateFailed, Message: runErr.Error()})
-		}
-		if err := finish(bg, q.db, outs); err != nil {
-			return err
-		}
-		q.waiters.notify(outs)
-		q.clearBackoff(c.req.ContactID)
-		q.countJob(action, "failed")
-		log.WithError(runErr).Error("round failed for good")
-		if class == Permanent {
-			return river.JobCancel(runErr)
-		}
-		return runErr
+	if v.Class == Permanent || (v.Class == Temporary && job.Attempt >= job.MaxAttempts) {
+		return q.failForGood(ctx, c, v, runErr, log)
 	}
-	if err := release(bg, q.db, c.ids); err != nil {
+	if err := q.db.Webhooks.Release(context.WithoutCancel(ctx), c.IDs); err != nil {
 		return err
 	}
-	switch class {
+	action := string(c.Request.Action)
+	switch v.Class {
 	case Throttled:
+		wait := v.Wait
 		if wait <= 0 {
 			wait = time.Second
 		}
@@ -189,17 +175,38 @@ func (q *Queue) fail(ctx context.Context, c *claimed, job *river.Job[SyncArgs], 
 		log.WithError(runErr).WithField("wait_ms", wait.Milliseconds()).Warn("throttled, waiting")
 		return river.JobSnooze(wait)
 	case AuthFailed:
-		reason := what + " rejected the credentials"
+		reason := v.Reason + " rejected the credentials"
 		q.pause(q.opts.AuthPause, reason)
 		q.countJob(action, "paused")
-		log.WithError(runErr).Error("work paused: " + reason + "; fix the configuration")
+		log.WithError(runErr).WithFields(logrus.Fields{"reason": reason, "hint": "fix the configuration"}).Error("work paused")
 		return river.JobSnooze(q.opts.AuthPause)
 	}
 	next := (&backoffPolicy{base: q.opts.RetryBase, cap: q.opts.RetryCap}).delay(job.Attempt)
-	q.setBackoff(c.req.ContactID, next)
+	q.setBackoff(c.Request.ContactID, next)
 	q.countJob(action, "retry")
 	log.WithError(runErr).WithField("retry_in_ms", next.Milliseconds()).Warn("round failed, will retry")
 	return &retryError{err: runErr}
+}
+
+// failForGood fails every claimed webhook with the round's error. A
+// permanent failure cancels the job; a temporary one on its last attempt
+// lets River discard it.
+func (q *Queue) failForGood(ctx context.Context, c *store.Claimed, v Verdict, runErr error, log logrus.FieldLogger) error {
+	outs := make([]store.Outcome, 0, len(c.IDs))
+	for _, id := range c.IDs {
+		outs = append(outs, store.Outcome{WebhookID: id, State: store.StateFailed, Message: runErr.Error()})
+	}
+	if err := q.db.Webhooks.Finish(context.WithoutCancel(ctx), outs); err != nil {
+		return err
+	}
+	q.waiters.notify(outs)
+	q.clearBackoff(c.Request.ContactID)
+	q.countJob(string(c.Request.Action), "failed")
+	log.WithError(runErr).WithField("class", v.Class.String()).Error("round failed for good")
+	if v.Class == Permanent {
+		return river.JobCancel(runErr)
+	}
+	return runErr
 }
 
 // retryError makes River retry; River's own message keeps the cause.
@@ -209,9 +216,7 @@ func (e *retryError) Error() string { return e.err.Error() }
 func (e *retryError) Unwrap() error { return e.err }
 
 func (q *Queue) countJob(action, outcome string) {
-	if q.metrics != nil {
-		q.metrics.JobsFinished.WithLabelValues(action, outcome).Inc()
-	}
+	q.metrics.JobsFinished.WithLabelValues(action, outcome).Inc()
 }
 
 // contactBackoff is how long a contact's jobs wait after its last round failed,

@@ -17,7 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/internal/metrics"
-	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
 )
 
@@ -35,31 +35,31 @@ const (
 // fakeQueue is a Queue whose behaviour each test sets through function
 // fields; it records what was submitted and how often Wait was called.
 type fakeQueue struct {
-	SubmitFunc func(ctx context.Context, w queue.Webhook) (queue.Outcome, error)
-	WaitFunc   func(ctx context.Context, id int64, d time.Duration) (queue.Outcome, error)
+	SubmitFunc func(ctx context.Context, w store.Webhook) (store.Outcome, error)
+	WaitFunc   func(ctx context.Context, id int64, d time.Duration) (store.Outcome, error)
 	ReadyFunc  func(ctx context.Context) error
 
 	mu        sync.Mutex
-	submitted []queue.Webhook
+	submitted []store.Webhook
 	waits     int
 }
 
-func (q *fakeQueue) Submit(ctx context.Context, w queue.Webhook) (queue.Outcome, error) {
+func (q *fakeQueue) Submit(ctx context.Context, w store.Webhook) (store.Outcome, error) {
 	q.mu.Lock()
 	q.submitted = append(q.submitted, w)
 	q.mu.Unlock()
 	if q.SubmitFunc == nil {
-		return queue.Outcome{WebhookID: 1, State: queue.StateDone}, nil
+		return store.Outcome{WebhookID: 1, State: store.StateDone}, nil
 	}
 	return q.SubmitFunc(ctx, w)
 }
 
-func (q *fakeQueue) Wait(ctx context.Context, id int64, d time.Duration) (queue.Outcome, error) {
+func (q *fakeQueue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outcome, error) {
 	q.mu.Lock()
 	q.waits++
 	q.mu.Unlock()
 	if q.WaitFunc == nil {
-		return queue.Outcome{WebhookID: id, State: queue.StateDone}, nil
+		return store.Outcome{WebhookID: id, State: store.StateDone}, nil
 	}
 	return q.WaitFunc(ctx, id, d)
 }
@@ -79,10 +79,10 @@ func (q *fakeQueue) reset() {
 	q.SubmitFunc, q.WaitFunc, q.ReadyFunc = nil, nil, nil
 }
 
-func (q *fakeQueue) recorded() ([]queue.Webhook, int) {
+func (q *fakeQueue) recorded() ([]store.Webhook, int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return append([]queue.Webhook(nil), q.submitted...), q.waits
+	return append([]store.Webhook(nil), q.submitted...), q.waits
 }
 
 // logBuffer collects log output safely across goroutines.

@@ -15,7 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/internal/metrics"
-	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/store"
 )
 
 // MaxBody is the largest webhook body accepted (413 above it).
@@ -23,8 +23,8 @@ const MaxBody = 1 << 20
 
 // Queue stores webhooks and reports their outcome (queue.Queue).
 type Queue interface {
-	Submit(ctx context.Context, w queue.Webhook) (queue.Outcome, error)
-	Wait(ctx context.Context, id int64, d time.Duration) (queue.Outcome, error)
+	Submit(ctx context.Context, w store.Webhook) (store.Outcome, error)
+	Wait(ctx context.Context, id int64, d time.Duration) (store.Outcome, error)
 	Ready(ctx context.Context) error
 }
 
@@ -46,7 +46,8 @@ type Server struct {
 	draining atomic.Bool
 }
 
-// New builds the server and registers every route.
+// New builds the server and registers every route. m must not be nil (see
+// metrics.Discard).
 func New(opts Options, q Queue, log logrus.FieldLogger, m *metrics.Metrics) (*Server, error) {
 	if len(opts.AccessKeys) == 0 {
 		return nil, fmt.Errorf("server: no access key")
@@ -69,9 +70,7 @@ func New(opts Options, q Queue, log logrus.FieldLogger, m *metrics.Metrics) (*Se
 	})
 	s.engine.GET("/healthz", s.handleHealth)
 	s.engine.GET("/readyz", s.handleReady)
-	if m != nil {
-		s.engine.GET("/metrics", gin.WrapH(m.Handler()))
-	}
+	s.engine.GET("/metrics", gin.WrapH(m.Handler()))
 	s.engine.NoRoute(func(c *gin.Context) {
 		c.JSON(http.StatusNotFound, reply{Status: "error", Message: "not found: webhooks go to /?wpf_action=ACTION&access_key=KEY or /webhooks/activecampaign/ACTION?access_key=KEY"})
 	})

@@ -12,7 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/internal/metrics"
-	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/store"
 )
 
 func TestNew(t *testing.T) {
@@ -29,7 +29,7 @@ func TestNew(t *testing.T) {
 		{name: "invalid proxy", opts: Options{AccessKeys: []string{"k"}, TrustedProxies: []string{"not-an-ip"}}, m: metrics.New(), wantErr: "TRUSTED_PROXIES"},
 		{name: "invalid CIDR", opts: Options{AccessKeys: []string{"k"}, TrustedProxies: []string{"10.0.0.0/99"}}, m: metrics.New(), wantErr: "TRUSTED_PROXIES"},
 		{name: "CIDR proxy", opts: Options{AccessKeys: []string{"k"}, TrustedProxies: []string{"10.0.0.0/8", "::1"}}, m: metrics.New()},
-		{name: "nil metrics", opts: Options{AccessKeys: []string{"k"}}},
+		{name: "discarded metrics", opts: Options{AccessKeys: []string{"k"}}, m: metrics.Discard()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -190,15 +190,15 @@ func FuzzWebhookRequest(f *testing.F) {
 
 	q := &fakeQueue{}
 	storeFailed := false
-	q.SubmitFunc = func(_ context.Context, w queue.Webhook) (queue.Outcome, error) {
+	q.SubmitFunc = func(_ context.Context, w store.Webhook) (store.Outcome, error) {
 		if strings.HasSuffix(w.Request.ContactID, "7") {
 			storeFailed = true
-			return queue.Outcome{}, errStore
+			return store.Outcome{}, errStore
 		}
-		return queue.Outcome{WebhookID: 5, State: "pending"}, nil
+		return store.Outcome{WebhookID: 5, State: "pending"}, nil
 	}
-	q.WaitFunc = func(_ context.Context, id int64, _ time.Duration) (queue.Outcome, error) {
-		return queue.Outcome{WebhookID: id, State: queue.StateDone}, nil
+	q.WaitFunc = func(_ context.Context, id int64, _ time.Duration) (store.Outcome, error) {
+		return store.Outcome{WebhookID: id, State: store.StateDone}, nil
 	}
 	log := logrus.New()
 	log.SetOutput(io.Discard)

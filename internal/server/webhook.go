@@ -17,7 +17,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/activecampaign"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/store"
 )
 
 // requestError is an answer the request earned before anything was stored.
@@ -92,14 +92,12 @@ func (s *Server) webhook(c *gin.Context, form url.Values, action string, rerr *r
 	start := time.Now()
 	action = strings.ToLower(strings.TrimSpace(action))
 	status := s.answerWebhook(c, form, action, rerr, start)
-	if s.metrics != nil {
-		label := action
-		if _, ok := contactsync.ParseAction(action); !ok && action != "test" {
-			label = "invalid"
-		}
-		s.metrics.WebhooksReceived.WithLabelValues(label, fmt.Sprint(status)).Inc()
-		s.metrics.AckSeconds.Observe(time.Since(start).Seconds())
+	label := action
+	if _, ok := contactsync.ParseAction(action); !ok && action != "test" {
+		label = "invalid"
 	}
+	s.metrics.WebhooksReceived.WithLabelValues(label, fmt.Sprint(status)).Inc()
+	s.metrics.AckSeconds.Observe(time.Since(start).Seconds())
 }
 
 func (s *Server) answerWebhook(c *gin.Context, form url.Values, action string, rerr *requestError, start time.Time) int {
@@ -152,12 +150,12 @@ func (s *Server) answerWebhook(c *gin.Context, form url.Values, action string, r
 }
 
 // answer maps a stored webhook's outcome to the HTTP answer.
-func answer(o queue.Outcome) (int, reply) {
+func answer(o store.Outcome) (int, reply) {
 	r := reply{Status: o.State, Message: o.Message, WebhookID: o.WebhookID, UserID: o.UserID}
 	switch o.State {
-	case queue.StateDone, queue.StateIgnored:
+	case store.StateDone, store.StateIgnored:
 		return http.StatusOK, r
-	case queue.StateFailed:
+	case store.StateFailed:
 		return http.StatusUnprocessableEntity, r
 	}
 	r.Status, r.Message = "queued", "stored; it will be processed (and retried if needed)"
@@ -171,31 +169,31 @@ func (s *Server) reject(c *gin.Context, log logrus.FieldLogger, e *requestError)
 }
 
 // parseWebhook turns a request into a stored webhook, or says what is wrong.
-func parseWebhook(c *gin.Context, form url.Values, action string) (queue.Webhook, *requestError) {
+func parseWebhook(c *gin.Context, form url.Values, action string) (store.Webhook, *requestError) {
 	a, ok := contactsync.ParseAction(action)
 	if !ok {
 		if action == "" {
-			return queue.Webhook{}, badRequest("no action: use wpf_action=add, update, update_tags or test")
+			return store.Webhook{}, badRequest("no action: use wpf_action=add, update, update_tags or test")
 		}
-		return queue.Webhook{}, badRequest("unknown action %q: use add, update, update_tags or test", truncate(action, 40))
+		return store.Webhook{}, badRequest("unknown action %q: use add, update, update_tags or test", truncate(action, 40))
 	}
 	hook, err := activecampaign.ParseWebhook(form)
 	if err != nil {
-		return queue.Webhook{}, badRequest("%v", err)
+		return store.Webhook{}, badRequest("%v", err)
 	}
 	id := hook.ContactID
 	if id == "" {
 		id = c.Query("contact_id")
 		if id != "" && !contactIDPattern.MatchString(id) {
-			return queue.Webhook{}, badRequest("contact_id must be a decimal number")
+			return store.Webhook{}, badRequest("contact_id must be a decimal number")
 		}
 	}
 	if id == "" {
-		return queue.Webhook{}, badRequest("no contact id: ActiveCampaign sends contact[id]; for a manual test add &contact_id=123")
+		return store.Webhook{}, badRequest("no contact id: ActiveCampaign sends contact[id]; for a manual test add &contact_id=123")
 	}
 	for k, vs := range c.Request.URL.Query() {
 		if !cleanText(k) || slices.ContainsFunc(vs, func(v string) bool { return !cleanText(v) }) {
-			return queue.Webhook{}, badRequest("query string: a key or value is not valid UTF-8 or contains NUL")
+			return store.Webhook{}, badRequest("query string: a key or value is not valid UTF-8 or contains NUL")
 		}
 	}
 	email := hook.Email
@@ -204,16 +202,16 @@ func parseWebhook(c *gin.Context, form url.Values, action string) (queue.Webhook
 	}
 	role := strings.ToLower(strings.TrimSpace(param(c, form, "role")))
 	if role != "" && !rolePattern.MatchString(role) {
-		return queue.Webhook{}, badRequest("role must be a role slug of letters, digits, _ and -")
+		return store.Webhook{}, badRequest("role must be a role slug of letters, digits, _ and -")
 	}
 	notify, err := parseBool(param(c, form, "send_notification"))
 	if err != nil {
-		return queue.Webhook{}, badRequest("send_notification: %v", err)
+		return store.Webhook{}, badRequest("send_notification: %v", err)
 	}
 	if _, err := parseBool(param(c, form, "async")); err != nil {
-		return queue.Webhook{}, badRequest("async: %v", err)
+		return store.Webhook{}, badRequest("async: %v", err)
 	}
-	return queue.Webhook{
+	return store.Webhook{
 		ReceivedAt: time.Now(),
 		Request: contactsync.Request{
 			ContactID: id, Action: a, Role: role, SendNotification: notify,

@@ -1,0 +1,23 @@
+// Package queue works stored webhooks with River: a webhook is committed
+// (its row and its River job in one transaction) before it is acknowledged,
+// rounds for one contact never run at the same time, and all pending
+// webhooks of a contact are coalesced into one round. It owns retries,
+// backoff, failure classes and pausing; the rows themselves live in
+// package store.
+//
+// Glossary (other packages refer to it):
+//
+//   - webhook: one HTTP call from ActiveCampaign, stored as one row
+//     (store.Webhook) with its outcome (store.Outcome).
+//   - request: contactsync.Request, the work asked for one contact; a
+//     webhook carries one, and the webhooks of one round merge into one.
+//   - SyncArgs: the River job of one webhook. Its job runs a round unless an
+//     earlier round already covered its webhook.
+//   - round: one run of the rules (Runner, i.e. contactsync.Syncer) covering
+//     every pending webhook of a contact. The webhook whose job runs the
+//     round gets its result; the others end ignored, as duplicates covered
+//     by it.
+//   - claimed: the webhooks a running round has taken (store.Claimed). They
+//     read as pending; a round that will be retried, or is interrupted,
+//     releases them (hands them back to pending).
+package queue

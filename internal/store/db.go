@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+)
+
+// Backend names the database a DB runs on.
+type Backend string
+
+// Backends.
+const (
+	SQLite Backend = "sqlite"
+)
+
+// DB is an open database holding wpbridge's tables.
+type DB struct {
+	SQL     *sql.DB // the handle; River works on it too
+	Backend Backend
+
+	Webhooks  *Webhooks
+	Passwords *Passwords
+	Echoes    *Echoes
+
+	close func() error
+}
+
+func newDB(sqlDB *sql.DB, b Backend, rebind func(string) string, closeFn func() error) *DB {
+	c := conn{db: sqlDB, rebind: rebind}
+	return &DB{
+		SQL: sqlDB, Backend: b, close: closeFn,
+		Webhooks: &Webhooks{c: c}, Passwords: &Passwords{c: c},
+		Echoes: &Echoes{c: c, Window: DefaultEchoWindow},
+	}
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
+
+// Close closes the database (and releases its lock); call it last.
+func (db *DB) Close() error { return db.close() }
+
+// conn is what every table's queries need: the handle and the backend's
+// placeholder style (queries are written with ?).
+type conn struct {
+	db     *sql.DB
+	rebind func(query string) string
+}
+
+// execer runs a statement on a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (c conn) exec(ctx context.Context, e execer, query string, args ...any) (sql.Result, error) {
+	return e.ExecContext(ctx, c.rebind(query), args...)
+}
+
+func (c conn) queryRow(ctx context.Context, e execer, query string, args ...any) *sql.Row {
+	return e.QueryRowContext(ctx, c.rebind(query), args...)
+}
+
+// timeText is how times are stored: RFC 3339 text in UTC, which sorts (and
+// so compares) in time order.
+func timeText(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+func int64sAny(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"time"
+)
+
+func TestEchoes(t *testing.T) {
+	db := openTemp(t)
+	ctx := context.Background()
+	e := db.Echoes
+	if e.Window != DefaultEchoWindow {
+		t.Errorf("Window = %s, want the default", e.Window)
+	}
+	take := func(contactID string) bool {
+		t.Helper()
+		var echo bool
+		inTx(t, db, func(tx *sql.Tx) (err error) {
+			echo, err = e.TakeTx(ctx, tx, contactID)
+			return err
+		})
+		return echo
+	}
+	record := func(contactID string) {
+		t.Helper()
+		if err := e.Record(ctx, contactID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	age := func(contactID string, d time.Duration) {
+		t.Helper()
+		if _, err := db.SQL.Exec(`UPDATE wpbridge_ac_write SET written_at = ? WHERE contact_id = ?`,
+			timeText(time.Now().Add(-d)), contactID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if take("42") {
+		t.Error("an echo without a recorded write")
+	}
+	record("42")
+	record("42") // a second write before the echo: still one record
+	if take("7") {
+		t.Error("another contact's write made an echo")
+	}
+	if !take("42") {
+		t.Error("the echo of a recorded write was not taken")
+	}
+	if take("42") {
+		t.Error("one record excused two echoes")
+	}
+
+	// A record older than the window is no longer an echo, and is deleted.
+	record("42")
+	age("42", DefaultEchoWindow+time.Minute)
+	record("43")
+	if err := e.DeleteExpired(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.SQL.QueryRow(`SELECT count(*) FROM wpbridge_ac_write WHERE contact_id = '42'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("expired record: %d left, %v", n, err)
+	}
+	if !take("43") {
+		t.Error("DeleteExpired deleted a fresh record")
+	}
+	record("42")
+	age("42", DefaultEchoWindow+time.Minute)
+	if take("42") {
+		t.Error("a record older than the window made an echo")
+	}
+}

@@ -1,0 +1,64 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/wpbridge/wpbridge/internal/contactsync"
+)
+
+// openTemp opens a database in a fresh temporary directory, closed at the
+// end of the test.
+func openTemp(t *testing.T) *DB {
+	t.Helper()
+	db, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "wpbridge.db"))
+	if err != nil {
+		t.Fatalf("OpenSQLite: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// inTx runs f in a transaction and commits it.
+func inTx(t *testing.T, db *DB, f func(tx *sql.Tx) error) {
+	t.Helper()
+	tx, err := db.SQL.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	if err := f(tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// insert stores webhooks for requests and returns their ids.
+func insert(t *testing.T, db *DB, reqs ...contactsync.Request) []int64 {
+	t.Helper()
+	var ids []int64
+	inTx(t, db, func(tx *sql.Tx) error {
+		for _, r := range reqs {
+			id, err := db.Webhooks.Insert(context.Background(), tx, &Webhook{Request: r})
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	return ids
+}
+
+func outcome(t *testing.T, db *DB, id int64) Outcome {
+	t.Helper()
+	o, err := db.Webhooks.Outcome(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Outcome(%d): %v", id, err)
+	}
+	return o
+}

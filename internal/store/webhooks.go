@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wpbridge/wpbridge/internal/contactsync"
+)
+
+// Webhook states in wpbridge_webhook.
+const (
+	StatePending = "pending" // stored, waiting for a round of work
+	stateClaimed = "claimed" // taken by a round that is running (or died); reads as pending
+	StateDone    = "done"
+	StateIgnored = "ignored"
+	StateFailed  = "failed"
+)
+
+// Webhook is one accepted webhook, as stored.
+type Webhook struct {
+	ID            int64
+	ReceivedAt    time.Time
+	Request       contactsync.Request
+	EventType     string // AC "type" (empty for automation webhooks)
+	InitiatedFrom string // AC "initiated_from"
+}
+
+// Outcome is where a stored webhook stands.
+type Outcome struct {
+	WebhookID int64
+	State     string // pending (also while claimed), done, ignored, failed
+	Message   string
+	UserID    int64
+}
+
+// Final reports whether the webhook is finished for good.
+func (o Outcome) Final() bool {
+	return o.State == StateDone || o.State == StateIgnored || o.State == StateFailed
+}
+
+// Claimed is the set of webhooks one round of work covers, and the request
+// they merge into.
+type Claimed struct {
+	IDs     []int64
+	Request contactsync.Request
+}
+
+// Webhooks is the table of stored webhooks.
+type Webhooks struct{ c conn }
+
+// Insert stores w inside tx (pending) and returns its id.
+func (s *Webhooks) Insert(ctx context.Context, tx *sql.Tx, w *Webhook) (int64, error) {
+	var tags sql.NullString
+	if w.Request.HasTags {
+		b, err := json.Marshal(w.Request.Tags)
+		if err != nil {
+			return 0, fmt.Errorf("encode tags: %w", err)
+		}
+		tags = sql.NullString{String: string(b), Valid: true}
+	}
+	var id int64
+	err := s.c.queryRow(ctx, tx, `INSERT INTO wpbridge_webhook
+		(received_at, contact_id, action, role, send_notification, tags, email_hint, event_type, initiated_from)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		timeText(w.ReceivedAt), w.Request.ContactID, string(w.Request.Action), w.Request.Role,
+		w.Request.SendNotification, tags, w.Request.EmailHint, w.EventType, w.InitiatedFrom).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("insert webhook: %w", err)
+	}
+	return id, nil
+}
+
+// Outcome reads where webhook id stands.
+func (s *Webhooks) Outcome(ctx context.Context, id int64) (Outcome, error) {
+	o := Outcome{WebhookID: id}
+	err := s.c.queryRow(ctx, s.c.db, `SELECT state, message, user_id FROM wpbridge_webhook WHERE id = ?`, id).
+		Scan(&o.State, &o.Message, &o.UserID)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("read webhook %d: %w", id, err)
+	}
+	if o.State == stateClaimed {
+		o.State = StatePending
+	}
+	return o, nil
+}
+
+// Claim takes every unfinished webhook of a contact for round. Webhooks left
+// claimed by a round that died (its process was killed) are taken again: the
+// caller makes sure no other live round of the contact has them.
+func (s *Webhooks) Claim(ctx context.Context, contactID string, round int64) (*Claimed, error) {
+	tx, err := s.c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin claim: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after commit this is a no-op
+	c, err := s.unfinished(ctx, tx, contactID)
+	if err != nil || len(c.IDs) == 0 {
+		return c, err
+	}
+	if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = 'claimed', round = ?
+		WHERE id IN (`+placeholders(len(c.IDs))+`)`, append([]any{round}, int64sAny(c.IDs)...)...); err != nil {
+		return nil, fmt.Errorf("claim webhooks: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit claim: %w", err)
+	}
+	return c, nil
+}
+
+// unfinished reads a contact's unfinished webhooks in order and merges their
+// requests.
+func (s *Webhooks) unfinished(ctx context.Context, tx *sql.Tx, contactID string) (*Claimed, error) {
+	rows, err := tx.QueryContext(ctx, s.c.rebind(`SELECT id, action, role, send_notification, tags, email_hint
+		FROM wpbridge_webhook WHERE contact_id = ? AND state IN ('pending', 'claimed') ORDER BY id`), contactID)
+	if err != nil {
+		return nil, fmt.Errorf("select webhooks: %w", err)
+	}
+	c := &Claimed{}
+	for rows.Next() {
+		id, r, err := scanRequest(rows, contactID)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if len(c.IDs) == 0 {
+			c.Request = r
+		} else {
+			c.Request = c.Request.Merge(r)
+		}
+		c.IDs = append(c.IDs, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("read webhooks: %w", err)
+	}
+	return c, nil
+}
+
+// scanRequest reads one row of unfinished's query.
+func scanRequest(rows *sql.Rows, contactID string) (int64, contactsync.Request, error) {
+	var (
+		id     int64
+		r      contactsync.Request
+		action string
+		tags   sql.NullString
+	)
+	if err := rows.Scan(&id, &action, &r.Role, &r.SendNotification, &tags, &r.EmailHint); err != nil {
+		return 0, r, fmt.Errorf("scan webhook: %w", err)
+	}
+	r.ContactID, r.Action = contactID, contactsync.Action(action)
+	if tags.Valid {
+		if err := json.Unmarshal([]byte(tags.String), &r.Tags); err != nil {
+			return 0, r, fmt.Errorf("decode tags of webhook %d: %w", id, err)
+		}
+		r.HasTags = true
+	}
+	return id, r, nil
+}
+
+// Finish records the outcome of each webhook in one transaction.
+func (s *Webhooks) Finish(ctx context.Context, outs []Outcome) error {
+	tx, err := s.c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin finish: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after commit this is a no-op
+	if err := s.FinishTx(ctx, tx, outs); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// FinishTx records the outcome of each webhook inside tx.
+func (s *Webhooks) FinishTx(ctx context.Context, tx *sql.Tx, outs []Outcome) error {
+	now := timeText(time.Now())
+	for _, o := range outs {
+		if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = ?, message = ?, user_id = ?, finished_at = ?
+			WHERE id = ?`, o.State, o.Message, o.UserID, now, o.WebhookID); err != nil {
+			return fmt.Errorf("record outcome of webhook %d: %w", o.WebhookID, err)
+		}
+	}
+	return nil
+}
+
+// Fail fails webhook id with message unless it is already finished.
+func (s *Webhooks) Fail(ctx context.Context, id int64, message string) error {
+	if _, err := s.c.exec(ctx, s.c.db, `UPDATE wpbridge_webhook SET state = ?, message = ?, finished_at = ?
+		WHERE id = ? AND state IN ('pending', 'claimed')`, StateFailed, message, timeText(time.Now()), id); err != nil {
+		return fmt.Errorf("fail webhook %d: %w", id, err)
+	}
+	return nil
+}
+
+// Release hands claimed webhooks back to pending after a round that did not
+// finish them.
+func (s *Webhooks) Release(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.c.exec(ctx, s.c.db, `UPDATE wpbridge_webhook SET state = 'pending', round = NULL
+		WHERE state = 'claimed' AND id IN (`+placeholders(len(ids))+`)`, int64sAny(ids)...)
+	if err != nil {
+		return fmt.Errorf("release webhooks: %w", err)
+	}
+	return nil
+}
+
+// Unfinished counts the webhooks stored and not yet finished.
+func (s *Webhooks) Unfinished(ctx context.Context) (int, error) {
+	var n int
+	err := s.c.queryRow(ctx, s.c.db, `SELECT count(*) FROM wpbridge_webhook WHERE state IN ('pending', 'claimed')`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count unfinished webhooks: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteFinished deletes the webhooks finished before t.
+func (s *Webhooks) DeleteFinished(ctx context.Context, t time.Time) error {
+	if _, err := s.c.exec(ctx, s.c.db, `DELETE FROM wpbridge_webhook WHERE state IN ('done', 'ignored', 'failed')
+		AND finished_at < ?`, timeText(t)); err != nil {
+		return fmt.Errorf("delete finished webhooks: %w", err)
+	}
+	return nil
+}
