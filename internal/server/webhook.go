@@ -7,10 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
@@ -82,10 +80,7 @@ func param(c *gin.Context, form url.Values, name string) string {
 	return form.Get(name)
 }
 
-var (
-	contactIDPattern = regexp.MustCompile(`^[0-9]{1,20}$`)
-	rolePattern      = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
-)
+var rolePattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
 // webhook checks the key, parses the request, stores it and answers.
 func (s *Server) webhook(c *gin.Context, form url.Values, action string, rerr *requestError) {
@@ -165,7 +160,7 @@ func answer(o queue.Outcome) (int, reply) {
 }
 
 func (s *Server) reject(c *gin.Context, log logrus.FieldLogger, e *requestError) int {
-	log.WithField("status", e.status).Warn("webhook rejected: " + e.message)
+	log.WithFields(logrus.Fields{"status": e.status, "reason": e.message}).Warn("webhook rejected")
 	c.JSON(e.status, reply{Status: "error", Message: e.message})
 	return e.status
 }
@@ -177,7 +172,7 @@ func parseWebhook(c *gin.Context, form url.Values, action string) (queue.Webhook
 		if action == "" {
 			return queue.Webhook{}, badRequest("no action: use wpf_action=add, update, update_tags or test")
 		}
-		return queue.Webhook{}, badRequest("unknown action %q: use add, update, update_tags or test", truncate(action, 40))
+		return queue.Webhook{}, badRequest("unknown action %q: use add, update, update_tags or test", activecampaign.Truncate(action, 40))
 	}
 	hook, err := activecampaign.ParseWebhook(form)
 	if err != nil {
@@ -186,17 +181,15 @@ func parseWebhook(c *gin.Context, form url.Values, action string) (queue.Webhook
 	id := hook.ContactID
 	if id == "" {
 		id = c.Query("contact_id")
-		if id != "" && !contactIDPattern.MatchString(id) {
+		if id != "" && !activecampaign.ValidID(id) {
 			return queue.Webhook{}, badRequest("contact_id must be a decimal number")
 		}
 	}
 	if id == "" {
 		return queue.Webhook{}, badRequest("no contact id: ActiveCampaign sends contact[id]; for a manual test add &contact_id=123")
 	}
-	for k, vs := range c.Request.URL.Query() {
-		if !cleanText(k) || slices.ContainsFunc(vs, func(v string) bool { return !cleanText(v) }) {
-			return queue.Webhook{}, badRequest("query string: a key or value is not valid UTF-8 or contains NUL")
-		}
+	if activecampaign.CheckText(c.Request.URL.Query()) != nil {
+		return queue.Webhook{}, badRequest("query string: a key or value is not valid UTF-8 or contains NUL")
 	}
 	email := hook.Email
 	if email == "" {
@@ -232,17 +225,5 @@ func parseBool(s string) (bool, error) {
 	case "true", "1", "yes", "on":
 		return true, nil
 	}
-	return false, fmt.Errorf("%q is not true or false", truncate(s, 20))
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-// cleanText reports whether s is valid UTF-8 without NUL.
-func cleanText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+	return false, fmt.Errorf("%q is not true or false", activecampaign.Truncate(s, 20))
 }
