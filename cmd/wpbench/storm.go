@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
 

@@ -13,8 +13,8 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/wpbridge/wpbridge/activecampaign"
-	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/config"
+	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
