@@ -202,17 +202,6 @@ func (b *bench) scrape(ctx context.Context, base string) (map[string]float64, er
 	return out, sc.Err()
 }
 
-// sumPrefix adds every series whose key starts with prefix.
-func sumPrefix(m map[string]float64, prefix string) float64 {
-	var s float64
-	for k, v := range m {
-		if strings.HasPrefix(k, prefix) {
-			s += v
-		}
-	}
-	return s
-}
-
 // waitSettled polls wpbridge_webhooks_pending until it reads 0, at most until
 // limit; it returns when it first read 0.
 func (b *bench) waitSettled(ctx context.Context, base string, limit time.Duration) (time.Time, error) {

@@ -24,8 +24,6 @@ type requestError struct {
 	message string
 }
 
-func (e *requestError) Error() string { return e.message }
-
 func badRequest(format string, a ...any) *requestError {
 	return &requestError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
 }
