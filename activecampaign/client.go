@@ -207,31 +207,18 @@ func transportError(cl call, err error) *Error {
 	if errors.Is(cause, context.DeadlineExceeded) {
 		msg = "request timed out: " + msg
 	}
-	return &Error{Method: cl.method, Path: cl.path, Message: truncate(fmt.Sprint(msg)), err: cause}
+	return &Error{Method: cl.method, Path: cl.path, Message: Truncate(msg, maxMessageLen), err: cause}
 }
 
-// nopLogger keeps resty silent: library packages don't log.
+// nopLogger silences resty, whose default logger writes to stderr and has no off switch.
 type nopLogger struct{}
 
 func (nopLogger) Errorf(string, ...any) {}
 func (nopLogger) Warnf(string, ...any)  {}
 func (nopLogger) Debugf(string, ...any) {}
 
-// validID reports whether id is 1-20 decimal digits.
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > 20 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < '0' || id[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 func checkID(what, id string) error {
-	if !validID(id) {
+	if !ValidID(id) {
 		if id == "" {
 			return fmt.Errorf("%w: empty %s id", ErrInvalidArgument, what)
 		}

@@ -142,7 +142,7 @@ func newStatusError(method, path string, status int, header http.Header, body []
 	if e.Message == "" {
 		e.Message = "unexpected status"
 	}
-	e.Message = truncate(e.Message)
+	e.Message = Truncate(e.Message, maxMessageLen)
 	switch status {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		e.RetryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
@@ -164,13 +164,21 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return time.Second
 }
 
-func truncate(s string) string {
-	if len(s) <= maxMessageLen {
+// Truncate shortens s to its first n bytes followed by "…", dropping a rune the cut
+// would split; s is returned as is when it has at most n bytes. Error messages use it
+// so that a large value cannot bloat logs or answers.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	s = s[:maxMessageLen]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
+	s = s[:n]
+	for i := len(s) - 1; i >= 0 && i > len(s)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(s[i]) {
+			if !utf8.FullRuneInString(s[i:]) {
+				s = s[:i]
+			}
+			break
+		}
 	}
 	return s + "…"
 }

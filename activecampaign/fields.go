@@ -81,7 +81,7 @@ func (s *FieldsService) Resolve(ctx context.Context, ref string) (*Field, error)
 }
 
 func find(fs []Field, key string) *Field {
-	byID := validID(key)
+	byID := ValidID(key)
 	for i := range fs {
 		if (byID && fs[i].ID == key) || (!byID && strings.EqualFold(fs[i].Perstag, key)) {
 			f := fs[i]

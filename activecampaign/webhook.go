@@ -30,15 +30,8 @@ const fieldPrefix = "contact[fields]["
 // ErrInvalidWebhook, when contact[id] is present but not 1-20 decimal digits, or when any
 // key or value is not valid UTF-8 or contains NUL. A missing contact[id] is not an error.
 func ParseWebhook(form url.Values) (Webhook, error) {
-	for k, vs := range form {
-		if !cleanText(k) {
-			return Webhook{}, fmt.Errorf("%w: a key is not valid UTF-8 or contains NUL", ErrInvalidWebhook)
-		}
-		for _, v := range vs {
-			if !cleanText(v) {
-				return Webhook{}, fmt.Errorf("%w: value of %q is not valid UTF-8 or contains NUL", ErrInvalidWebhook, k)
-			}
-		}
+	if err := CheckText(form); err != nil {
+		return Webhook{}, err
 	}
 	w := Webhook{
 		Type:          form.Get("type"),
@@ -51,7 +44,7 @@ func ParseWebhook(form url.Values) (Webhook, error) {
 		if len(ids) > 0 {
 			id = ids[0]
 		}
-		if !validID(id) {
+		if !ValidID(id) {
 			return Webhook{}, fmt.Errorf("%w: contact[id] must be 1-20 decimal digits", ErrInvalidWebhook)
 		}
 		w.ContactID = id
@@ -80,6 +73,37 @@ func SplitTags(s string) []string {
 	return out
 }
 
+// CheckText fails, wrapping ErrInvalidWebhook, when a key or value of v is not valid
+// UTF-8 or contains NUL. ParseWebhook applies it to the body; a server may apply it to
+// the query string of the same request.
+func CheckText(v url.Values) error {
+	for k, vs := range v {
+		if !cleanText(k) {
+			return fmt.Errorf("%w: a key is not valid UTF-8 or contains NUL", ErrInvalidWebhook)
+		}
+		for _, s := range vs {
+			if !cleanText(s) {
+				return fmt.Errorf("%w: value of %q is not valid UTF-8 or contains NUL", ErrInvalidWebhook, k)
+			}
+		}
+	}
+	return nil
+}
+
 func cleanText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// ValidID reports whether id has the form of an ActiveCampaign id (contact, tag, field,
+// user): 1-20 decimal digits.
+func ValidID(id string) bool {
+	if len(id) == 0 || len(id) > 20 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < '0' || id[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

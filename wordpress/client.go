@@ -120,15 +120,12 @@ type request struct {
 // do sends r and decodes a JSON answer into out (when non-nil). It returns the
 // response headers on success and an *Error otherwise.
 func (c *Client) do(ctx context.Context, r request, out any) (http.Header, error) {
-	fail := func(status int, code, msg string, cause error) error {
-		return &Error{StatusCode: status, Code: code, Message: redact(msg, c.secrets, r.secrets), Method: r.method, Path: r.route, err: cause}
-	}
 	if c.sem != nil {
 		select {
 		case c.sem <- struct{}{}:
 			defer func() { <-c.sem }()
 		case <-ctx.Done():
-			return nil, fail(0, "", ctx.Err().Error(), ctx.Err())
+			return nil, c.fail(r, 0, "", ctx.Err().Error(), ctx.Err())
 		}
 	}
 	if c.timeout > 0 {
@@ -136,6 +133,24 @@ func (c *Client) do(ctx context.Context, r request, out any) (http.Header, error
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
+	req, err := c.newRequest(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := req.Execute(r.method, c.endpoint)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL carries the query (emails); keep it out of messages
+		}
+		return nil, c.fail(r, 0, "", err.Error(), err)
+	}
+	return c.decode(r, resp, out)
+}
+
+// newRequest builds the resty request for r: its query with rest_route, and its
+// body as JSON.
+func (c *Client) newRequest(ctx context.Context, r request) (*resty.Request, error) {
 	q := url.Values{}
 	for k, v := range r.query {
 		q[k] = v
@@ -149,21 +164,19 @@ func (c *Client) do(ctx context.Context, r request, out any) (http.Header, error
 		}
 		req.SetHeader("Content-Type", "application/json").SetBody(b)
 	}
-	resp, err := req.Execute(r.method, c.endpoint)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL carries the query (emails); keep it out of messages
-		}
-		return nil, fail(0, "", err.Error(), err)
-	}
+	return req, nil
+}
+
+// decode checks the answer to r and decodes its JSON body into out (when
+// non-nil). A redirect, a body that is not JSON and a WordPress error are *Error.
+func (c *Client) decode(r request, resp *resty.Response, out any) (http.Header, error) {
 	status, body := resp.StatusCode(), bytes.TrimSpace(resp.Body())
 	if status >= 300 && status < 400 {
-		return nil, fail(status, CodeRedirect, "WordPress answered with a redirect; check the site URL (http/https, www)", nil)
+		return nil, c.fail(r, status, CodeRedirect, "WordPress answered with a redirect; check the site URL (http/https, www)", nil)
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header().Get("Content-Type"))
 	if len(body) == 0 || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		return nil, fail(status, CodeInvalidResponse, fmt.Sprintf("expected a JSON answer, got %d bytes of %q", len(body), mt), nil)
+		return nil, c.fail(r, status, CodeInvalidResponse, fmt.Sprintf("expected a JSON answer, got %d bytes of %q", len(body), mt), nil)
 	}
 	if status >= 400 {
 		var we struct {
@@ -171,16 +184,21 @@ func (c *Client) do(ctx context.Context, r request, out any) (http.Header, error
 			Message string `json:"message"`
 		}
 		if err := json.Unmarshal(body, &we); err != nil || we.Code == "" {
-			return nil, fail(status, CodeInvalidResponse, "error answer without a WordPress error code", nil)
+			return nil, c.fail(r, status, CodeInvalidResponse, "error answer without a WordPress error code", nil)
 		}
-		return nil, fail(status, we.Code, we.Message, nil)
+		return nil, c.fail(r, status, we.Code, we.Message, nil)
 	}
 	if out != nil {
 		if err := json.Unmarshal(body, out); err != nil {
-			return nil, fail(status, CodeInvalidResponse, "decode answer: "+err.Error(), nil)
+			return nil, c.fail(r, status, CodeInvalidResponse, "decode answer: "+err.Error(), nil)
 		}
 	}
 	return resp.Header(), nil
+}
+
+// fail builds the *Error for r, with the client's and r's secrets redacted from msg.
+func (c *Client) fail(r request, status int, code, msg string, cause error) *Error {
+	return &Error{StatusCode: status, Code: code, Message: redact(msg, c.secrets, r.secrets), Method: r.method, Path: r.route, err: cause}
 }
 
 func redact(msg string, lists ...[]string) string {
@@ -194,7 +212,7 @@ func redact(msg string, lists ...[]string) string {
 	return msg
 }
 
-// nopLogger keeps resty silent: library packages do not log.
+// nopLogger silences resty, whose default logger writes to stderr and has no off switch.
 type nopLogger struct{}
 
 func (nopLogger) Errorf(string, ...any) {}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/childproc"
+	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 )
 
 // site is the test WordPress described by scripts/wordpress.sh's env file.
@@ -31,20 +32,9 @@ type site struct {
 
 // readSite reads the env file and refuses any WordPress not on this machine.
 func readSite(path string) (site, error) {
-	f, err := os.Open(path)
+	vals, err := wptest.ReadEnvFile(path)
 	if err != nil {
 		return site{}, fmt.Errorf("WordPress env file: %w (start one: bash scripts/wordpress.sh start)", err)
-	}
-	defer f.Close()
-	vals := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok {
-			vals[k] = v
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return site{}, fmt.Errorf("read %s: %w", path, err)
 	}
 	s := site{URL: vals["WP_URL"], Username: vals["WP_USERNAME"], AppPassword: vals["WP_APP_PASSWORD"]}
 	if s.URL == "" || s.Username == "" || s.AppPassword == "" {
@@ -210,17 +200,6 @@ func (b *bench) scrape(ctx context.Context, base string) (map[string]float64, er
 		}
 	}
 	return out, sc.Err()
-}
-
-// sumPrefix adds every series whose key starts with prefix.
-func sumPrefix(m map[string]float64, prefix string) float64 {
-	var s float64
-	for k, v := range m {
-		if strings.HasPrefix(k, prefix) {
-			s += v
-		}
-	}
-	return s
 }
 
 // waitSettled polls wpbridge_webhooks_pending until it reads 0, at most until

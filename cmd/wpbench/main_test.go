@@ -3,6 +3,9 @@ package main
 import (
 	"io"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,6 +39,40 @@ func TestLocalOnly(t *testing.T) {
 		t.Run(tc.url, func(t *testing.T) {
 			if err := localOnly(tc.url); (err == nil) != tc.ok {
 				t.Errorf("localOnly = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestReadSite(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, content string
+		want          site
+		err           string // substring of the error; "" = no error
+	}{
+		{name: "ok", content: "# written by scripts/wordpress.sh\nWP_URL = http://127.0.0.1:8093\nWP_USERNAME=admin\nWP_APP_PASSWORD=abcd efgh\nOTHER=x\n",
+			want: site{URL: "http://127.0.0.1:8093", Username: "admin", AppPassword: "abcd efgh"}},
+		{name: "no password", content: "WP_URL=http://127.0.0.1:8093\nWP_USERNAME=admin\n", err: "lacks WP_URL, WP_USERNAME or WP_APP_PASSWORD"},
+		{name: "not local", content: "WP_URL=http://example.com\nWP_USERNAME=admin\nWP_APP_PASSWORD=p\n", err: "only targets 127.0.0.1"},
+		{name: "missing file", err: "start one: bash scripts/wordpress.sh start"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			if tc.content != "" {
+				if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := readSite(path)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("readSite error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("readSite = %+v, %v; want %+v", got, err, tc.want)
 			}
 		})
 	}

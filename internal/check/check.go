@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -45,67 +46,88 @@ func Run(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, wp 
 
 // Check runs every check and returns the results in order.
 func Check(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, wp *wordpress.Client) []Result {
-	var out []Result
-	add := func(ok bool, what, format string, a ...any) {
-		out = append(out, Result{OK: ok, What: what, Detail: fmt.Sprintf(format, a...)})
+	var r results
+	acOK := r.activeCampaign(ctx, cfg, ac)
+	r.wordPress(ctx, cfg, wp)
+	if acOK {
+		r.fields(ctx, ac, fieldRefs(cfg))
 	}
+	return r
+}
 
-	// ActiveCampaign.
-	acOK := false
-	if u, err := ac.Users.Me(ctx); err != nil {
-		switch {
-		case errors.Is(err, activecampaign.ErrUnauthorized):
-			add(false, "ActiveCampaign API", "AC_API_KEY was rejected: copy the key from Settings > Developer in ActiveCampaign")
-		case errors.Is(err, activecampaign.ErrNotFound):
-			add(false, "ActiveCampaign API", "AC_API_URL %s does not look like an ActiveCampaign API URL (404): use the URL from Settings > Developer", cfg.ACAPIURL)
-		default:
-			add(false, "ActiveCampaign API", "cannot use AC_API_URL %s: %v: check the URL and that this machine can reach it", cfg.ACAPIURL, err)
-		}
-	} else {
-		acOK = true
-		add(true, "ActiveCampaign API", "%s answers and AC_API_KEY is accepted (user %s)", cfg.ACAPIURL, u.Username)
+// results collects the checked items in order.
+type results []Result
+
+func (r *results) add(ok bool, what, format string, a ...any) {
+	*r = append(*r, Result{OK: ok, What: what, Detail: fmt.Sprintf(format, a...)})
+}
+
+// activeCampaign checks the API URL and key, and reports whether they work.
+func (r *results) activeCampaign(ctx context.Context, cfg *config.Config, ac *activecampaign.Client) bool {
+	u, err := ac.Users.Me(ctx)
+	switch {
+	case errors.Is(err, activecampaign.ErrUnauthorized):
+		r.add(false, "ActiveCampaign API", "AC_API_KEY was rejected: copy the key from Settings > Developer in ActiveCampaign")
+	case errors.Is(err, activecampaign.ErrNotFound):
+		r.add(false, "ActiveCampaign API", "AC_API_URL %s does not look like an ActiveCampaign API URL (404): use the URL from Settings > Developer", cfg.ACAPIURL)
+	case err != nil:
+		r.add(false, "ActiveCampaign API", "cannot use AC_API_URL %s: %v: check the URL and that this machine can reach it", cfg.ACAPIURL, err)
+	default:
+		r.add(true, "ActiveCampaign API", "%s answers and AC_API_KEY is accepted (user %s)", cfg.ACAPIURL, u.Username)
+		return true
 	}
+	return false
+}
 
-	// WordPress, through the companion plugin.
+// wordPress checks the site, the credentials and the companion plugin, then
+// what the plugin reports.
+func (r *results) wordPress(ctx context.Context, cfg *config.Config, wp *wordpress.Client) {
 	st, err := wp.Site.Status(ctx)
 	switch {
 	case errors.Is(err, wordpress.ErrPluginMissing):
-		add(false, "WordPress companion plugin", "not installed on %s: copy wordpress/plugin/wpbridge.php into wp-content/mu-plugins/", cfg.WPURL)
+		r.add(false, "WordPress companion plugin", "not installed on %s: copy wordpress/plugin/wpbridge.php into wp-content/mu-plugins/", cfg.WPURL)
 	case errors.Is(err, wordpress.ErrForbidden):
 		// Signed in, but the status route needs list_users.
-		add(false, "WordPress credentials", "WP_USERNAME %q is signed in but lacks the list_users capability: use an administrator's application password", cfg.WPUsername)
+		r.add(false, "WordPress credentials", "WP_USERNAME %q is signed in but lacks the list_users capability: use an administrator's application password", cfg.WPUsername)
 	case errors.Is(err, wordpress.ErrUnauthorized):
-		add(false, "WordPress credentials", "WP_USERNAME %q with WP_APP_PASSWORD was rejected: create an application password for that user (Users > Profile > Application Passwords); over plain http WordPress also needs WP_ENVIRONMENT_TYPE=local", cfg.WPUsername)
+		r.add(false, "WordPress credentials", "WP_USERNAME %q with WP_APP_PASSWORD was rejected: create an application password for that user (Users > Profile > Application Passwords); over plain http WordPress also needs WP_ENVIRONMENT_TYPE=local", cfg.WPUsername)
 	case err != nil:
-		add(false, "WordPress REST API", "cannot use WP_URL %s: %v: check the URL and that this machine can reach it", cfg.WPURL, err)
+		r.add(false, "WordPress REST API", "cannot use WP_URL %s: %v: check the URL and that this machine can reach it", cfg.WPURL, err)
 	default:
-		add(true, "WordPress REST API", "%s answers (WordPress %s), credentials of %q accepted", cfg.WPURL, st.WordPress, cfg.WPUsername)
-		add(true, "WordPress companion plugin", "installed, version %s", st.Version)
-		for _, capName := range []string{"create_users", "edit_users", "list_users", "promote_users"} {
-			if st.Capabilities[capName] {
-				add(true, "capability "+capName, "%q has it", cfg.WPUsername)
-			} else {
-				add(false, "capability "+capName, "%q lacks it: use an administrator's application password", cfg.WPUsername)
-			}
-		}
-		roles := append([]string{cfg.DefaultRole}, cfg.AllowedRoles...)
-		slices.Sort(roles)
-		for _, r := range slices.Compact(roles) {
-			if _, ok := st.Roles[r]; ok {
-				add(true, "role "+r, "exists")
-			} else {
-				add(false, "role "+r, "does not exist in WordPress (roles: %s): fix DEFAULT_ROLE/ALLOWED_ROLES or create the role", strings.Join(sortedKeys(st.Roles), ", "))
-			}
-		}
+		r.add(true, "WordPress REST API", "%s answers (WordPress %s), credentials of %q accepted", cfg.WPURL, st.WordPress, cfg.WPUsername)
+		r.add(true, "WordPress companion plugin", "installed, version %s", st.Version)
+		r.site(cfg, st)
 	}
+}
 
-	// ActiveCampaign fields the configuration names.
-	if !acOK {
-		return out
+// site checks the user's capabilities and that every configured role exists.
+func (r *results) site(cfg *config.Config, st *wordpress.Status) {
+	for _, capName := range []string{"create_users", "edit_users", "list_users", "promote_users"} {
+		if st.Capabilities[capName] {
+			r.add(true, "capability "+capName, "%q has it", cfg.WPUsername)
+		} else {
+			r.add(false, "capability "+capName, "%q lacks it: use an administrator's application password", cfg.WPUsername)
+		}
 	}
-	refs := []struct{ what, ref string }{}
+	roles := append([]string{cfg.DefaultRole}, cfg.AllowedRoles...)
+	slices.Sort(roles)
+	for _, role := range slices.Compact(roles) {
+		if _, ok := st.Roles[role]; ok {
+			r.add(true, "role "+role, "exists")
+		} else {
+			r.add(false, "role "+role, "does not exist in WordPress (roles: %s): fix DEFAULT_ROLE/ALLOWED_ROLES or create the role", strings.Join(slices.Sorted(maps.Keys(st.Roles)), ", "))
+		}
+	}
+}
+
+// fieldRef is an ActiveCampaign custom field the configuration names.
+type fieldRef struct{ what, ref string }
+
+// fieldRefs lists the custom fields the configuration names, in order.
+func fieldRefs(cfg *config.Config) []fieldRef {
+	var refs []fieldRef
 	if cfg.ReturnPasswordField != "" {
-		refs = append(refs, struct{ what, ref string }{"RETURN_PASSWORD_FIELD", cfg.ReturnPasswordField})
+		refs = append(refs, fieldRef{"RETURN_PASSWORD_FIELD", cfg.ReturnPasswordField})
 	}
 	for _, m := range cfg.FieldMap {
 		src := m.Source
@@ -114,27 +136,22 @@ func Check(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, w
 		} else if !strings.HasPrefix(src, "%") {
 			continue // standard contact field
 		}
-		refs = append(refs, struct{ what, ref string }{"FIELD_MAP " + m.Target, src})
+		refs = append(refs, fieldRef{"FIELD_MAP " + m.Target, src})
 	}
-	for _, r := range refs {
-		f, err := ac.Fields.Resolve(ctx, r.ref)
-		switch {
-		case errors.Is(err, activecampaign.ErrNotFound):
-			add(false, r.what, "ActiveCampaign has no custom field %s: create it or fix the variable", r.ref)
-		case err != nil:
-			add(false, r.what, "cannot list ActiveCampaign fields: %v: run the check again; if it persists, check AC_API_KEY's permissions", err)
-		default:
-			add(true, r.what, "field %s exists (%q, id %s)", r.ref, f.Title, f.ID)
-		}
-	}
-	return out
+	return refs
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// fields checks that each named custom field exists in ActiveCampaign.
+func (r *results) fields(ctx context.Context, ac *activecampaign.Client, refs []fieldRef) {
+	for _, f := range refs {
+		field, err := ac.Fields.Resolve(ctx, f.ref)
+		switch {
+		case errors.Is(err, activecampaign.ErrNotFound):
+			r.add(false, f.what, "ActiveCampaign has no custom field %s: create it or fix the variable", f.ref)
+		case err != nil:
+			r.add(false, f.what, "cannot list ActiveCampaign fields: %v: run the check again; if it persists, check AC_API_KEY's permissions", err)
+		default:
+			r.add(true, f.what, "field %s exists (%q, id %s)", f.ref, field.Title, field.ID)
+		}
 	}
-	slices.Sort(keys)
-	return keys
 }

@@ -138,6 +138,6 @@ func (s *Server) accessLog(c *gin.Context) {
 }
 
 func (s *Server) recovered(c *gin.Context, err any) {
-	s.log.WithField("path", c.Request.URL.Path).Errorf("panic while handling request: %v", err)
+	s.log.WithFields(logrus.Fields{"path": c.Request.URL.Path, "panic": fmt.Sprint(err)}).Error("panic while handling request")
 	c.AbortWithStatusJSON(http.StatusInternalServerError, reply{Status: "error", Message: "internal error"})
 }

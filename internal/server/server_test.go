@@ -161,9 +161,9 @@ func TestRejectLogHasClientIP(t *testing.T) {
 	})
 	found := false
 	for _, e := range logs.entries(t) {
-		if msg, _ := e["msg"].(string); strings.HasPrefix(msg, "webhook rejected") {
+		if e["msg"] == "webhook rejected" {
 			found = true
-			if e["client_ip"] != "198.51.100.4" || e["status"] != float64(403) {
+			if e["client_ip"] != "198.51.100.4" || e["status"] != float64(403) || e["reason"] != "invalid access key" {
 				t.Errorf("reject log %v", e)
 			}
 		}
@@ -173,6 +173,29 @@ func TestRejectLogHasClientIP(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "guess-1234") {
 		t.Error("the presented key is in the log")
+	}
+}
+
+func TestPanicIsLoggedAndAnswered500(t *testing.T) {
+	q := &fakeQueue{SubmitFunc: func(context.Context, store.Webhook) (store.Outcome, error) {
+		panic("boom in store")
+	}}
+	s, logs := newTestServer(t, Options{}, q)
+	rec := send(s, "GET", "/webhooks/activecampaign/add?contact_id=1&access_key="+key1, "", nil, nil)
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", rec.Code)
+	}
+	found := false
+	for _, e := range logs.entries(t) {
+		if e["msg"] == "panic while handling request" {
+			found = true
+			if e["panic"] != "boom in store" || e["path"] != "/webhooks/activecampaign/add" {
+				t.Errorf("panic log %v", e)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no panic log line")
 	}
 }
 

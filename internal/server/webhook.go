@@ -7,10 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
@@ -25,8 +23,6 @@ type requestError struct {
 	status  int
 	message string
 }
-
-func (e *requestError) Error() string { return e.message }
 
 func badRequest(format string, a ...any) *requestError {
 	return &requestError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
@@ -82,10 +78,7 @@ func param(c *gin.Context, form url.Values, name string) string {
 	return form.Get(name)
 }
 
-var (
-	contactIDPattern = regexp.MustCompile(`^[0-9]{1,20}$`)
-	rolePattern      = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
-)
+var rolePattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
 // webhook checks the key, parses the request, stores it and answers.
 func (s *Server) webhook(c *gin.Context, form url.Values, action string, rerr *requestError) {
@@ -163,7 +156,7 @@ func answer(o store.Outcome) (int, reply) {
 }
 
 func (s *Server) reject(c *gin.Context, log logrus.FieldLogger, e *requestError) int {
-	log.WithField("status", e.status).Warn("webhook rejected: " + e.message)
+	log.WithFields(logrus.Fields{"status": e.status, "reason": e.message}).Warn("webhook rejected")
 	c.JSON(e.status, reply{Status: "error", Message: e.message})
 	return e.status
 }
@@ -175,7 +168,7 @@ func parseWebhook(c *gin.Context, form url.Values, action string) (store.Webhook
 		if action == "" {
 			return store.Webhook{}, badRequest("no action: use wpf_action=add, update, update_tags or test")
 		}
-		return store.Webhook{}, badRequest("unknown action %q: use add, update, update_tags or test", truncate(action, 40))
+		return store.Webhook{}, badRequest("unknown action %q: use add, update, update_tags or test", activecampaign.Truncate(action, 40))
 	}
 	hook, err := activecampaign.ParseWebhook(form)
 	if err != nil {
@@ -184,17 +177,15 @@ func parseWebhook(c *gin.Context, form url.Values, action string) (store.Webhook
 	id := hook.ContactID
 	if id == "" {
 		id = c.Query("contact_id")
-		if id != "" && !contactIDPattern.MatchString(id) {
+		if id != "" && !activecampaign.ValidID(id) {
 			return store.Webhook{}, badRequest("contact_id must be a decimal number")
 		}
 	}
 	if id == "" {
 		return store.Webhook{}, badRequest("no contact id: ActiveCampaign sends contact[id]; for a manual test add &contact_id=123")
 	}
-	for k, vs := range c.Request.URL.Query() {
-		if !cleanText(k) || slices.ContainsFunc(vs, func(v string) bool { return !cleanText(v) }) {
-			return store.Webhook{}, badRequest("query string: a key or value is not valid UTF-8 or contains NUL")
-		}
+	if activecampaign.CheckText(c.Request.URL.Query()) != nil {
+		return store.Webhook{}, badRequest("query string: a key or value is not valid UTF-8 or contains NUL")
 	}
 	email := hook.Email
 	if email == "" {
@@ -230,17 +221,5 @@ func parseBool(s string) (bool, error) {
 	case "true", "1", "yes", "on":
 		return true, nil
 	}
-	return false, fmt.Errorf("%q is not true or false", truncate(s, 20))
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-// cleanText reports whether s is valid UTF-8 without NUL.
-func cleanText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+	return false, fmt.Errorf("%q is not true or false", activecampaign.Truncate(s, 20))
 }

@@ -90,6 +90,10 @@ func hookCases() []hookCase {
 		// Action.
 		{name: "unknown action", method: "GET", target: root("wpf_action=delete&contact_id=1&" + k1), want: 400, msg: "unknown action"},
 		{name: "unknown action clean", method: "GET", target: clean("purge", "contact_id=1&"+k1), want: 400, msg: "unknown action"},
+		{name: "long unknown action is cut", method: "GET", target: clean(strings.Repeat("x", 50), "contact_id=1&"+k1), want: 400,
+			msg: `unknown action "` + strings.Repeat("x", 40) + `…"`},
+		{name: "cut never splits a rune", method: "GET", target: clean("x"+strings.Repeat("é", 30), "contact_id=1&"+k1), want: 400,
+			msg: `unknown action "x` + strings.Repeat("é", 19) + `…"`},
 		{name: "empty wpf_action", method: "GET", target: root("wpf_action=&contact_id=1&" + k1), want: 400, msg: "no action"},
 		{name: "root without wpf_action", method: "GET", target: root("contact_id=1&" + k1), want: 404},
 		{name: "root without anything", method: "GET", target: "/", want: 404},

@@ -45,7 +45,7 @@ func Env(t testing.TB) Site {
 	if path == "" {
 		path = DefaultEnvFile
 	}
-	vals, err := readEnvFile(path)
+	vals, err := ReadEnvFile(path)
 	if err == nil && (vals["WP_URL"] == "" || vals["WP_APP_PASSWORD"] == "") {
 		err = fmt.Errorf("%s lacks WP_URL or WP_APP_PASSWORD", path)
 	}
@@ -67,7 +67,10 @@ func Env(t testing.TB) Site {
 	}
 }
 
-func readEnvFile(path string) (map[string]string, error) {
+// ReadEnvFile reads a KEY=VALUE file such as the one scripts/wordpress.sh writes.
+// Keys and values are trimmed; blank lines, lines without "=" and lines starting
+// with "#" are skipped.
+func ReadEnvFile(path string) (map[string]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
