@@ -55,46 +55,16 @@ func (s *Syncer) refresh(ctx context.Context, u *User, c *Contact, req Request, 
 		return Result{}, err
 	}
 	var ch Change
-	var warnings []string
 	s.setLink(&ch, u, c.ID)
 	s.setTags(&ch, u, tags)
 	protected := s.Policy.protected(u)
-	for _, m := range s.Policy.FieldMap {
-		v, ok := values[m.Target]
-		if !ok {
-			continue
-		}
-		switch {
-		case m.Target == "user_login" || m.Target == "role":
-			// logins are immutable; the role is handled below
-		case IsCoreField(m.Target):
-			if protected {
-				continue
-			}
-			if m.Target == "user_email" && !validEmail(v) {
-				warnings = append(warnings, fmt.Sprintf("mapped email of contact %s is not valid, left unchanged", c.ID))
-				continue
-			}
-			if m.Target == "user_pass" || currentField(u, m.Target) != v {
-				setField(&ch, m.Target, v)
-			}
-		default:
-			setMeta(&ch, u, m.Target, metaValue(v))
-		}
-	}
+	warnings := s.setMapped(&ch, u, c, values, protected)
 	role := values["role"]
 	if role == "" {
 		role = req.Role
 	}
-	if role = roleSlug(role); role != "" {
-		switch {
-		case protected:
-			warnings = append(warnings, fmt.Sprintf("user %d holds a role outside ALLOWED_ROLES, role %q not applied", u.ID, role))
-		case !s.Policy.allows(role):
-			warnings = append(warnings, fmt.Sprintf("role %q is not in ALLOWED_ROLES, not applied", role))
-		case !slices.Equal(u.Roles, []string{role}):
-			ch.Roles = []string{role}
-		}
+	if w := s.setRole(&ch, u, roleSlug(role), protected); w != "" {
+		warnings = append(warnings, w)
 	}
 	res, err := s.apply(ctx, u, ch, warnings)
 	if err != nil {
@@ -105,6 +75,53 @@ func (s *Syncer) refresh(ctx context.Context, u *User, c *Contact, req Request, 
 		res.Message += fmt.Sprintf("; contact %s was gone from ActiveCampaign, relinked to %s by email", req.ContactID, c.ID)
 	}
 	return res, nil
+}
+
+// setMapped records the writes of the mapped values that differ from the
+// user's: core fields (not for a protected user; never the login or role)
+// and meta. It returns warnings about values it left alone.
+func (s *Syncer) setMapped(ch *Change, u *User, c *Contact, values map[string]string, protected bool) []string {
+	var warnings []string
+	for _, m := range s.Policy.FieldMap {
+		v, ok := values[m.Target]
+		if !ok {
+			continue
+		}
+		switch {
+		case m.Target == "user_login" || m.Target == "role":
+			// logins are immutable; the role is handled by setRole
+		case IsCoreField(m.Target):
+			if protected {
+				continue
+			}
+			if m.Target == "user_email" && !validEmail(v) {
+				warnings = append(warnings, fmt.Sprintf("mapped email of contact %s is not valid, left unchanged", c.ID))
+				continue
+			}
+			if m.Target == "user_pass" || currentField(u, m.Target) != v {
+				setField(ch, m.Target, v)
+			}
+		default:
+			setMeta(ch, u, m.Target, metaValue(v))
+		}
+	}
+	return warnings
+}
+
+// setRole records role (a slug; "" for none) as the user's only role when it
+// is allowed, the user is not protected and the user does not hold just that
+// role already. It returns a warning when the role is not applied.
+func (s *Syncer) setRole(ch *Change, u *User, role string, protected bool) (warning string) {
+	switch {
+	case role == "":
+	case protected:
+		return fmt.Sprintf("user %d holds a role outside ALLOWED_ROLES, role %q not applied", u.ID, role)
+	case !s.Policy.allows(role):
+		return fmt.Sprintf("role %q is not in ALLOWED_ROLES, not applied", role)
+	case !slices.Equal(u.Roles, []string{role}):
+		ch.Roles = []string{role}
+	}
+	return ""
 }
 
 func (s *Syncer) updateTags(ctx context.Context, req Request) (Result, error) {
