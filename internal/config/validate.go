@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wpbridge/wpbridge/internal/contactsync"
 )
 
 // Error is one configuration problem: the variable and what to fix. Load
@@ -214,7 +216,7 @@ func (c *Config) checkMetaKeys(p *problems) {
 	for _, k := range keys {
 		if err := checkMetaKey(k.value); err != nil {
 			p.add(k.name, "%v (got %q)", err, k.value)
-		} else if coreFields[strings.ToLower(k.value)] {
+		} else if contactsync.IsCoreField(strings.ToLower(k.value)) {
 			p.add(k.name, "must not be the core user field %q: pick a key of its own, like activecampaign_tags", k.value)
 		}
 		for _, fm := range c.FieldMap {
