@@ -135,7 +135,7 @@ func TestUsersRoundTripRealWordPress(t *testing.T) {
 
 	want := coreValues(email, "1")
 	u, err := users.Create(ctx, contactsync.NewUser{Login: login,
-		Change: contactsync.Change{Fields: want, Roles: []string{"subscriber"}}})
+		Change: contactsync.Change{Fields: want, Roles: []string{"subscriber"}, Meta: map[string]any{"adapters_fields_test": email}}})
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
@@ -150,14 +150,20 @@ func TestUsersRoundTripRealWordPress(t *testing.T) {
 				t.Fatalf("Update: %v", err)
 			}
 		}
-		got, err := users.FindByEmail(ctx, email)
+		byEmail, err := users.FindByEmail(ctx, email)
 		if err != nil {
 			t.Fatalf("FindByEmail: %v", err)
 		}
-		if got.ID != u.ID || !slices.Equal(got.Roles, []string{"subscriber"}) {
-			t.Errorf("user %d roles %v, want %d [subscriber]", got.ID, got.Roles, u.ID)
+		byMeta, err := users.FindByMeta(ctx, "adapters_fields_test", email)
+		if err != nil {
+			t.Fatalf("FindByMeta: %v", err)
 		}
-		checkRead(t, got, login, w)
+		for _, got := range []*contactsync.User{byEmail, byMeta} {
+			if got.ID != u.ID || !slices.Equal(got.Roles, []string{"subscriber"}) {
+				t.Errorf("user %d roles %v, want %d [subscriber]", got.ID, got.Roles, u.ID)
+			}
+			checkRead(t, got, login, w)
+		}
 		if !env.CheckPassword(t, login, w["user_pass"]) {
 			t.Errorf("write %d: cannot log in with the written password", i)
 		}
