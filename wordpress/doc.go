@@ -16,10 +16,12 @@
 //	u, err := wp.Users.FindByEmail(ctx, "alice@example.com")
 //	if errors.Is(err, wordpress.ErrNotFound) {
 //		u, err = wp.Users.Create(ctx, wordpress.UserRequest{
-//			Username: "alice@example.com",
-//			Email:    "alice@example.com",
-//			Password: password,
-//			Roles:    []string{"customer"},
+//			Fields: map[string]string{
+//				"username": "alice@example.com",
+//				"email":    "alice@example.com",
+//				"password": password,
+//			},
+//			Roles: []string{"customer"},
 //			Meta: map[string]any{
 //				"activecampaign_contact_id": "42",
 //				"activecampaign_tags":       []string{"Customer", "VIP"},

@@ -6,6 +6,7 @@ package wordpress_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -17,15 +18,20 @@ import (
 // newUser creates a user for one test and deletes it afterwards.
 func newUser(t *testing.T, wp *wordpress.Client, req wordpress.UserRequest) *wordpress.User {
 	t.Helper()
-	if req.Username == "" {
-		req.Username = strings.ReplaceAll(req.Email, "+", "") // WordPress refuses + in logins
+	f := maps.Clone(req.Fields)
+	if f == nil {
+		f = map[string]string{}
 	}
-	if req.Password == "" {
-		req.Password = "Pw-" + strings.ReplaceAll(req.Email, "@", "-")
+	if f["username"] == "" {
+		f["username"] = strings.ReplaceAll(f["email"], "+", "") // WordPress refuses + in logins
 	}
+	if f["password"] == "" {
+		f["password"] = "Pw-" + strings.ReplaceAll(f["email"], "@", "-")
+	}
+	req.Fields = f
 	u, err := wp.Users.Create(t.Context(), req)
 	if err != nil {
-		t.Fatalf("create %s: %v", req.Username, err)
+		t.Fatalf("create %s: %v", f["username"], err)
 	}
 	t.Cleanup(func() {
 		if err := wp.Users.Delete(context.Background(), u.ID, 0); err != nil {
@@ -44,8 +50,9 @@ func TestIntegration_CreateReadNotify(t *testing.T) {
 	password := "Secret-\"x'&<y>" + email[:12]
 	note := `back\slash "quoted" a:1:{i:0;s:1:"x";}`
 	u := newUser(t, wp, wordpress.UserRequest{
-		Email: email, Password: password, FirstName: "Ann", LastName: "Lee", Name: "Ann Lee",
-		Roles: []string{"customer"}, SendNotification: true,
+		Fields:           map[string]string{"email": email, "password": password, "first_name": "Ann", "last_name": "Lee", "name": "Ann Lee"},
+		Roles:            []string{"customer"},
+		SendNotification: true,
 		Meta: map[string]any{
 			"activecampaign_tags":       []string{"Customer", "VIP, gold", "a b"},
 			"activecampaign_contact_id": "4242",
@@ -96,12 +103,16 @@ func TestIntegration_Update(t *testing.T) {
 	wp := env.Client(t)
 	ctx := t.Context()
 	email := wptest.UniqueEmail(t, "update")
-	u := newUser(t, wp, wordpress.UserRequest{Email: email, Roles: []string{"subscriber"},
-		Meta: map[string]any{"activecampaign_tags": []string{"one"}, "activecampaign_contact_id": "77", "keep": "me"}})
+	u := newUser(t, wp, wordpress.UserRequest{
+		Fields: map[string]string{"email": email},
+		Roles:  []string{"subscriber"},
+		Meta:   map[string]any{"activecampaign_tags": []string{"one"}, "activecampaign_contact_id": "77", "keep": "me"},
+	})
 
 	got, err := wp.Users.Update(ctx, u.ID, wordpress.UserRequest{
-		FirstName: "Bo", Roles: []string{"customer"},
-		Meta: map[string]any{"activecampaign_tags": []string{"two", "three"}, "activecampaign_contact_id": nil},
+		Fields: map[string]string{"first_name": "Bo"},
+		Roles:  []string{"customer"},
+		Meta:   map[string]any{"activecampaign_tags": []string{"two", "three"}, "activecampaign_contact_id": nil},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -135,12 +146,12 @@ func TestIntegration_FindByEmail(t *testing.T) {
 	wp := env.Client(t)
 	ctx := t.Context()
 	alice := wptest.UniqueEmail(t, "alice")
-	malice := newUser(t, wp, wordpress.UserRequest{Email: "m" + alice})
-	longer := newUser(t, wp, wordpress.UserRequest{Email: alice + ".au"})
+	malice := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": "m" + alice}})
+	longer := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": alice + ".au"}})
 	if _, err := wp.Users.FindByEmail(ctx, alice); !errors.Is(err, wordpress.ErrNotFound) {
 		t.Fatalf("only near matches exist: err = %v, want ErrNotFound", err)
 	}
-	a := newUser(t, wp, wordpress.UserRequest{Email: alice})
+	a := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": alice}})
 	for _, tt := range []struct {
 		email string
 		id    int64
@@ -151,7 +162,7 @@ func TestIntegration_FindByEmail(t *testing.T) {
 	}
 
 	plus := strings.Replace(wptest.UniqueEmail(t, "a"), "@", "+b@", 1)
-	p := newUser(t, wp, wordpress.UserRequest{Email: plus})
+	p := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": plus}})
 	if u, err := wp.Users.FindByEmail(ctx, plus); err != nil || u.ID != p.ID {
 		t.Errorf("FindByEmail(%s) = %v, %v; want id %d", plus, u, err, p.ID)
 	}
@@ -165,13 +176,13 @@ func TestIntegration_Duplicates(t *testing.T) {
 	env := wptest.Env(t)
 	wp := env.Client(t)
 	email := wptest.UniqueEmail(t, "dup")
-	u := newUser(t, wp, wordpress.UserRequest{Email: email})
+	u := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": email}})
 	var we *wordpress.Error
-	_, err := wp.Users.Create(t.Context(), wordpress.UserRequest{Username: u.Username, Email: "x" + email, Password: "pw-1234"})
+	_, err := wp.Users.Create(t.Context(), wordpress.UserRequest{Fields: map[string]string{"username": u.Username, "email": "x" + email, "password": "pw-1234"}})
 	if !errors.Is(err, wordpress.ErrExistingLogin) || !errors.As(err, &we) || we.Temporary() {
 		t.Errorf("duplicate login err = %v, want permanent ErrExistingLogin", err)
 	}
-	_, err = wp.Users.Create(t.Context(), wordpress.UserRequest{Username: "x" + u.Username, Email: email, Password: "pw-1234"})
+	_, err = wp.Users.Create(t.Context(), wordpress.UserRequest{Fields: map[string]string{"username": "x" + u.Username, "email": email, "password": "pw-1234"}})
 	if !errors.Is(err, wordpress.ErrExistingEmail) || !errors.As(err, &we) || we.Temporary() {
 		t.Errorf("duplicate email err = %v, want permanent ErrExistingEmail", err)
 	}
@@ -182,13 +193,18 @@ func TestIntegration_ProtectedMeta(t *testing.T) {
 	env := wptest.Env(t)
 	wp := env.Client(t)
 	ctx := t.Context()
-	u := newUser(t, wp, wordpress.UserRequest{Email: wptest.UniqueEmail(t, "protected"), FirstName: "Before",
-		Roles: []string{"subscriber"}, Meta: map[string]any{"ok_key": "before"}})
+	u := newUser(t, wp, wordpress.UserRequest{
+		Fields: map[string]string{"email": wptest.UniqueEmail(t, "protected"), "first_name": "Before"},
+		Roles:  []string{"subscriber"},
+		Meta:   map[string]any{"ok_key": "before"},
+	})
 	for _, key := range []string{"wp_capabilities", "WP_Capabilities", "wp_user_level", "_x", "session_tokens",
 		"capabilities", "user_pass", "user_email", "bad key", "k\u00e9y"} {
 		t.Run(key, func(t *testing.T) {
-			_, err := wp.Users.Update(ctx, u.ID, wordpress.UserRequest{FirstName: "After",
-				Meta: map[string]any{"ok_key": "after", key: `a:1:{s:13:"administrator";b:1;}`}})
+			_, err := wp.Users.Update(ctx, u.ID, wordpress.UserRequest{
+				Fields: map[string]string{"first_name": "After"},
+				Meta:   map[string]any{"ok_key": "after", key: `a:1:{s:13:"administrator";b:1;}`},
+			})
 			if !errors.Is(err, wordpress.ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
 			}
@@ -213,12 +229,12 @@ func TestIntegration_AuthorCannotChangeAnything(t *testing.T) {
 	author := env.AuthorClient(t)
 	ctx := t.Context()
 	victimEmail := wptest.UniqueEmail(t, "victim")
-	victim := newUser(t, wp, wordpress.UserRequest{Email: victimEmail, Meta: map[string]any{"activecampaign_contact_id": "555"}})
+	victim := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": victimEmail}, Meta: map[string]any{"activecampaign_contact_id": "555"}})
 	self := findByUsername(t, wp, env.AuthorUsername)
 
 	checks := map[string]func() error{
 		"create": func() error {
-			_, err := author.Users.Create(ctx, wordpress.UserRequest{Username: "evil" + victim.Username, Email: "evil" + victimEmail, Password: "pw-1234"})
+			_, err := author.Users.Create(ctx, wordpress.UserRequest{Fields: map[string]string{"username": "evil" + victim.Username, "email": "evil" + victimEmail, "password": "pw-1234"}})
 			return err
 		},
 		"meta on other user": func() error {
@@ -313,8 +329,8 @@ func TestIntegration_SamePasswordIsNoChange(t *testing.T) {
 	env := wptest.Env(t)
 	wp := env.Client(t)
 	email := wptest.UniqueEmail(t, "samepw")
-	u := newUser(t, wp, wordpress.UserRequest{Email: email, Password: "First-Pass-1234"})
-	if _, err := wp.Users.Update(t.Context(), u.ID, wordpress.UserRequest{Password: "First-Pass-1234"}); err != nil {
+	u := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": email, "password": "First-Pass-1234"}})
+	if _, err := wp.Users.Update(t.Context(), u.ID, wordpress.UserRequest{Fields: map[string]string{"password": "First-Pass-1234"}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -324,7 +340,7 @@ func TestIntegration_SamePasswordIsNoChange(t *testing.T) {
 	if !env.CheckPassword(t, u.Username, "First-Pass-1234") {
 		t.Error("password no longer logs in")
 	}
-	if _, err := wp.Users.Update(t.Context(), u.ID, wordpress.UserRequest{Password: "Second-Pass-5678"}); err != nil {
+	if _, err := wp.Users.Update(t.Context(), u.ID, wordpress.UserRequest{Fields: map[string]string{"password": "Second-Pass-5678"}}); err != nil {
 		t.Fatal(err)
 	}
 	if m := env.MailsTo(t, email); len(m) != 1 {

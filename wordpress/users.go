@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -26,6 +27,10 @@ type User struct {
 	Description string
 	URL         string
 	Roles       []string
+	// Fields holds every string field of the answer by its REST name
+	// ("username", "email", "first_name", "name", "url", "locale", ...), for
+	// callers that pick fields by name.
+	Fields map[string]string
 	// Meta holds the user meta exposed by the companion plugin (wpbridge_meta):
 	// each value is a string or a []string. Nil when the plugin is missing.
 	Meta map[string]any
@@ -57,19 +62,16 @@ func (u *User) MetaStrings(key string) []string {
 	return nil
 }
 
-// UserRequest is the body of Create and Update. Empty strings and a nil Roles
-// leave a field unchanged; all fields, roles and meta go in one request.
+// UserRequest is the body of Create and Update; all fields, roles and meta go
+// in one request.
 type UserRequest struct {
-	Username    string // create only; letters, digits, space and _.-@ (WordPress rejects others)
-	Email       string
-	Password    string
-	FirstName   string
-	LastName    string
-	Name        string // display_name
-	Nickname    string
-	Description string
-	URL         string
-	Roles       []string // replaces all roles; nil = unchanged
+	// Fields are the user's fields by their REST name: "username" (create
+	// only; letters, digits, space and _.-@, WordPress rejects others),
+	// "email", "password", "first_name", "last_name", "name" (the display
+	// name), "nickname", "description", "url", or another string field of
+	// the users endpoint. An empty value leaves the field unchanged.
+	Fields map[string]string
+	Roles  []string // replaces all roles; nil = unchanged
 	// Meta is written through the companion plugin (wpbridge_meta): a string,
 	// a []string (stored as one serialized array, WP Fusion's format), or nil to
 	// delete the key. Protected keys are refused by the plugin (ErrInvalid).
@@ -78,13 +80,16 @@ type UserRequest struct {
 	SendNotification bool
 }
 
+// reservedFields are the body keys UserRequest sets from Roles, Meta and
+// SendNotification; Fields may not name them.
+var reservedFields = []string{"roles", "meta", "wpbridge_meta", "send_user_notification"}
+
 func (r UserRequest) body() (map[string]any, error) {
 	b := map[string]any{}
-	for k, v := range map[string]string{
-		"username": r.Username, "email": r.Email, "password": r.Password,
-		"first_name": r.FirstName, "last_name": r.LastName, "name": r.Name,
-		"nickname": r.Nickname, "description": r.Description, "url": r.URL,
-	} {
+	for k, v := range r.Fields {
+		if slices.Contains(reservedFields, k) {
+			return nil, invalidf("field %q: set it with Roles, Meta or SendNotification", k)
+		}
 		if v != "" {
 			b[k] = v
 		}
@@ -93,19 +98,9 @@ func (r UserRequest) body() (map[string]any, error) {
 		b["roles"] = r.Roles
 	}
 	if len(r.Meta) > 0 {
-		meta := make(map[string]any, len(r.Meta))
-		for k, v := range r.Meta {
-			switch v := v.(type) {
-			case nil, string:
-				meta[k] = v
-			case []string:
-				if v == nil {
-					v = []string{}
-				}
-				meta[k] = v
-			default:
-				return nil, invalidf("meta %q: value must be a string, []string or nil, not %T", k, v)
-			}
+		meta, err := wireMeta(r.Meta)
+		if err != nil {
+			return nil, err
 		}
 		b["wpbridge_meta"] = meta
 	}
@@ -115,25 +110,65 @@ func (r UserRequest) body() (map[string]any, error) {
 	return b, nil
 }
 
+// wireMeta checks meta values and turns a nil []string into an empty list.
+func wireMeta(m map[string]any) (map[string]any, error) {
+	meta := make(map[string]any, len(m))
+	for k, v := range m {
+		switch v := v.(type) {
+		case nil, string:
+			meta[k] = v
+		case []string:
+			if v == nil {
+				v = []string{}
+			}
+			meta[k] = v
+		default:
+			return nil, invalidf("meta %q: value must be a string, []string or nil, not %T", k, v)
+		}
+	}
+	return meta, nil
+}
+
 // wireUser is the JSON shape of a user in the edit context.
 type wireUser struct {
-	ID          int64           `json:"id"`
-	Username    string          `json:"username"`
-	Name        string          `json:"name"`
-	FirstName   string          `json:"first_name"`
-	LastName    string          `json:"last_name"`
-	Email       string          `json:"email"`
-	URL         string          `json:"url"`
-	Description string          `json:"description"`
-	Nickname    string          `json:"nickname"`
-	Roles       []string        `json:"roles"`
-	Meta        json.RawMessage `json:"wpbridge_meta"`
+	ID          int64             `json:"id"`
+	Username    string            `json:"username"`
+	Name        string            `json:"name"`
+	FirstName   string            `json:"first_name"`
+	LastName    string            `json:"last_name"`
+	Email       string            `json:"email"`
+	URL         string            `json:"url"`
+	Description string            `json:"description"`
+	Nickname    string            `json:"nickname"`
+	Roles       []string          `json:"roles"`
+	Meta        json.RawMessage   `json:"wpbridge_meta"`
+	Fields      map[string]string `json:"-"` // every string field by name
+}
+
+// UnmarshalJSON decodes the fields above and keeps every string field by name.
+func (w *wireUser) UnmarshalJSON(b []byte) error {
+	type plain wireUser
+	if err := json.Unmarshal(b, (*plain)(w)); err != nil {
+		return err
+	}
+	var all map[string]any
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	w.Fields = make(map[string]string, len(all))
+	for k, v := range all {
+		if s, ok := v.(string); ok {
+			w.Fields[k] = s
+		}
+	}
+	return nil
 }
 
 func (w *wireUser) user() *User {
 	u := &User{
 		ID: w.ID, Username: w.Username, Email: w.Email, FirstName: w.FirstName, LastName: w.LastName,
 		Name: w.Name, Nickname: w.Nickname, Description: w.Description, URL: w.URL, Roles: w.Roles,
+		Fields: w.Fields,
 	}
 	var raw map[string]any
 	if len(w.Meta) > 0 && json.Unmarshal(w.Meta, &raw) == nil {
@@ -226,19 +261,19 @@ func (s *UsersService) FindByMeta(ctx context.Context, key, value string) (*User
 // the companion plugin is missing, the saved user is returned together with an
 // error matching ErrPluginMissing (the same holds for Update).
 func (s *UsersService) Create(ctx context.Context, req UserRequest) (*User, error) {
-	if req.Username == "" || req.Email == "" || req.Password == "" {
+	if req.Fields["username"] == "" || req.Fields["email"] == "" || req.Fields["password"] == "" {
 		return nil, invalidf("create user: username, email and password are required")
 	}
 	return s.write(ctx, "/wp/v2/users", req)
 }
 
 // Update changes a user's fields, roles and meta in one request
-// (POST /wp/v2/users/{id}). Logins cannot change: Username must be empty.
+// (POST /wp/v2/users/{id}). Logins cannot change: Fields["username"] must be empty.
 func (s *UsersService) Update(ctx context.Context, id int64, req UserRequest) (*User, error) {
 	if id <= 0 {
 		return nil, invalidf("user id %d", id)
 	}
-	if req.Username != "" {
+	if req.Fields["username"] != "" {
 		return nil, invalidf("update user %d: usernames cannot change", id)
 	}
 	return s.write(ctx, userRoute(id), req)
@@ -249,7 +284,7 @@ func (s *UsersService) write(ctx context.Context, route string, req UserRequest)
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.one(ctx, request{method: http.MethodPost, route: route, query: editContext, body: body, secrets: []string{req.Password}})
+	u, err := s.one(ctx, request{method: http.MethodPost, route: route, query: editContext, body: body, secrets: []string{req.Fields["password"]}})
 	if err != nil {
 		return nil, err
 	}

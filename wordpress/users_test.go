@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -31,15 +32,22 @@ func TestUsersService_Create(t *testing.T) {
 			writeJSON(w, http.StatusCreated, aliceJSON)
 		}})
 		u, err := c.Users.Create(t.Context(), UserRequest{
-			Username: "alice", Email: "alice@example.com", Password: "s3cret!", FirstName: "Alice",
-			Roles: []string{"customer"}, SendNotification: true,
-			Meta: map[string]any{"activecampaign_tags": []string{"a", "b c"}, "gone": nil},
+			Fields:           map[string]string{"username": "alice", "email": "alice@example.com", "password": "s3cret!", "first_name": "Alice"},
+			Roles:            []string{"customer"},
+			SendNotification: true,
+			Meta:             map[string]any{"activecampaign_tags": []string{"a", "b c"}, "gone": nil},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if u.ID != 7 || u.Name != "Alice A" || u.Roles[0] != "customer" {
 			t.Errorf("user = %+v", u)
+		}
+		// Fields holds every string field by its REST name, and nothing else.
+		wantFields := map[string]string{"username": "alice", "name": "Alice A", "first_name": "Alice", "last_name": "A",
+			"email": "alice@example.com", "url": "", "description": "", "nickname": "alice"}
+		if !maps.Equal(u.Fields, wantFields) {
+			t.Errorf("Fields = %v\nwant     %v", u.Fields, wantFields)
 		}
 		if got := u.MetaStrings("activecampaign_tags"); len(got) != 2 || got[1] != "b c" {
 			t.Errorf("tags = %q", got)
@@ -58,7 +66,7 @@ func TestUsersService_Create(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := fakeWP(t, map[string]http.HandlerFunc{"POST /wp/v2/users": wpError(500, tt.code, "Sorry, that already exists!")})
-			_, err := c.Users.Create(t.Context(), UserRequest{Username: "a", Email: "a@example.com", Password: "pw"})
+			_, err := c.Users.Create(t.Context(), UserRequest{Fields: map[string]string{"username": "a", "email": "a@example.com", "password": "pw"}})
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -74,7 +82,7 @@ func TestUsersService_Create(t *testing.T) {
 			w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 			io.WriteString(w, "<html><body>Maintenance</body></html>")
 		}})
-		_, err := c.Users.Create(t.Context(), UserRequest{Username: "a", Email: "a@example.com", Password: "pw"})
+		_, err := c.Users.Create(t.Context(), UserRequest{Fields: map[string]string{"username": "a", "email": "a@example.com", "password": "pw"}})
 		var we *Error
 		if !errors.As(err, &we) || we.Code != CodeInvalidResponse || !we.Temporary() {
 			t.Fatalf("err = %v, want temporary invalid_response", err)
@@ -85,7 +93,7 @@ func TestUsersService_Create(t *testing.T) {
 		c := fakeWP(t, map[string]http.HandlerFunc{"POST /wp/v2/users": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 		}})
-		_, err := c.Users.Create(t.Context(), UserRequest{Username: "a", Email: "a@example.com", Password: "pw"})
+		_, err := c.Users.Create(t.Context(), UserRequest{Fields: map[string]string{"username": "a", "email": "a@example.com", "password": "pw"}})
 		if err == nil || !strings.Contains(err.Error(), CodeInvalidResponse) {
 			t.Fatalf("err = %v, want invalid_response", err)
 		}
@@ -95,7 +103,7 @@ func TestUsersService_Create(t *testing.T) {
 		c := fakeWP(t, map[string]http.HandlerFunc{"POST /wp/v2/users": func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 201, `{"id":9,"username":"a","roles":["subscriber"]}`)
 		}})
-		u, err := c.Users.Create(t.Context(), UserRequest{Username: "a", Email: "a@example.com", Password: "pw", Meta: map[string]any{"k": "v"}})
+		u, err := c.Users.Create(t.Context(), UserRequest{Fields: map[string]string{"username": "a", "email": "a@example.com", "password": "pw"}, Meta: map[string]any{"k": "v"}})
 		if !errors.Is(err, ErrPluginMissing) || u == nil || u.ID != 9 {
 			t.Fatalf("user %v, err = %v, want user and ErrPluginMissing", u, err)
 		}
@@ -104,8 +112,9 @@ func TestUsersService_Create(t *testing.T) {
 		t.Parallel()
 		c := fakeWP(t, nil)
 		for _, req := range []UserRequest{
-			{Email: "a@example.com", Password: "pw"},
-			{Username: "a", Email: "a@example.com", Password: "pw", Meta: map[string]any{"n": 3}},
+			{Fields: map[string]string{"email": "a@example.com", "password": "pw"}},
+			{Fields: map[string]string{"username": "a", "email": "a@example.com", "password": "pw"}, Meta: map[string]any{"n": 3}},
+			{Fields: map[string]string{"username": "a", "email": "a@example.com", "password": "pw", "roles": "administrator"}},
 		} {
 			if _, err := c.Users.Create(t.Context(), req); !errors.Is(err, ErrInvalid) {
 				t.Errorf("Create(%+v) err = %v, want ErrInvalid", req, err)
@@ -116,7 +125,7 @@ func TestUsersService_Create(t *testing.T) {
 		t.Parallel()
 		c := fakeWP(t, map[string]http.HandlerFunc{"POST /wp/v2/users": wpError(400, "rest_invalid_param",
 			"bad password user-pw-123 with key "+testAppPassword)})
-		_, err := c.Users.Create(t.Context(), UserRequest{Username: "a", Email: "a@example.com", Password: "user-pw-123"})
+		_, err := c.Users.Create(t.Context(), UserRequest{Fields: map[string]string{"username": "a", "email": "a@example.com", "password": "user-pw-123"}})
 		if !errors.Is(err, ErrInvalid) {
 			t.Fatalf("err = %v, want ErrInvalid", err)
 		}

@@ -197,9 +197,11 @@ func (b *bench) createLinkedUsers(ctx context.Context, contacts []hook, existing
 			defer wg.Done()
 			for c := range work {
 				cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				_, err := wp.Users.Create(cctx, wordpress.UserRequest{Username: c.Email, Email: c.Email,
-					Password: randomHex(12), Roles: []string{"subscriber"},
-					Meta: map[string]any{"activecampaign_contact_id": c.ContactID}})
+				_, err := wp.Users.Create(cctx, wordpress.UserRequest{
+					Fields: map[string]string{"username": c.Email, "email": c.Email, "password": randomHex(12)},
+					Roles:  []string{"subscriber"},
+					Meta:   map[string]any{"activecampaign_contact_id": c.ContactID},
+				})
 				cancel()
 				if err != nil {
 					errs <- fmt.Errorf("create linked user for contact %s: %w", c.ContactID, err)

@@ -36,8 +36,11 @@ func (s *Users) FindByEmail(ctx context.Context, email string) (*contactsync.Use
 
 // Create creates a user in one request.
 func (s *Users) Create(ctx context.Context, nu contactsync.NewUser) (*contactsync.User, error) {
-	req := toRequest(nu.Change)
-	req.Username = nu.Login
+	req, err := toRequest(nu.Change)
+	if err != nil {
+		return nil, err
+	}
+	req.Fields[userFields["user_login"]] = nu.Login
 	u, err := s.WP.Users.Create(ctx, req)
 	switch {
 	case errors.Is(err, wordpress.ErrExistingLogin):
@@ -52,7 +55,11 @@ func (s *Users) Create(ctx context.Context, nu contactsync.NewUser) (*contactsyn
 
 // Update writes fields, roles and meta of a user in one request.
 func (s *Users) Update(ctx context.Context, id int64, ch contactsync.Change) (*contactsync.User, error) {
-	u, err := s.WP.Users.Update(ctx, id, toRequest(ch))
+	req, err := toRequest(ch)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.WP.Users.Update(ctx, id, req)
 	if errors.Is(err, wordpress.ErrExistingEmail) {
 		return nil, fmt.Errorf("%w: %w", contactsync.ErrEmailTaken, err)
 	}
@@ -62,21 +69,44 @@ func (s *Users) Update(ctx context.Context, id int64, ch contactsync.Change) (*c
 	return toUser(u), nil
 }
 
-func toUser(u *wordpress.User) *contactsync.User {
-	return &contactsync.User{
-		ID: u.ID, Login: u.Username, Email: u.Email, Roles: u.Roles, Meta: u.Meta,
-		Fields: map[string]string{
-			"user_email": u.Email, "first_name": u.FirstName, "last_name": u.LastName,
-			"display_name": u.Name, "nickname": u.Nickname, "description": u.Description, "user_url": u.URL,
-		},
-	}
+// userFields maps each core user field, by its FIELD_MAP target name
+// (contactsync.CoreFields but role, which is Change.Roles), to its field in the
+// WordPress REST API. Writes (toRequest) and reads (toUser) both go through it:
+// it is the one place that knows both names.
+var userFields = map[string]string{
+	"user_login":   "username",
+	"user_email":   "email",
+	"user_pass":    "password",
+	"first_name":   "first_name",
+	"last_name":    "last_name",
+	"display_name": "name",
+	"nickname":     "nickname",
+	"description":  "description",
+	"user_url":     "url",
 }
 
-func toRequest(ch contactsync.Change) wordpress.UserRequest {
-	f := ch.Fields
-	return wordpress.UserRequest{
-		Email: f["user_email"], Password: f["user_pass"], FirstName: f["first_name"], LastName: f["last_name"],
-		Name: f["display_name"], Nickname: f["nickname"], Description: f["description"], URL: f["user_url"],
-		Roles: ch.Roles, Meta: ch.Meta, SendNotification: ch.SendNotification,
+// toUser reads a WordPress user: its core fields by target name (those the
+// answer holds; never the password), roles and meta.
+func toUser(u *wordpress.User) *contactsync.User {
+	fields := make(map[string]string, len(userFields))
+	for target, name := range userFields {
+		if v, ok := u.Fields[name]; ok {
+			fields[target] = v
+		}
 	}
+	return &contactsync.User{ID: u.ID, Login: fields["user_login"], Email: fields["user_email"], Roles: u.Roles, Meta: u.Meta, Fields: fields}
+}
+
+// toRequest turns a change into the one WordPress request that writes it.
+func toRequest(ch contactsync.Change) (wordpress.UserRequest, error) {
+	req := wordpress.UserRequest{Fields: make(map[string]string, len(ch.Fields)+1),
+		Roles: ch.Roles, Meta: ch.Meta, SendNotification: ch.SendNotification}
+	for target, v := range ch.Fields {
+		name, ok := userFields[target]
+		if !ok {
+			return wordpress.UserRequest{}, contactsync.Permanent(fmt.Errorf("user field %s has no WordPress REST field", target))
+		}
+		req.Fields[name] = v
+	}
+	return req, nil
 }

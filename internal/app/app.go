@@ -69,15 +69,11 @@ func Clients(cfg *config.Config, m *metrics.Metrics) (*activecampaign.Client, *w
 
 // Policy turns the configuration into the rules' policy.
 func Policy(cfg *config.Config) contactsync.Policy {
-	p := contactsync.Policy{
+	return contactsync.Policy{
 		DefaultRole: cfg.DefaultRole, AllowedRoles: cfg.AllowedRoles, UsernameFormat: cfg.UsernameFormat,
 		PasswordLength: cfg.PasswordLength, ReturnPasswordField: cfg.ReturnPasswordField,
-		TagsMetaKey: cfg.TagsMetaKey, ContactIDMetaKey: cfg.ContactIDMetaKey,
+		FieldMap: cfg.FieldMap, TagsMetaKey: cfg.TagsMetaKey, ContactIDMetaKey: cfg.ContactIDMetaKey,
 	}
-	for _, m := range cfg.FieldMap {
-		p.FieldMap = append(p.FieldMap, contactsync.Mapping{Target: m.Target, Source: m.Source})
-	}
-	return p
 }
 
 // New opens the database (running migrations) and builds everything. Close

@@ -217,8 +217,8 @@ func TestAddRoles(t *testing.T) {
 
 	// An editor with the contact's email is linked, keeps its role and password.
 	edEmail := wptest.UniqueEmail(t, "editor")
-	ed, err := b.WP.Users.Create(ctx, wordpress.UserRequest{Username: strings.Split(edEmail, "@")[0], Email: edEmail,
-		Password: "Editor-Pass-123", Roles: []string{"editor"}})
+	ed, err := b.WP.Users.Create(ctx, wordpress.UserRequest{Fields: map[string]string{"username": strings.Split(edEmail, "@")[0],
+		"email": edEmail, "password": "Editor-Pass-123"}, Roles: []string{"editor"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestLoginCollision(t *testing.T) {
 	b := startBridge(t, nil, app.Options{})
 	email := wptest.UniqueEmail(t, "collide")
 	other := wptest.UniqueEmail(t, "other")
-	if _, err := b.WP.Users.Create(context.Background(), wordpress.UserRequest{Username: email, Email: other, Password: "x-Pass-123456"}); err != nil {
+	if _, err := b.WP.Users.Create(context.Background(), wordpress.UserRequest{Fields: map[string]string{"username": email, "email": other, "password": "x-Pass-123456"}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.deleteUserByEmail(other) })

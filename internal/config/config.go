@@ -228,15 +228,6 @@ func normalizeReturnField(f string) (string, error) {
 	return normalizeFieldID(f)
 }
 
-// AllowsRole reports whether a webhook may assign role: it is DefaultRole or
-// one of AllowedRoles, and never administrator.
-func (c *Config) AllowsRole(role string) bool {
-	if role == "" || role == "administrator" {
-		return false
-	}
-	return role == c.DefaultRole || slices.Contains(c.AllowedRoles, role)
-}
-
 // SQLitePath returns the database file of a sqlite:PATH DatabaseURL
 // (sqlite:///abs/path is accepted too); ok is false for other URLs.
 func (c *Config) SQLitePath() (path string, ok bool) {

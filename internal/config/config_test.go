@@ -79,7 +79,7 @@ func TestLoad_Defaults(t *testing.T) {
 		AllowedRoles:     []string{"subscriber", "customer"},
 		UsernameFormat:   "email",
 		PasswordLength:   16,
-		FieldMap:         FieldMap{{"first_name", "firstName"}, {"last_name", "lastName"}},
+		FieldMap:         FieldMap{{Target: "first_name", Source: "firstName"}, {Target: "last_name", Source: "lastName"}},
 		TagsMetaKey:      "activecampaign_tags",
 		ContactIDMetaKey: "activecampaign_contact_id",
 		ACRateLimit:      5,
@@ -256,8 +256,10 @@ func TestConfig_Validate(t *testing.T) {
 		{"empty listen addr", func(c *Config) { c.ListenAddr = "" }, "LISTEN_ADDR: must be host:port"},
 		{"empty default role", func(c *Config) { c.DefaultRole = "" }, "DEFAULT_ROLE: must name a role"},
 		{"empty meta key", func(c *Config) { c.TagsMetaKey = "" }, "TAGS_META_KEY: a meta key must not be empty"},
-		{"non-canonical source", func(c *Config) { c.FieldMap = FieldMap{{"first_name", "FIRSTNAME"}} }, `write the source as "firstName"`},
-		{"duplicate target", func(c *Config) { c.FieldMap = FieldMap{{"role", "email"}, {"role", "phone"}} }, `target "role" is mapped twice`},
+		{"non-canonical source", func(c *Config) { c.FieldMap = FieldMap{{Target: "first_name", Source: "FIRSTNAME"}} }, `write the source as "firstName"`},
+		{"duplicate target", func(c *Config) {
+			c.FieldMap = FieldMap{{Target: "role", Source: "email"}, {Target: "role", Source: "phone"}}
+		}, `target "role" is mapped twice`},
 		{"bad return field", func(c *Config) { c.ReturnPasswordField = "%lower%" }, "RETURN_PASSWORD_FIELD:"},
 		{"empty allowed roles", func(c *Config) { c.AllowedRoles = nil }, "ALLOWED_ROLES: must list at least one role"},
 		{"negative timeout", func(c *Config) { c.SyncTimeout = -time.Second }, "SYNC_TIMEOUT: must be from 0s to 30s"},
@@ -277,20 +279,6 @@ func TestConfig_Validate(t *testing.T) {
 				t.Errorf("Validate() = %v, want error containing %q", err, tt.wantErr)
 			}
 		})
-	}
-}
-
-func TestConfig_AllowsRole(t *testing.T) {
-	t.Parallel()
-	c := &Config{DefaultRole: "member", AllowedRoles: []string{"subscriber", "customer", "administrator"}}
-	tests := map[string]bool{
-		"member": true, "subscriber": true, "customer": true,
-		"administrator": false, "editor": false, "": false, "Subscriber": false,
-	}
-	for role, want := range tests {
-		if got := c.AllowsRole(role); got != want {
-			t.Errorf("AllowsRole(%q) = %v, want %v", role, got, want)
-		}
 	}
 }
 

@@ -5,22 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-)
 
-// coreFields are the WordPress user fields a FIELD_MAP target may name; any
-// other target is a user meta key.
-var coreFields = map[string]bool{
-	"user_login":   true,
-	"user_pass":    true,
-	"user_email":   true,
-	"first_name":   true,
-	"last_name":    true,
-	"display_name": true,
-	"nickname":     true,
-	"description":  true,
-	"user_url":     true,
-	"role":         true,
-}
+	"github.com/wpbridge/wpbridge/internal/contactsync"
+)
 
 // standardSources are the standard ActiveCampaign contact fields, in their
 // normalized spelling.
@@ -28,33 +15,12 @@ var standardSources = []string{"email", "firstName", "lastName", "phone", "orgna
 
 const sourceHelp = "use email, firstName, lastName, phone, orgname, field:ID or %PERSTAG%"
 
-// FieldMapping maps one ActiveCampaign contact field to one WordPress user
-// field or meta key.
-type FieldMapping struct {
-	// Target is the WordPress side: a core user field (user_login,
-	// user_pass, user_email, first_name, last_name, display_name, nickname,
-	// description, user_url, role) or a user meta key.
-	Target string
-	// Source is the normalized ActiveCampaign side: one of "email",
-	// "firstName", "lastName", "phone", "orgname"; a custom field by id
-	// ("field:12"); or a custom field by personalization tag, upper-cased
-	// with its percent signs ("%COMPANY_SIZE%").
-	Source string
-}
-
-// IsCore reports whether Target is a core WordPress user field rather than a
-// meta key.
-func (m FieldMapping) IsCore() bool { return coreFields[m.Target] }
-
-// String returns the mapping as "target=source".
-func (m FieldMapping) String() string { return m.Target + "=" + m.Source }
-
 // FieldMap is the ordered list of FIELD_MAP mappings. Targets are unique,
 // ignoring case (MySQL compares meta keys without case).
-type FieldMap []FieldMapping
+type FieldMap []contactsync.Mapping
 
 // ParseFieldMap parses "wp_key=ac_field,..." (the FIELD_MAP syntax). Blank
-// input gives an empty map. Sources are normalized (see FieldMapping.Source);
+// input gives an empty map. Sources are normalized (see contactsync.Mapping.Source);
 // every problem is reported, one *Error per bad entry.
 func ParseFieldMap(s string) (FieldMap, error) {
 	if strings.TrimSpace(s) == "" {
@@ -93,7 +59,7 @@ func ParseFieldMap(s string) (FieldMap, error) {
 			continue
 		}
 		seen[strings.ToLower(target)] = n
-		m = append(m, FieldMapping{Target: target, Source: norm})
+		m = append(m, contactsync.Mapping{Target: target, Source: norm})
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -116,20 +82,13 @@ func (m *FieldMap) EnvDecode(s string) error {
 func (m FieldMap) String() string {
 	parts := make([]string, len(m))
 	for i, fm := range m {
-		parts[i] = fm.String()
+		parts[i] = mappingString(fm)
 	}
 	return strings.Join(parts, ",")
 }
 
-// Source returns the AC source mapped to target, if any.
-func (m FieldMap) Source(target string) (string, bool) {
-	for _, fm := range m {
-		if fm.Target == target {
-			return fm.Source, true
-		}
-	}
-	return "", false
-}
+// mappingString returns one mapping as "target=source".
+func mappingString(m contactsync.Mapping) string { return m.Target + "=" + m.Source }
 
 // validate checks a FieldMap built in code the way ParseFieldMap checks
 // parsed input: canonical sources, valid targets, no duplicate targets.
@@ -139,15 +98,15 @@ func (m FieldMap) validate() []error {
 	for i, fm := range m {
 		n := i + 1
 		if norm, err := normalizeSource(fm.Source); err != nil {
-			errs = append(errs, fieldMapErr("entry %d %q: %v", n, fm.String(), err))
+			errs = append(errs, fieldMapErr("entry %d %q: %v", n, mappingString(fm), err))
 		} else if norm != fm.Source {
-			errs = append(errs, fieldMapErr("entry %d %q: write the source as %q", n, fm.String(), norm))
+			errs = append(errs, fieldMapErr("entry %d %q: write the source as %q", n, mappingString(fm), norm))
 		}
 		if err := checkTarget(fm.Target); err != nil {
-			errs = append(errs, fieldMapErr("entry %d %q: %v", n, fm.String(), err))
+			errs = append(errs, fieldMapErr("entry %d %q: %v", n, mappingString(fm), err))
 		}
 		if seen[strings.ToLower(fm.Target)] {
-			errs = append(errs, fieldMapErr("entry %d %q: target %q is mapped twice; map each WordPress field once", n, fm.String(), fm.Target))
+			errs = append(errs, fieldMapErr("entry %d %q: target %q is mapped twice; map each WordPress field once", n, mappingString(fm), fm.Target))
 		}
 		seen[strings.ToLower(fm.Target)] = true
 	}
@@ -207,10 +166,10 @@ func normalizePersTag(s string) (string, error) {
 
 // checkTarget accepts a core user field or a valid meta key.
 func checkTarget(t string) error {
-	if coreFields[t] {
+	if contactsync.IsCoreField(t) {
 		return nil
 	}
-	if lower := strings.ToLower(t); coreFields[lower] {
+	if lower := strings.ToLower(t); contactsync.IsCoreField(lower) {
 		return fmt.Errorf("target %q differs from the core user field %s only in case; write %s", t, lower, lower)
 	}
 	if err := checkMetaKey(t); err != nil {

@@ -17,17 +17,17 @@ func TestParseFieldMap(t *testing.T) {
 	}{
 		{name: "blank", in: "  ", want: nil},
 		{name: "default", in: "first_name=firstName,last_name=lastName",
-			want: FieldMap{{"first_name", "firstName"}, {"last_name", "lastName"}}},
+			want: FieldMap{{Target: "first_name", Source: "firstName"}, {Target: "last_name", Source: "lastName"}}},
 		{name: "standard sources any case", in: "user_email=EMAIL, nickname = FirstName ,description=orgName,billing_phone=PHONE,last_name=lastname",
-			want: FieldMap{{"user_email", "email"}, {"nickname", "firstName"}, {"description", "orgname"}, {"billing_phone", "phone"}, {"last_name", "lastName"}}},
+			want: FieldMap{{Target: "user_email", Source: "email"}, {Target: "nickname", Source: "firstName"}, {Target: "description", Source: "orgname"}, {Target: "billing_phone", Source: "phone"}, {Target: "last_name", Source: "lastName"}}},
 		{name: "custom field by id", in: "company_size=field:12,user_pass=FIELD:007",
-			want: FieldMap{{"company_size", "field:12"}, {"user_pass", "field:7"}}},
+			want: FieldMap{{Target: "company_size", Source: "field:12"}, {Target: "user_pass", Source: "field:7"}}},
 		{name: "perstag upper-cased", in: "role=%wp_role%,membership.level=%Level-2%",
-			want: FieldMap{{"role", "%WP_ROLE%"}, {"membership.level", "%LEVEL-2%"}}},
+			want: FieldMap{{Target: "role", Source: "%WP_ROLE%"}, {Target: "membership.level", Source: "%LEVEL-2%"}}},
 		{name: "same source twice", in: "user_login=email,user_email=email",
-			want: FieldMap{{"user_login", "email"}, {"user_email", "email"}}},
+			want: FieldMap{{Target: "user_login", Source: "email"}, {Target: "user_email", Source: "email"}}},
 		{name: "meta key charset", in: "acme:plan-tier.v2=field:3",
-			want: FieldMap{{"acme:plan-tier.v2", "field:3"}}},
+			want: FieldMap{{Target: "acme:plan-tier.v2", Source: "field:3"}}},
 		{name: "no equals", in: "first_name", wantErr: `entry 1 "first_name" must look like wp_key=ac_field`},
 		{name: "empty source", in: "first_name=", wantErr: "must look like wp_key=ac_field"},
 		{name: "empty target", in: "=email", wantErr: "must look like wp_key=ac_field"},
@@ -101,7 +101,7 @@ func TestFieldMap_EnvDecode(t *testing.T) {
 	if err := m.EnvDecode("first_name=firstname"); err != nil {
 		t.Fatal(err)
 	}
-	if want := (FieldMap{{"first_name", "firstName"}}); !slices.Equal(m, want) {
+	if want := (FieldMap{{Target: "first_name", Source: "firstName"}}); !slices.Equal(m, want) {
 		t.Errorf("m = %v, want %v", m, want)
 	}
 	if err := m.EnvDecode("bad"); err == nil {
@@ -112,29 +112,9 @@ func TestFieldMap_EnvDecode(t *testing.T) {
 	}
 }
 
-func TestFieldMapping_IsCore(t *testing.T) {
+func TestFieldMap_String(t *testing.T) {
 	t.Parallel()
-	for _, target := range []string{"user_login", "user_pass", "user_email", "first_name", "last_name", "display_name", "nickname", "description", "user_url", "role"} {
-		if !(FieldMapping{Target: target}).IsCore() {
-			t.Errorf("IsCore(%q) = false, want true", target)
-		}
-	}
-	for _, target := range []string{"billing_phone", "First_Name", "roles", ""} {
-		if (FieldMapping{Target: target}).IsCore() {
-			t.Errorf("IsCore(%q) = true, want false", target)
-		}
-	}
-}
-
-func TestFieldMap_Source(t *testing.T) {
-	t.Parallel()
-	m := FieldMap{{"user_pass", "field:9"}, {"role", "%ROLE%"}}
-	if src, ok := m.Source("role"); !ok || src != "%ROLE%" {
-		t.Errorf("Source(role) = %q, %v", src, ok)
-	}
-	if _, ok := m.Source("first_name"); ok {
-		t.Error("Source(first_name) found, want not found")
-	}
+	m := FieldMap{{Target: "user_pass", Source: "field:9"}, {Target: "role", Source: "%ROLE%"}}
 	if got, want := m.String(), "user_pass=field:9,role=%ROLE%"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wpbridge/wpbridge/internal/contactsync"
 )
 
 // Error is one configuration problem: the variable and what to fix. Load
@@ -38,21 +40,45 @@ func (p *problems) add(v, format string, args ...any) {
 	*p = append(*p, &Error{Var: v, Problem: fmt.Sprintf(format, args...)})
 }
 
+// problems lists every problem, variable by variable in Config's order.
 func (c *Config) problems() []error {
 	var p problems
+	c.checkAccessKeys(&p)
+	c.checkAC(&p)
+	c.checkWP(&p)
+	c.checkListenAddr(&p)
+	c.checkDatabaseURL(&p)
+	if c.SyncTimeout < 0 || c.SyncTimeout > maxSyncTimeout {
+		p.add("SYNC_TIMEOUT", "must be from 0s to 30s (0 = always answer 202 at once) (got %s)", c.SyncTimeout)
+	}
+	c.checkDefaultRole(&p)
+	c.checkAllowedRoles(&p)
+	c.checkNewUsers(&p)
+	p = append(p, c.FieldMap.validate()...)
+	c.checkMetaKeys(&p)
+	checkRange(&p, "AC_RATE_LIMIT", c.ACRateLimit)
+	checkRange(&p, "WP_MAX_CONCURRENT", c.WPMaxConcurrent)
+	checkRange(&p, "WORKERS", c.Workers)
+	c.checkTrustedProxies(&p)
+	c.checkLogging(&p)
+	return p
+}
 
-	switch {
-	case len(c.AccessKeys) == 0:
+func (c *Config) checkAccessKeys(p *problems) {
+	if len(c.AccessKeys) == 0 {
 		p.add("ACCESS_KEY", "required: set the webhook access key that AC sends as access_key= (several keys separated by commas while rotating)")
-	default:
-		for _, k := range c.AccessKeys {
-			if strings.TrimSpace(k.Reveal()) == "" {
-				p.add("ACCESS_KEY", "holds an empty key: remove the stray comma or blank entry")
-				break
-			}
+		return
+	}
+	for _, k := range c.AccessKeys {
+		if strings.TrimSpace(k.Reveal()) == "" {
+			p.add("ACCESS_KEY", "holds an empty key: remove the stray comma or blank entry")
+			return
 		}
 	}
+}
 
+// checkAC checks AC_API_URL and AC_API_KEY.
+func (c *Config) checkAC(p *problems) {
 	if c.ACAPIURL == "" {
 		p.add("AC_API_URL", "required: set your AC account URL, like https://ACCOUNT.api-us1.com (AC Settings > Developer)")
 	} else if msg := checkHTTPURL(c.ACAPIURL, "https://ACCOUNT.api-us1.com"); msg != "" {
@@ -63,7 +89,10 @@ func (c *Config) problems() []error {
 	if c.ACAPIKey == "" {
 		p.add("AC_API_KEY", "required: set the API token from AC Settings > Developer")
 	}
+}
 
+// checkWP checks WP_URL, WP_USERNAME and WP_APP_PASSWORD.
+func (c *Config) checkWP(p *problems) {
 	if c.WPURL == "" {
 		p.add("WP_URL", "required: set the WordPress site URL, like https://example.com")
 	} else if msg := checkHTTPURL(c.WPURL, "https://example.com"); msg != "" {
@@ -75,41 +104,33 @@ func (c *Config) problems() []error {
 	if c.WPAppPassword == "" {
 		p.add("WP_APP_PASSWORD", "required: create an application password under Users > Profile > Application Passwords in WordPress")
 	}
+}
 
-	c.checkListenAddr(&p)
-	c.checkDatabaseURL(&p)
-
-	if c.SyncTimeout < 0 || c.SyncTimeout > maxSyncTimeout {
-		p.add("SYNC_TIMEOUT", "must be from 0s to 30s (0 = always answer 202 at once) (got %s)", c.SyncTimeout)
-	}
-
+func (c *Config) checkDefaultRole(p *problems) {
 	if msg := checkRole(c.DefaultRole); msg != "" {
 		p.add("DEFAULT_ROLE", "%s", msg)
 	} else if c.DefaultRole == "administrator" {
 		p.add("DEFAULT_ROLE", "administrator can never be assigned by a webhook: use subscriber or another low-privilege role")
 	}
-	c.checkAllowedRoles(&p)
+}
 
+// checkNewUsers checks how new users get their login and password:
+// USERNAME_FORMAT, PASSWORD_LENGTH and RETURN_PASSWORD_FIELD.
+func (c *Config) checkNewUsers(p *problems) {
 	switch c.UsernameFormat {
 	case "email", "flname", "fnamenum":
 	default:
 		p.add("USERNAME_FORMAT", "must be email, flname or fnamenum (got %q)", c.UsernameFormat)
 	}
-	checkRange(&p, "PASSWORD_LENGTH", c.PasswordLength)
-
+	checkRange(p, "PASSWORD_LENGTH", c.PasswordLength)
 	if f := c.ReturnPasswordField; f != "" {
 		if norm, err := normalizeReturnField(f); err != nil || norm != f {
 			p.add("RETURN_PASSWORD_FIELD", "must be an AC custom field id like 12 or a personalization tag like %%WP_PASSWORD%% (got %q); leave it empty to turn it off", f)
 		}
 	}
+}
 
-	p = append(p, c.FieldMap.validate()...)
-	c.checkMetaKeys(&p)
-
-	checkRange(&p, "AC_RATE_LIMIT", c.ACRateLimit)
-	checkRange(&p, "WP_MAX_CONCURRENT", c.WPMaxConcurrent)
-	checkRange(&p, "WORKERS", c.Workers)
-
+func (c *Config) checkTrustedProxies(p *problems) {
 	for _, tp := range c.TrustedProxies {
 		if tp == "" {
 			p.add("TRUSTED_PROXIES", "holds an empty entry: remove the stray comma")
@@ -122,7 +143,10 @@ func (c *Config) problems() []error {
 			p.add("TRUSTED_PROXIES", "each entry must be an IP address or CIDR like 10.0.0.0/8 or 127.0.0.1 (got %q)", tp)
 		}
 	}
+}
 
+// checkLogging checks LOG_LEVEL and LOG_FORMAT.
+func (c *Config) checkLogging(p *problems) {
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -133,7 +157,6 @@ func (c *Config) problems() []error {
 	default:
 		p.add("LOG_FORMAT", "must be text or json (got %q)", c.LogFormat)
 	}
-	return p
 }
 
 func checkRange(p *problems, key string, n int) {
@@ -214,7 +237,7 @@ func (c *Config) checkMetaKeys(p *problems) {
 	for _, k := range keys {
 		if err := checkMetaKey(k.value); err != nil {
 			p.add(k.name, "%v (got %q)", err, k.value)
-		} else if coreFields[strings.ToLower(k.value)] {
+		} else if contactsync.IsCoreField(strings.ToLower(k.value)) {
 			p.add(k.name, "must not be the core user field %q: pick a key of its own, like activecampaign_tags", k.value)
 		}
 		for _, fm := range c.FieldMap {

@@ -103,7 +103,7 @@ func TestLoad_Variables(t *testing.T) {
 
 		// FIELD_MAP
 		{"field map custom", "FIELD_MAP", "user_pass=field:3, role=%ROLE%,company=orgName", func(c *Config) bool {
-			return slices.Equal(c.FieldMap, FieldMap{{"user_pass", "field:3"}, {"role", "%ROLE%"}, {"company", "orgname"}})
+			return slices.Equal(c.FieldMap, FieldMap{{Target: "user_pass", Source: "field:3"}, {Target: "role", Source: "%ROLE%"}, {Target: "company", Source: "orgname"}})
 		}, ""},
 		{"field map bad", "FIELD_MAP", "first_name", nil, `FIELD_MAP: entry 1 "first_name" must look like wp_key=ac_field`},
 		{"field map tags key", "FIELD_MAP", "activecampaign_tags=email", nil, `FIELD_MAP: target "activecampaign_tags" is also TAGS_META_KEY`},

@@ -76,7 +76,8 @@ func (s *Syncer) addExisting(ctx context.Context, u *User, req Request) (Result,
 	return res, nil
 }
 
-// create makes a new user for the contact.
+// create makes a new user for the contact: it builds the user, creates it
+// under a free login and returns a generated password to ActiveCampaign.
 func (s *Syncer) create(ctx context.Context, c *Contact, req Request) (Result, error) {
 	values, err := s.mappedValues(ctx, c)
 	if err != nil {
@@ -87,18 +88,49 @@ func (s *Syncer) create(ctx context.Context, c *Contact, req Request) (Result, e
 		return Result{}, err
 	}
 	role, warning := s.Policy.chooseRole(values["role"], req.Role)
-	var warnings []string
-	if warning != "" {
-		warnings = append(warnings, warning)
-	}
-
 	password, generated := values["user_pass"], false
 	if password == "" {
 		if password, generated, err = s.newPassword(ctx, c.ID); err != nil {
 			return Result{}, err
 		}
 	}
+	nu := s.newUser(c, req, values, tags, role, password)
+	login, err := s.Policy.baseLogin(s.rand(), c, values["user_login"])
+	if err != nil {
+		return Result{}, err
+	}
+	u, err := s.createUnderFreeLogin(ctx, nu, login)
+	if errors.Is(err, ErrEmailTaken) {
+		// A user with this email appeared since we looked. It may be ours (a
+		// create of an earlier, killed run that WordPress finished late: it is
+		// then found by contact id and gets the pending password) or someone
+		// else's (found by email: the pending password is dropped then).
+		return Result{}, fmt.Errorf("create user for contact %s: email appeared meanwhile, retrying to link: %w", c.ID, err)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("create user for contact %s: %w", c.ID, err)
+	}
+	res := Result{Status: StatusDone, UserID: u.ID, Created: true, Changes: []string{"created"},
+		Message: fmt.Sprintf("created user %d with role %s", u.ID, role)}
+	if warning != "" {
+		res.Warnings = []string{warning}
+	}
+	if req.SendNotification {
+		res.Changes = append(res.Changes, "notification_sent")
+	}
+	if generated {
+		if err := s.returnPassword(ctx, c.ID, c.ID, password); err != nil {
+			return Result{}, err
+		}
+		res.Changes = append(res.Changes, "password_returned")
+		res.Message += "; generated password written to ActiveCampaign"
+	}
+	return res, nil
+}
 
+// newUser builds the user to create for the contact, without its login: the
+// email, password, role, contact link, tags and the mapped fields and meta.
+func (s *Syncer) newUser(c *Contact, req Request, values map[string]string, tags []string, role, password string) NewUser {
 	nu := NewUser{Change: Change{
 		Fields:           map[string]string{"user_email": c.Email, "user_pass": password},
 		Roles:            []string{role},
@@ -122,50 +154,27 @@ func (s *Syncer) create(ctx context.Context, c *Contact, req Request) (Result, e
 			nu.Meta[m.Target] = metaValue(v)
 		}
 	}
-	login, err := s.Policy.baseLogin(s.rand(), c, values["user_login"])
-	if err != nil {
-		return Result{}, err
-	}
+	return nu
+}
 
-	var u *User
+// createUnderFreeLogin creates nu under login; while that login is taken it
+// tries again (up to ten times) with a random number from 1 to 999 appended.
+func (s *Syncer) createUnderFreeLogin(ctx context.Context, nu NewUser, login string) (*User, error) {
 	for attempt := 0; ; attempt++ {
 		nu.Login = login
 		if attempt > 0 {
 			n, err := randomInt(s.rand(), 1, 999)
 			if err != nil {
-				return Result{}, err
+				return nil, err
 			}
 			nu.Login = fmt.Sprintf("%s%d", login, n)
 		}
-		u, err = s.Users.Create(ctx, nu)
+		u, err := s.Users.Create(ctx, nu)
 		if errors.Is(err, ErrLoginTaken) && attempt < 10 {
 			continue
 		}
-		break
+		return u, err
 	}
-	if errors.Is(err, ErrEmailTaken) {
-		// A user with this email appeared since we looked. It may be ours (a
-		// create of an earlier, killed run that WordPress finished late: it is
-		// then found by contact id and gets the pending password) or someone
-		// else's (found by email: the pending password is dropped then).
-		return Result{}, fmt.Errorf("create user for contact %s: email appeared meanwhile, retrying to link: %w", c.ID, err)
-	}
-	if err != nil {
-		return Result{}, fmt.Errorf("create user for contact %s: %w", c.ID, err)
-	}
-	res := Result{Status: StatusDone, UserID: u.ID, Created: true, Changes: []string{"created"}, Warnings: warnings,
-		Message: fmt.Sprintf("created user %d with role %s", u.ID, role)}
-	if req.SendNotification {
-		res.Changes = append(res.Changes, "notification_sent")
-	}
-	if generated {
-		if err := s.returnPassword(ctx, c.ID, c.ID, password); err != nil {
-			return Result{}, err
-		}
-		res.Changes = append(res.Changes, "password_returned")
-		res.Message += "; generated password written to ActiveCampaign"
-	}
-	return res, nil
 }
 
 // newPassword generates a password for a new user. When passwords go back to

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/mail"
 	"slices"
 	"strings"
@@ -87,7 +88,7 @@ func (s *Syncer) apply(ctx context.Context, u *User, ch Change, warnings []strin
 // describe lists what a change writes, without values.
 func describe(ch Change, tagsKey string) []string {
 	var out []string
-	for _, k := range sortedKeys(ch.Fields) {
+	for _, k := range slices.Sorted(maps.Keys(ch.Fields)) {
 		if k == "user_pass" {
 			out = append(out, "password")
 			continue
@@ -97,7 +98,7 @@ func describe(ch Change, tagsKey string) []string {
 	if ch.Roles != nil {
 		out = append(out, "role")
 	}
-	for _, k := range sortedKeys(ch.Meta) {
+	for _, k := range slices.Sorted(maps.Keys(ch.Meta)) {
 		if k == tagsKey {
 			out = append(out, "tags")
 			continue
@@ -105,15 +106,6 @@ func describe(ch Change, tagsKey string) []string {
 		out = append(out, "meta:"+k)
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // currentField is the user's value of a core field; the email lives in User.Email.
@@ -183,8 +175,4 @@ func metaEqual(have, want any) bool {
 func validEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s && strings.Contains(s, "@")
-}
-
-func ignored(format string, a ...any) Result {
-	return Result{Status: StatusIgnored, Message: fmt.Sprintf(format, a...)}
 }

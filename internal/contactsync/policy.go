@@ -10,16 +10,21 @@ import (
 	"strings"
 )
 
-// Mapping maps an ActiveCampaign source to a WordPress target (FIELD_MAP).
-// Source is "email", "firstName", "lastName", "phone", "orgname", "field:ID"
-// or "%PERSTAG%"; Target is a core field name (see CoreFields) or a meta key.
+// Mapping maps one ActiveCampaign contact field to one WordPress user field
+// or meta key (one entry of FIELD_MAP; package config parses and checks them).
 type Mapping struct {
+	// Target is the WordPress side: a core user field (see CoreFields) or a
+	// user meta key.
 	Target string
+	// Source is the ActiveCampaign side, normalized: one of "email",
+	// "firstName", "lastName", "phone", "orgname"; a custom field by id
+	// ("field:12"); or a custom field by personalization tag, upper-cased
+	// with its percent signs ("%COMPANY_SIZE%").
 	Source string
 }
 
 // CoreFields are the FIELD_MAP targets that are WordPress user fields rather
-// than user meta.
+// than user meta. This is the one list of them in Go.
 var CoreFields = []string{
 	"user_login", "user_pass", "user_email", "first_name", "last_name",
 	"display_name", "nickname", "description", "user_url", "role",

@@ -159,6 +159,7 @@ func TestPolicy_allows(t *testing.T) {
 		{"member", true}, // DEFAULT_ROLE is always allowed
 		{"editor", false},
 		{"administrator", false},
+		{"Subscriber", false}, // role slugs are compared exactly
 		{"", false},
 	}
 	for _, tt := range tests {
@@ -382,12 +383,12 @@ func TestPermanent(t *testing.T) {
 }
 
 func TestIsCoreField(t *testing.T) {
-	for _, f := range []string{"user_login", "user_pass", "user_email", "first_name", "role", "display_name"} {
+	for _, f := range CoreFields {
 		if !IsCoreField(f) {
 			t.Errorf("IsCoreField(%q) = false", f)
 		}
 	}
-	for _, f := range []string{"phone_number", "billing_company", cidKey, tagsKey} {
+	for _, f := range []string{"phone_number", "billing_company", cidKey, tagsKey, "First_Name", "roles", ""} {
 		if IsCoreField(f) {
 			t.Errorf("IsCoreField(%q) = true", f)
 		}

@@ -1,0 +1,171 @@
+package adapters
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/testing/wptest"
+)
+
+// TestUserFieldsCoverCoreFields: every core FIELD_MAP target but role (which
+// travels as Change.Roles) has a WordPress REST field, and nothing else does.
+func TestUserFieldsCoverCoreFields(t *testing.T) {
+	for _, target := range contactsync.CoreFields {
+		if _, ok := userFields[target]; !ok && target != "role" {
+			t.Errorf("core field %s has no WordPress REST field in userFields", target)
+		}
+	}
+	for target := range userFields {
+		if !contactsync.IsCoreField(target) || target == "role" {
+			t.Errorf("userFields maps %s, which is no core field written as a field", target)
+		}
+	}
+}
+
+// coreValues gives every core field in userFields but the login a distinct value.
+func coreValues(email, suffix string) map[string]string {
+	return map[string]string{
+		"user_email": email, "user_pass": "Pw-Round-Trip-" + suffix,
+		"first_name": "Ann" + suffix, "last_name": "Lee" + suffix, "display_name": "Ann Lee " + suffix,
+		"nickname": "annie" + suffix, "description": "About Ann " + suffix, "user_url": "https://ann" + suffix + ".example.com",
+	}
+}
+
+// checkRead compares the core fields read back with the written ones. The
+// password is never part of an answer.
+func checkRead(t *testing.T, u *contactsync.User, login string, want map[string]string) {
+	t.Helper()
+	if u.Login != login || u.Fields["user_login"] != login {
+		t.Errorf("login %q, Fields[user_login] %q, want %q", u.Login, u.Fields["user_login"], login)
+	}
+	if u.Email != want["user_email"] {
+		t.Errorf("Email %q, want %q", u.Email, want["user_email"])
+	}
+	for target, v := range want {
+		if target == "user_pass" {
+			if _, ok := u.Fields[target]; ok {
+				t.Errorf("a password was read back")
+			}
+			continue
+		}
+		if u.Fields[target] != v {
+			t.Errorf("Fields[%s] = %q, want %q", target, u.Fields[target], v)
+		}
+	}
+}
+
+// wpUserFields are the string fields of WordPress's users endpoint (the
+// /wp/v2/users schema); "password" is write-only.
+var wpUserFields = []string{"username", "name", "first_name", "last_name", "email", "url", "description",
+	"nickname", "slug", "locale", "password"}
+
+// TestUserFieldsRoundTrip writes every core field through the adapter to a
+// WordPress fake that keeps the fields WordPress knows and answers with them,
+// then reads the user back.
+func TestUserFieldsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	stored := map[string]any{"id": 5}
+	var f *wpFake
+	save := func(status int) func(http.ResponseWriter, *http.Request) {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			for k, v := range f.bodies[len(f.bodies)-1] {
+				// WordPress ignores unknown fields and never answers with the password.
+				if slices.Contains(wpUserFields, k) && k != "password" {
+					stored[k] = v
+				}
+			}
+			wpJSON(w, status, stored)
+		}
+	}
+	users, f := newUsers(t, map[string]func(http.ResponseWriter, *http.Request){
+		"POST /wp/v2/users":              save(http.StatusCreated),
+		"POST /wp/v2/users/5":            save(http.StatusOK),
+		"GET /wpbridge/v1/users/by-meta": func(w http.ResponseWriter, _ *http.Request) { wpJSON(w, http.StatusOK, stored) },
+	})
+
+	for i, want := range []map[string]string{coreValues("ann@example.com", "1"), coreValues("ann2@example.com", "2")} {
+		var err error
+		if i == 0 {
+			_, err = users.Create(ctx, contactsync.NewUser{Login: "ann.lee", Change: contactsync.Change{Fields: want}})
+		} else {
+			_, err = users.Update(ctx, 5, contactsync.Change{Fields: want})
+		}
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		sent := f.bodies[len(f.bodies)-1]
+		for target, v := range want {
+			if sent[userFields[target]] != v {
+				t.Errorf("write %d: body[%s] = %v, want %q", i, userFields[target], sent[userFields[target]], v)
+			}
+		}
+		if wantLogin := i == 0; (sent["username"] == "ann.lee") != wantLogin {
+			t.Errorf("write %d: body username %v", i, sent["username"])
+		}
+		u, err := users.FindByMeta(ctx, "activecampaign_contact_id", "7")
+		if err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+		checkRead(t, u, "ann.lee", want)
+	}
+}
+
+// TestUsersUnknownField: a field the table does not know is refused, not dropped.
+func TestUsersUnknownField(t *testing.T) {
+	users, f := newUsers(t, nil)
+	_, err := users.Update(context.Background(), 5, contactsync.Change{Fields: map[string]string{"role": "editor"}})
+	if !errors.Is(err, contactsync.ErrPermanent) || len(f.bodies) != 0 {
+		t.Errorf("err %v after %d requests, want a permanent error before any request", err, len(f.bodies))
+	}
+}
+
+// TestUsersRoundTripRealWordPress writes every core field to the real
+// WordPress, reads it back and logs in with the password.
+func TestUsersRoundTripRealWordPress(t *testing.T) {
+	env := wptest.Env(t)
+	wp := env.Client(t)
+	users := &Users{WP: wp}
+	ctx := t.Context()
+	email := wptest.UniqueEmail(t, "adapters-fields")
+	login := contactsync.SanitizeLogin(email)
+
+	want := coreValues(email, "1")
+	u, err := users.Create(ctx, contactsync.NewUser{Login: login,
+		Change: contactsync.Change{Fields: want, Roles: []string{"subscriber"}, Meta: map[string]any{"adapters_fields_test": email}}})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := wp.Users.Delete(context.Background(), u.ID, 0); err != nil {
+			t.Errorf("delete user %d: %v", u.ID, err)
+		}
+	})
+	for i, w := range []map[string]string{want, coreValues(email, "2")} {
+		if i > 0 {
+			if _, err := users.Update(ctx, u.ID, contactsync.Change{Fields: w}); err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+		}
+		byEmail, err := users.FindByEmail(ctx, email)
+		if err != nil {
+			t.Fatalf("FindByEmail: %v", err)
+		}
+		byMeta, err := users.FindByMeta(ctx, "adapters_fields_test", email)
+		if err != nil {
+			t.Fatalf("FindByMeta: %v", err)
+		}
+		for _, got := range []*contactsync.User{byEmail, byMeta} {
+			if got.ID != u.ID || !slices.Equal(got.Roles, []string{"subscriber"}) {
+				t.Errorf("user %d roles %v, want %d [subscriber]", got.ID, got.Roles, u.ID)
+			}
+			checkRead(t, got, login, w)
+		}
+		if !env.CheckPassword(t, login, w["user_pass"]) {
+			t.Errorf("write %d: cannot log in with the written password", i)
+		}
+	}
+}

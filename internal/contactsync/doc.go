@@ -1,0 +1,23 @@
+// Package contactsync holds wpbridge's rules for keeping one WordPress user in
+// step with one ActiveCampaign contact: which user a contact maps to, what a
+// new user's login, password and role are, which fields are written, and when
+// a generated password goes back to ActiveCampaign.
+//
+// It knows nothing about HTTP, queues or the API clients: it talks to
+// ActiveCampaign through ContactSource, to WordPress through UserStore and to
+// durable storage through PasswordStore, all declared here. It imports
+// nothing from the rest of the module.
+//
+// Where things are:
+//
+//   - action.go, request.go: what a webhook asks for (Action, Request)
+//   - model.go: Contact, User and Change, the rules' view of both sides
+//   - stores.go: the ContactSource, UserStore and PasswordStore interfaces
+//   - errors.go, result.go: what a run returns
+//   - policy.go: the configuration (Policy, Mapping, CoreFields) and the pure
+//     rules: roles, logins, generated passwords
+//   - syncer.go: Syncer.Run and the lookups every action shares
+//   - add.go: the add action (link or create a user, return its password)
+//   - update.go: the update and update_tags actions
+//   - change.go: field mapping and building the one write to a user
+package contactsync

@@ -1,0 +1,36 @@
+package contactsync
+
+// Contact is what the rules need of an ActiveCampaign contact.
+type Contact struct {
+	ID, Email, FirstName, LastName, Phone, Orgname string
+	Fields                                         map[string]string // custom field id -> value
+}
+
+// User is what the rules need of a WordPress user.
+type User struct {
+	ID     int64
+	Login  string
+	Email  string
+	Roles  []string
+	Fields map[string]string // core fields by their FIELD_MAP target name (first_name, ...)
+	Meta   map[string]any    // string or []string values
+}
+
+// Change is a set of writes to one user; empty parts are left alone.
+type Change struct {
+	Fields           map[string]string // core fields by target name, including user_email and user_pass
+	Roles            []string          // replaces all roles when non-nil
+	Meta             map[string]any    // string, []string, or nil to delete
+	SendNotification bool
+}
+
+// IsEmpty reports whether c writes nothing.
+func (c Change) IsEmpty() bool {
+	return len(c.Fields) == 0 && c.Roles == nil && len(c.Meta) == 0 && !c.SendNotification
+}
+
+// NewUser is a user to create.
+type NewUser struct {
+	Login string
+	Change
+}

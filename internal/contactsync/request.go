@@ -1,0 +1,33 @@
+package contactsync
+
+// Request is the work for one contact: one webhook, or several coalesced ones.
+type Request struct {
+	ContactID        string
+	Action           Action
+	Role             string   // role asked for in the URL, "" if none
+	SendNotification bool     // send WordPress's new-user email if a user is created
+	Tags             []string // tag names from the payload
+	HasTags          bool     // Tags came with the payload (else they are loaded from AC)
+	EmailHint        string   // contact[email] from the payload
+}
+
+// Merge folds a later request for the same contact into r: the stronger
+// action wins, a requested notification is kept, the latest role and the
+// latest webhook's tags (none: loaded from AC) are used.
+func (r Request) Merge(later Request) Request {
+	out := r
+	if later.Action.Rank() > out.Action.Rank() {
+		out.Action = later.Action
+	}
+	if later.Role != "" {
+		out.Role = later.Role
+	}
+	out.SendNotification = out.SendNotification || later.SendNotification
+	// The latest webhook says what the tags are; one without tags means
+	// "unknown", so they are loaded from AC rather than taken from an older one.
+	out.Tags, out.HasTags = later.Tags, later.HasTags
+	if later.EmailHint != "" {
+		out.EmailHint = later.EmailHint
+	}
+	return out
+}

@@ -1,0 +1,29 @@
+package contactsync
+
+import "context"
+
+// ContactSource reads and writes ActiveCampaign contacts.
+type ContactSource interface {
+	Contact(ctx context.Context, id string) (*Contact, error)           // ErrContactNotFound when AC has no such contact
+	ContactByEmail(ctx context.Context, email string) (*Contact, error) // ErrContactNotFound when none matches exactly
+	TagNames(ctx context.Context, contactID string) ([]string, error)
+	FieldID(ctx context.Context, ref string) (string, error) // "12" or "%PERSTAG%" -> field id
+	SetField(ctx context.Context, contactID, fieldID, value string) error
+}
+
+// UserStore reads and writes WordPress users.
+type UserStore interface {
+	FindByMeta(ctx context.Context, key, value string) (*User, error) // ErrUserNotFound
+	FindByEmail(ctx context.Context, email string) (*User, error)     // ErrUserNotFound
+	Create(ctx context.Context, u NewUser) (*User, error)             // ErrLoginTaken, ErrEmailTaken
+	Update(ctx context.Context, id int64, c Change) (*User, error)
+}
+
+// PasswordStore keeps a generated password durably between generating it and
+// writing it to ActiveCampaign, so that a crash in between neither loses it
+// nor makes a second, different one.
+type PasswordStore interface {
+	PendingPassword(ctx context.Context, contactID string) (string, bool, error)
+	SavePendingPassword(ctx context.Context, contactID, password string) error
+	DeletePendingPassword(ctx context.Context, contactID string) error
+}

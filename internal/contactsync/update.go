@@ -1,0 +1,148 @@
+package contactsync
+
+// update and update_tags: write a contact's fields, tags and role to the
+// user already linked to it (or found by its email).
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+func (s *Syncer) update(ctx context.Context, req Request) (Result, error) {
+	linked, err := s.findLinked(ctx, req.ContactID)
+	if err != nil {
+		return Result{}, err
+	}
+	if linked == nil && req.EmailHint != "" {
+		// Most contacts a bulk edit touches have no WordPress user: with the
+		// payload's email, find that out without spending AC's budget.
+		if linked, err = s.findByEmail(ctx, req.EmailHint); err != nil {
+			return Result{}, err
+		}
+		if linked == nil {
+			return ignored("no WordPress user is linked to contact %s or has its email", req.ContactID), nil
+		}
+	}
+	c, relinked, err := s.loadContact(ctx, req.ContactID, linked)
+	if err != nil {
+		return Result{}, err
+	}
+	u := linked
+	if u == nil {
+		if u, err = s.findByEmail(ctx, c.Email); err != nil {
+			return Result{}, err
+		}
+		if u == nil {
+			return ignored("no WordPress user is linked to contact %s or has its email", req.ContactID), nil
+		}
+	}
+	return s.refresh(ctx, u, c, req, relinked)
+}
+
+// refresh writes the contact's mapped fields, tags, link and an allowed role
+// to an existing user in one request.
+func (s *Syncer) refresh(ctx context.Context, u *User, c *Contact, req Request, relinked bool) (Result, error) {
+	values, err := s.mappedValues(ctx, c)
+	if err != nil {
+		return Result{}, err
+	}
+	if relinked {
+		req.HasTags = false // the payload's tags belong to the old id
+	}
+	tags, err := s.tags(ctx, Request{ContactID: c.ID, HasTags: req.HasTags, Tags: req.Tags})
+	if err != nil {
+		return Result{}, err
+	}
+	var ch Change
+	s.setLink(&ch, u, c.ID)
+	s.setTags(&ch, u, tags)
+	protected := s.Policy.protected(u)
+	warnings := s.setMapped(&ch, u, c, values, protected)
+	role := values["role"]
+	if role == "" {
+		role = req.Role
+	}
+	if w := s.setRole(&ch, u, roleSlug(role), protected); w != "" {
+		warnings = append(warnings, w)
+	}
+	res, err := s.apply(ctx, u, ch, warnings)
+	if err != nil {
+		return Result{}, err
+	}
+	if relinked {
+		res.Changes = append(res.Changes, "relinked")
+		res.Message += fmt.Sprintf("; contact %s was gone from ActiveCampaign, relinked to %s by email", req.ContactID, c.ID)
+	}
+	return res, nil
+}
+
+// setMapped records the writes of the mapped values that differ from the
+// user's: core fields (not for a protected user; never the login or role)
+// and meta. It returns warnings about values it left alone.
+func (s *Syncer) setMapped(ch *Change, u *User, c *Contact, values map[string]string, protected bool) []string {
+	var warnings []string
+	for _, m := range s.Policy.FieldMap {
+		v, ok := values[m.Target]
+		if !ok {
+			continue
+		}
+		switch {
+		case m.Target == "user_login" || m.Target == "role":
+			// logins are immutable; the role is handled by setRole
+		case IsCoreField(m.Target):
+			if protected {
+				continue
+			}
+			if m.Target == "user_email" && !validEmail(v) {
+				warnings = append(warnings, fmt.Sprintf("mapped email of contact %s is not valid, left unchanged", c.ID))
+				continue
+			}
+			if m.Target == "user_pass" || currentField(u, m.Target) != v {
+				setField(ch, m.Target, v)
+			}
+		default:
+			setMeta(ch, u, m.Target, metaValue(v))
+		}
+	}
+	return warnings
+}
+
+// setRole records role (a slug; "" for none) as the user's only role when it
+// is allowed, the user is not protected and the user does not hold just that
+// role already. It returns a warning when the role is not applied.
+func (s *Syncer) setRole(ch *Change, u *User, role string, protected bool) (warning string) {
+	switch {
+	case role == "":
+	case protected:
+		return fmt.Sprintf("user %d holds a role outside ALLOWED_ROLES, role %q not applied", u.ID, role)
+	case !s.Policy.allows(role):
+		return fmt.Sprintf("role %q is not in ALLOWED_ROLES, not applied", role)
+	case !slices.Equal(u.Roles, []string{role}):
+		ch.Roles = []string{role}
+	}
+	return ""
+}
+
+func (s *Syncer) updateTags(ctx context.Context, req Request) (Result, error) {
+	u, err := s.findLinked(ctx, req.ContactID)
+	if err != nil {
+		return Result{}, err
+	}
+	if u == nil {
+		if u, err = s.findByEmail(ctx, req.EmailHint); err != nil {
+			return Result{}, err
+		}
+		if u == nil {
+			return ignored("no WordPress user is linked to contact %s", req.ContactID), nil
+		}
+	}
+	tags, err := s.tags(ctx, req)
+	if err != nil {
+		return Result{}, err
+	}
+	var ch Change
+	s.setLink(&ch, u, req.ContactID)
+	s.setTags(&ch, u, tags)
+	return s.apply(ctx, u, ch, nil)
+}
