@@ -49,7 +49,7 @@ func TestError_CredentialsVersusForbidden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := fakeWP(t, map[string]http.HandlerFunc{"POST /wp/v2/users/5": tt.h})
-			_, err := c.Users.Update(t.Context(), 5, UserRequest{Email: "new@example.com"})
+			_, err := c.Users.Update(t.Context(), 5, UserRequest{Fields: map[string]string{"email": "new@example.com"}})
 			var we *Error
 			if !errors.As(err, &we) {
 				t.Fatalf("err = %v, want *Error", err)

@@ -121,7 +121,7 @@ func TestPlugin_ProtectedUsers(t *testing.T) {
 			ctx := t.Context()
 			email := wptest.UniqueEmail(t, "powerful")
 			password := "Orig-Pass-" + email[:14]
-			u := newUser(t, wp, wordpress.UserRequest{Email: email, Password: password, Roles: tt.roles})
+			u := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": email, "password": password}, Roles: tt.roles})
 			if tt.grant != "" {
 				grantCapability(t, u.ID, tt.grant)
 			}
@@ -129,9 +129,9 @@ func TestPlugin_ProtectedUsers(t *testing.T) {
 				"role":           {Roles: []string{"customer"}},
 				"no role":        {Roles: []string{}},
 				"extra role":     {Roles: append(slices.Clone(tt.roles), "customer")},
-				"password":       {Password: "New-Pass-" + email[:14]},
-				"email":          {Email: "new-" + email},
-				"email and tags": {Email: "new-" + email, Meta: map[string]any{"activecampaign_tags": []string{"x"}}},
+				"password":       {Fields: map[string]string{"password": "New-Pass-" + email[:14]}},
+				"email":          {Fields: map[string]string{"email": "new-" + email}},
+				"email and tags": {Fields: map[string]string{"email": "new-" + email}, Meta: map[string]any{"activecampaign_tags": []string{"x"}}},
 			}
 			for what, req := range changes {
 				_, err := wp.Users.Update(ctx, u.ID, req)
@@ -150,8 +150,8 @@ func TestPlugin_ProtectedUsers(t *testing.T) {
 			}
 
 			// Same values are no change; meta and names are allowed.
-			got, err := wp.Users.Update(ctx, u.ID, wordpress.UserRequest{Email: email, Password: password, Roles: tt.roles,
-				FirstName: "Kept", Meta: map[string]any{"activecampaign_tags": []string{"vip"}}})
+			got, err := wp.Users.Update(ctx, u.ID, wordpress.UserRequest{Fields: map[string]string{"email": email, "password": password, "first_name": "Kept"}, Roles: tt.roles,
+				Meta: map[string]any{"activecampaign_tags": []string{"vip"}}})
 			if err != nil {
 				t.Fatalf("unchanged roles/password/email with new tags: %v", err)
 			}
@@ -172,9 +172,9 @@ func TestPlugin_ProtectedUsers(t *testing.T) {
 		t.Parallel()
 		ctx := t.Context()
 		email := wptest.UniqueEmail(t, "plain")
-		u := newUser(t, wp, wordpress.UserRequest{Email: email, Roles: []string{"subscriber"}})
-		got, err := wp.Users.Update(ctx, u.ID, wordpress.UserRequest{Roles: []string{"customer"}, Password: "Plain-New-Pass-1",
-			Email: "new-" + email})
+		u := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": email}, Roles: []string{"subscriber"}})
+		got, err := wp.Users.Update(ctx, u.ID, wordpress.UserRequest{Roles: []string{"customer"},
+			Fields: map[string]string{"password": "Plain-New-Pass-1", "email": "new-" + email}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,8 +195,8 @@ func TestPlugin_BrowserAdminKeepsWorking(t *testing.T) {
 	env := wptest.Env(t)
 	wp := env.Client(t)
 	adminEmail := wptest.UniqueEmail(t, "browser-admin")
-	admin := newUser(t, wp, wordpress.UserRequest{Email: adminEmail, Password: "Browser-Admin-Pass-1", Roles: []string{"administrator"}})
-	editor := newUser(t, wp, wordpress.UserRequest{Email: wptest.UniqueEmail(t, "browser-editor"), Roles: []string{"editor"}})
+	admin := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": adminEmail, "password": "Browser-Admin-Pass-1"}, Roles: []string{"administrator"}})
+	editor := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": wptest.UniqueEmail(t, "browser-editor")}, Roles: []string{"editor"}})
 
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -251,15 +251,15 @@ func TestPlugin_CoreFieldsAreNotMeta(t *testing.T) {
 	env := wptest.Env(t)
 	wp := env.Client(t)
 	ctx := t.Context()
-	u := newUser(t, wp, wordpress.UserRequest{Email: wptest.UniqueEmail(t, "corefields"), FirstName: "Before",
-		Nickname: "nick", Description: "about", Roles: []string{"subscriber"}, Meta: map[string]any{"ok_key": "before"}})
+	u := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": wptest.UniqueEmail(t, "corefields"), "first_name": "Before",
+		"nickname": "nick", "description": "about"}, Roles: []string{"subscriber"}, Meta: map[string]any{"ok_key": "before"}})
 	keys := []string{"first_name", "last_name", "nickname", "description", "user_login", "user_pass", "user_email",
 		"display_name", "user_url", "role", "roles", "user_nicename", "user_registered", "user_activation_key",
 		"user_status", "spam", "deleted", "ID", "First_Name", "locale", "admin_color", "rich_editing",
 		"wpx_capabilities", "WPX_Capabilities", "wpx_user_level", "other2_capabilities"}
 	for _, key := range keys {
 		t.Run(key, func(t *testing.T) {
-			_, err := wp.Users.Update(ctx, u.ID, wordpress.UserRequest{FirstName: "After",
+			_, err := wp.Users.Update(ctx, u.ID, wordpress.UserRequest{Fields: map[string]string{"first_name": "After"},
 				Meta: map[string]any{"ok_key": "after", key: `<script>x</script>`}})
 			var we *wordpress.Error
 			if !errors.Is(err, wordpress.ErrInvalid) || !errors.As(err, &we) || we.Code != "wpbridge_protected_meta" {
