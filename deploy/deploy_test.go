@@ -266,6 +266,9 @@ func checkWebhooks(t *testing.T, p *proxy, b *bridge, site wptest.Site, id strin
 		return err == nil
 	})
 	t.Cleanup(func() { _ = wp.Users.Delete(context.Background(), u.ID, 1) })
+	if r.Status == "done" && r.UserID != u.ID {
+		t.Errorf("wpbridge answered user_id %d, the contact's user is %d", r.UserID, u.ID)
+	}
 	if got := u.MetaString("activecampaign_contact_id"); got != id {
 		t.Errorf("user %d: contact id meta %q, want %s", u.ID, got, id)
 	}
