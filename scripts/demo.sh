@@ -192,6 +192,10 @@ check_login() {
 show_log() {
 	say "wpbridge's log (no key, token or password in it)"
 	cat "$D/wpbridge.log"
+	local s
+	for s in "$ACCESS_KEY" "$AC_API_KEY" "$WP_APP_PASSWORD" "$ADMIN_TOKEN" "$PASSWORD"; do
+		! grep -qF -- "$s" "$D/wpbridge.log" || die "a secret reached wpbridge's log"
+	done
 }
 
 print_keep() {
