@@ -17,6 +17,7 @@ export WPBRIDGE_WP_ENV="$WPBRIDGE_WP_HOME/env"
 export WPBRIDGE_REQUIRE_WP=1 # integration tests fail instead of skipping without WordPress
 FUZZTIME=${FUZZTIME:-10s}
 
+bash scripts/proxies.sh install; export WPBRIDGE_REQUIRE_PROXIES=1 # nginx, caddy for deploy/ (tests fail without them)
 bash scripts/wordpress.sh start
 trap 'bash scripts/wordpress.sh stop' EXIT
 
