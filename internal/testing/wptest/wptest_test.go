@@ -1,6 +1,8 @@
 package wptest
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,17 +39,43 @@ func TestEnv(t *testing.T) {
 	for _, tt := range []struct {
 		name, require string
 		skip, fail    bool
-	}{{"MissingSkips", "", true, false}, {"MissingRequired", "1", false, true}} {
+		notices       int // lines printed after two calls
+	}{{"MissingSkips", "", true, false, 1}, {"MissingRequired", "1", false, true, 0}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("WPBRIDGE_WP_ENV", filepath.Join(dir, "missing"))
 			t.Setenv("WPBRIDGE_REQUIRE_WP", tt.require)
-			r := &recordingTB{TB: t}
-			Env(r)
-			if r.skipped != tt.skip || r.failed != tt.fail {
-				t.Errorf("skipped=%v failed=%v, want %v %v", r.skipped, r.failed, tt.skip, tt.fail)
+			out := captureNotice(t)
+			for range 2 {
+				r := &recordingTB{TB: t}
+				Env(r)
+				if r.skipped != tt.skip || r.failed != tt.fail {
+					t.Errorf("skipped=%v failed=%v, want %v %v", r.skipped, r.failed, tt.skip, tt.fail)
+				}
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			if out.Len() == 0 {
+				lines = nil
+			}
+			if len(lines) != tt.notices {
+				t.Fatalf("notice lines = %q, want %d", lines, tt.notices)
+			}
+			for _, want := range []string{"internal/testing/wptest: skipped its real-WordPress tests", "no such file",
+				"bash scripts/wordpress.sh start", "./scripts/test.sh"} {
+				if tt.notices > 0 && !strings.Contains(lines[0], want) {
+					t.Errorf("notice %q lacks %q", lines[0], want)
+				}
 			}
 		})
 	}
+}
+
+// captureNotice sends the skip notice to a buffer, with its once reset, until t ends.
+func captureNotice(t *testing.T) *bytes.Buffer {
+	var buf bytes.Buffer
+	saved := notice
+	notice = &skipNotice{open: func() (io.Writer, func()) { return &buf, func() {} }}
+	t.Cleanup(func() { notice = saved })
+	return &buf
 }
 
 func TestSite_Mails(t *testing.T) {
