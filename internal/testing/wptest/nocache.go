@@ -9,7 +9,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/testing/childproc"
 )
 
-// noCacheFile, in the module root,, keeps go test from caching the result of a
+// noCacheFile, in the module root, keeps go test from caching the result of a
 // package that asked for the test WordPress (see keepOutOfTestCache).
 const noCacheFile = ".wptest-nocache"
 

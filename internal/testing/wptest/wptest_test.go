@@ -2,11 +2,14 @@ package wptest
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wpbridge/wpbridge/wordpress"
 )
 
 // recordingTB captures Skip/Fatal instead of stopping the test.
@@ -113,5 +116,34 @@ func TestSite_CheckPassword(t *testing.T) {
 	}
 	if s.CheckPassword(t, s.Username, s.AppPassword) {
 		t.Error("an application password logs in through wp-login.php")
+	}
+}
+
+func TestSite_UserIDsWithEmail(t *testing.T) {
+	t.Parallel()
+	s := Env(t)
+	wp := s.Client(t)
+	ctx := t.Context()
+	email := UniqueEmail(t, "count")
+	if ids, err := s.UserIDsWithEmail(ctx, email); err != nil || len(ids) != 0 {
+		t.Fatalf("before any user: %v, %v; want none", ids, err)
+	}
+	var made []int64
+	// A near match (the address inside a longer one) is not counted.
+	for _, addr := range []string{email, "x" + email} {
+		u, err := wp.Users.Create(ctx, wordpress.UserRequest{Username: strings.Split(addr, "@")[0], Email: addr, Password: "Pw-count-12345"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, u.ID)
+		t.Cleanup(func() {
+			if err := wp.Users.Delete(context.Background(), u.ID, 1); err != nil {
+				t.Errorf("delete user %d: %v", u.ID, err)
+			}
+		})
+	}
+	ids, err := s.UserIDsWithEmail(ctx, strings.ToUpper(email))
+	if err != nil || len(ids) != 1 || ids[0] != made[0] {
+		t.Errorf("UserIDsWithEmail = %v, %v; want [%d]", ids, err, made[0])
 	}
 }
