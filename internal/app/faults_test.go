@@ -173,18 +173,18 @@ func TestACThrottledAndDown(t *testing.T) {
 		}
 		ids, hooks = append(ids, id), append(hooks, r.WebhookID)
 	}
-	// In each phase, every contact sent in it is refused more often than it
-	// has attempts: had a refusal used an attempt, its webhook would fail.
+	// In each phase, a contact sent in it is refused more often than it has
+	// attempts: had a refusal used an attempt, its webhook would fail.
 	b.AC.SetDown(http.StatusTooManyRequests)
 	for range 3 {
 		send()
 	}
-	waitRefused(t, b.AC, ids[0:3], http.StatusTooManyRequests, maxAttempts+1)
+	waitRefused(t, b.AC, ids[0:3], http.StatusTooManyRequests, maxAttempts)
 	b.AC.SetDown(http.StatusServiceUnavailable)
 	for range 3 {
 		send()
 	}
-	waitRefused(t, b.AC, ids[3:6], http.StatusServiceUnavailable, maxAttempts+1)
+	waitRefused(t, b.AC, ids[3:6], http.StatusServiceUnavailable, maxAttempts)
 	if n := pendingWebhooks(b.URL); n != len(ids) {
 		t.Errorf("pending webhooks while AC refuses = %d, want %d", n, len(ids))
 	}
@@ -207,23 +207,23 @@ func TestACThrottledAndDown(t *testing.T) {
 	}
 }
 
-// waitRefused waits until ac has answered status to at least n requests for
-// each of the contacts (GET /api/3/contacts/{id}, the first AC request of a
-// round).
+// waitRefused waits until ac has answered status to more than n requests
+// for one of the contacts (GET /api/3/contacts/{id}, the first AC request of
+// a round). During an outage the bridge probes AC about once a second, for one
+// contact at a time, so the contacts are not refused equally often.
 func waitRefused(t *testing.T, ac *acfake.Server, contacts []string, status, n int) {
 	t.Helper()
-	wait.For(t, time.Minute, fmt.Sprintf("AC to refuse each contact %d times with %d", n, status), func() (bool, string) {
+	wait.For(t, time.Minute, fmt.Sprintf("AC to refuse a contact more than %d times with %d", n, status), func() (bool, string) {
 		refused := map[string]int{}
 		for _, r := range ac.Requests() {
 			if r.Status == status && r.Method == http.MethodGet {
 				refused[strings.TrimPrefix(r.Path, "/api/3/contacts/")]++
 			}
 		}
+		most := 0
 		for _, id := range contacts {
-			if refused[id] < n {
-				return false, fmt.Sprintf("contact %s refused %d times", id, refused[id])
-			}
+			most = max(most, refused[id])
 		}
-		return true, ""
+		return most > n, fmt.Sprintf("refused at most %d times", most)
 	})
 }

@@ -85,9 +85,13 @@ func newAC(t *testing.T, rateLimit int) (*acfake.Server, string) {
 	return ac, ac.AddField("WP Password", "WP_PASSWORD", "text")
 }
 
-// baseEnv is the environment every test bridge starts from.
+// baseEnv is the environment every test bridge starts from. SYNC_TIMEOUT is
+// well above the default 4s: tests that expect a webhook done within its
+// request must not see it queued because the machine is busy (tests of the
+// timeout set their own).
 func baseEnv(site wptest.Site, acURL, dbPath string) map[string]string {
 	return map[string]string{
+		"SYNC_TIMEOUT":          "30s",
 		"ACCESS_KEY":            testAccessKey,
 		"AC_API_URL":            acURL,
 		"AC_API_KEY":            testACKey,
