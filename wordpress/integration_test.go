@@ -47,6 +47,7 @@ func TestIntegration_CreateReadNotify(t *testing.T) {
 	wp := env.Client(t)
 	ctx := t.Context()
 	email := wptest.UniqueEmail(t, "create")
+	contactID := strings.TrimSuffix(email, "@example.com") // unique: a leftover user could hold a fixed id
 	password := "Secret-\"x'&<y>" + email[:12]
 	note := `back\slash "quoted" a:1:{i:0;s:1:"x";}`
 	u := newUser(t, wp, wordpress.UserRequest{
@@ -55,7 +56,7 @@ func TestIntegration_CreateReadNotify(t *testing.T) {
 		SendNotification: true,
 		Meta: map[string]any{
 			"activecampaign_tags":       []string{"Customer", "VIP, gold", "a b"},
-			"activecampaign_contact_id": "4242",
+			"activecampaign_contact_id": contactID,
 			"note":                      note,
 		},
 	})
@@ -88,11 +89,11 @@ func TestIntegration_CreateReadNotify(t *testing.T) {
 		t.Errorf("mails to the new user = %+v, want one Login Details mail", mails)
 	}
 
-	found, err := wp.Users.FindByMeta(ctx, "activecampaign_contact_id", "4242")
+	found, err := wp.Users.FindByMeta(ctx, "activecampaign_contact_id", contactID)
 	if err != nil || found.ID != u.ID || !slices.Equal(found.Roles, []string{"customer"}) || found.MetaString("note") != note {
 		t.Errorf("FindByMeta = %+v, %v; want user %d with roles and meta", found, err, u.ID)
 	}
-	if _, err := wp.Users.FindByMeta(ctx, "activecampaign_contact_id", "4242x"); !errors.Is(err, wordpress.ErrNotFound) {
+	if _, err := wp.Users.FindByMeta(ctx, "activecampaign_contact_id", contactID+"x"); !errors.Is(err, wordpress.ErrNotFound) {
 		t.Errorf("FindByMeta(unknown) err = %v, want ErrNotFound", err)
 	}
 }

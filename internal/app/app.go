@@ -45,6 +45,7 @@ type Options struct {
 	MaxAttempts int           // attempts before a temporary failure becomes final
 	RetryBase   time.Duration // first retry delay
 	RetryCap    time.Duration // longest retry delay
+	AuthPause   time.Duration // pause after rejected credentials
 }
 
 // Clients builds the two API clients from the configuration; their requests
@@ -110,6 +111,7 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 	}
 	qopts := queue.Options{
 		Workers: a.cfg.Workers, MaxAttempts: opts.MaxAttempts, RetryBase: opts.RetryBase, RetryCap: opts.RetryCap,
+		AuthPause: opts.AuthPause,
 	}
 	var err error
 	a.Queue, err = queue.New(ctx, a.db, syncer, adapters.Classify, qopts, a.log.WithField("component", "worker"), a.Metrics)

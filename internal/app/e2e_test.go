@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
@@ -278,11 +280,15 @@ func TestAsyncAndErrors(t *testing.T) {
 		t.Fatalf("async add = %d %q, want 202 queued", r.Code, r.Status)
 	}
 	t.Cleanup(func() { b.deleteUserByEmail(email) })
-	waitFor(t, 15*time.Second, "the async user", func() bool {
+	wait.For(t, 15*time.Second, "the async user", func() (bool, string) {
 		_, err := b.WP.Users.FindByEmail(context.Background(), email)
-		return err == nil && len(b.AC.FieldWrites(id)) == 1
+		n := len(b.AC.FieldWrites(id))
+		return err == nil && n == 1, fmt.Sprintf("find user: %v; %d passwords written", err, n)
 	})
-	waitFor(t, 5*time.Second, "the notification mail in async mode", func() bool { return len(b.Site.MailsTo(t, email)) == 1 })
+	wait.For(t, 5*time.Second, "the notification mail in async mode", func() (bool, string) {
+		n := len(b.Site.MailsTo(t, email))
+		return n == 1, fmt.Sprintf("%d mails", n)
+	})
 
 	before := b.acRequests()
 	for _, tc := range []struct {
@@ -396,7 +402,10 @@ func TestRejectedCredentialsPause(t *testing.T) {
 		{"activecampaign", "AC_API_KEY", "revoked-ac-key-000", "ActiveCampaign"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := startBridge(t, map[string]string{tc.key: tc.value, "SYNC_TIMEOUT": "1s"}, app.Options{MaxAttempts: 2})
+			// A short pause, so that the rejected round repeats within the test.
+			const maxAttempts = 2
+			b := startBridge(t, map[string]string{tc.key: tc.value, "SYNC_TIMEOUT": "1s"},
+				app.Options{MaxAttempts: maxAttempts, AuthPause: time.Second})
 			b.secrets = append(b.secrets, tc.value)
 			email := wptest.UniqueEmail(t, "paused")
 			id := b.addContact(acfake.Contact{Email: email})
@@ -404,10 +413,10 @@ func TestRejectedCredentialsPause(t *testing.T) {
 			if r.Code != http.StatusAccepted || r.Status != "queued" {
 				t.Fatalf("add with rejected credentials = %d %q %q, want 202 queued", r.Code, r.Status, r.Message)
 			}
-			waitFor(t, 10*time.Second, "/readyz to report the pause", func() bool {
+			wait.For(t, 10*time.Second, "/readyz to report the pause", func() (bool, string) {
 				rr := b.send(http.MethodGet, "/readyz", nil, "", nil)
 				return rr.Code == http.StatusServiceUnavailable && strings.Contains(rr.Message, tc.want) &&
-					strings.Contains(rr.Message, "rejected the credentials")
+					strings.Contains(rr.Message, "rejected the credentials"), fmt.Sprintf("%d %q", rr.Code, rr.Message)
 			})
 			if !strings.Contains(b.Logs.String(), "work paused") {
 				t.Error("the pause is not in the log")
@@ -415,9 +424,13 @@ func TestRejectedCredentialsPause(t *testing.T) {
 			if got := b.send(http.MethodGet, "/healthz", nil, "", nil); got.Code != http.StatusOK {
 				t.Errorf("/healthz = %d while paused, want 200 (alive)", got.Code)
 			}
-			// Paused, not failed: with MaxAttempts 2 the webhook would have
-			// failed for good by now had the rejections used attempts.
-			time.Sleep(3 * time.Second) // two attempts with backoff would be over by now
+			// Paused, not failed: after more rejected rounds than it has
+			// attempts, the webhook would have failed for good had the
+			// rejections used attempts.
+			wait.For(t, 30*time.Second, "the round to be rejected more often than it has attempts", func() (bool, string) {
+				n := metric(b.URL, `wpbridge_jobs_total{action="add",outcome="paused"}`)
+				return n > maxAttempts, fmt.Sprintf("%d rounds paused", n)
+			})
 			o, err := b.App.Queue.Outcome(context.Background(), r.WebhookID)
 			if err != nil {
 				t.Fatal(err)

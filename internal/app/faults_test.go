@@ -3,11 +3,12 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
@@ -25,12 +27,8 @@ import (
 func TestDuplicateAddStorm(t *testing.T) {
 	b := startBridge(t, nil, app.Options{})
 	email := wptest.UniqueEmail(t, "dupstorm")
-	id := b.addContact(acfake.Contact{ID: strconv.FormatInt(runContactBase(), 10), Email: email, FirstName: "Dup"})
+	id := b.addContact(acfake.Contact{Email: email, FirstName: "Dup"})
 	t.Cleanup(func() { b.deleteUserByEmail(email) })
-	_, before, err := b.WP.Users.List(context.Background(), 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const n = 20
 	codes := make(chan int, n)
 	start := make(chan struct{})
@@ -56,16 +54,9 @@ func TestDuplicateAddStorm(t *testing.T) {
 		}
 	}
 	waitSettled(t, b.URL, time.Minute)
-	_, after, err := b.WP.Users.List(context.Background(), 1, 1)
+	u, err := contactUser(b.Site, b.WP, id, email)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if after-before != 1 {
-		t.Errorf("WordPress users grew by %d, want 1", after-before)
-	}
-	u, err := b.WP.Users.FindByEmail(context.Background(), email)
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("after 20 adds for one contact: %v", err)
 	}
 	ws := b.AC.FieldWrites(id)
 	if len(ws) != 1 {
@@ -117,11 +108,10 @@ func TestWordPressDown(t *testing.T) {
 		Opts: app.Options{RetryBase: 200 * time.Millisecond, RetryCap: time.Second}})
 
 	px.down.Store(true)
-	base := runContactBase()
 	var ids, emails []string
 	for i := range 4 {
 		email := wptest.UniqueEmail(t, "wpdown")
-		id := b.addContact(acfake.Contact{ID: strconv.FormatInt(base+int64(i), 10), Email: email, FirstName: "Down"})
+		id := b.addContact(acfake.Contact{Email: email, FirstName: "Down"})
 		t.Cleanup(func() { b.deleteUserByEmail(email) })
 		q := hook("add")
 		if i%2 == 1 {
@@ -133,7 +123,12 @@ func TestWordPressDown(t *testing.T) {
 		}
 		ids, emails = append(ids, id), append(emails, email)
 	}
-	time.Sleep(2 * time.Second) // a few failed rounds
+	// A few failed rounds: twice as many as webhooks (each contact's round
+	// fails and retries, sync or async).
+	wait.For(t, 30*time.Second, "rounds to fail while WordPress is down", func() (bool, string) {
+		n := metric(b.URL, `wpbridge_jobs_total{action="add",outcome="retry"}`)
+		return n >= 2*len(ids), fmt.Sprintf("%d rounds failed, want %d", n, 2*len(ids))
+	})
 	if n := pendingWebhooks(b.URL); n != len(ids) {
 		t.Errorf("pending webhooks while WordPress is down = %d, want %d", n, len(ids))
 	}
@@ -145,9 +140,9 @@ func TestWordPressDown(t *testing.T) {
 	px.down.Store(false)
 	waitSettled(t, b.URL, time.Minute)
 	for i, id := range ids {
-		u, err := b.WP.Users.FindByEmail(context.Background(), emails[i])
+		u, err := contactUser(b.Site, b.WP, id, emails[i])
 		if err != nil {
-			t.Errorf("contact %s: no user after WordPress came back: %v", id, err)
+			t.Errorf("contact %s after WordPress came back: %v", id, err)
 			continue
 		}
 		ws := b.AC.FieldWrites(id)
@@ -165,13 +160,13 @@ func TestWordPressDown(t *testing.T) {
 // while; with only 2 attempts per job every webhook still completes, because
 // waiting on AC does not use an attempt.
 func TestACThrottledAndDown(t *testing.T) {
-	b := startBridgeWith(t, setup{Opts: app.Options{MaxAttempts: 2, RetryBase: 200 * time.Millisecond, RetryCap: time.Second}})
-	base := runContactBase()
+	const maxAttempts = 2
+	b := startBridgeWith(t, setup{Opts: app.Options{MaxAttempts: maxAttempts, RetryBase: 200 * time.Millisecond, RetryCap: time.Second}})
 	var ids []string
 	var hooks []int64
-	send := func(i int) {
+	send := func() {
 		email := wptest.UniqueEmail(t, "acdown")
-		id := b.addContact(acfake.Contact{ID: strconv.FormatInt(base+int64(i), 10), Email: email, FirstName: "Throttle"})
+		id := b.addContact(acfake.Contact{Email: email, FirstName: "Throttle"})
 		t.Cleanup(func() { b.deleteUserByEmail(email) })
 		r := b.post("/", hook("add", "async", "true"), contactBody(id, email, "T"))
 		if r.Code != http.StatusAccepted {
@@ -179,16 +174,18 @@ func TestACThrottledAndDown(t *testing.T) {
 		}
 		ids, hooks = append(ids, id), append(hooks, r.WebhookID)
 	}
+	// In each phase, a contact sent in it is refused more often than it has
+	// attempts: had a refusal used an attempt, its webhook would fail.
 	b.AC.SetDown(http.StatusTooManyRequests)
-	for i := range 3 {
-		send(i)
+	for range 3 {
+		send()
 	}
-	time.Sleep(3 * time.Second)
+	waitRefused(t, b.AC, ids[0:3], http.StatusTooManyRequests, maxAttempts)
 	b.AC.SetDown(http.StatusServiceUnavailable)
-	for i := 3; i < 6; i++ {
-		send(i)
+	for range 3 {
+		send()
 	}
-	time.Sleep(3 * time.Second)
+	waitRefused(t, b.AC, ids[3:6], http.StatusServiceUnavailable, maxAttempts)
 	if n := pendingWebhooks(b.URL); n != len(ids) {
 		t.Errorf("pending webhooks while AC refuses = %d, want %d", n, len(ids))
 	}
@@ -209,4 +206,25 @@ func TestACThrottledAndDown(t *testing.T) {
 	if n := b.AC.MaxInWindow(time.Second); n > 5 {
 		t.Errorf("AC saw %d requests within 1s (429 and 503 included), limit 5", n)
 	}
+}
+
+// waitRefused waits until ac has answered status to more than n requests
+// for one of the contacts (GET /api/3/contacts/{id}, the first AC request of
+// a round). During an outage the bridge probes AC about once a second, for one
+// contact at a time, so the contacts are not refused equally often.
+func waitRefused(t *testing.T, ac *acfake.Server, contacts []string, status, n int) {
+	t.Helper()
+	wait.For(t, time.Minute, fmt.Sprintf("AC to refuse a contact more than %d times with %d", n, status), func() (bool, string) {
+		refused := map[string]int{}
+		for _, r := range ac.Requests() {
+			if r.Status == status && r.Method == http.MethodGet {
+				refused[strings.TrimPrefix(r.Path, "/api/3/contacts/")]++
+			}
+		}
+		most := 0
+		for _, id := range contacts {
+			most = max(most, refused[id])
+		}
+		return most > n, fmt.Sprintf("refused at most %d times", most)
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,8 +24,10 @@ import (
 
 	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/config"
+
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
@@ -81,9 +85,13 @@ func newAC(t *testing.T, rateLimit int) (*acfake.Server, string) {
 	return ac, ac.AddField("WP Password", "WP_PASSWORD", "text")
 }
 
-// baseEnv is the environment every test bridge starts from.
+// baseEnv is the environment every test bridge starts from. SYNC_TIMEOUT is
+// well above the default 4s: tests that expect a webhook done within its
+// request must not see it queued because the machine is busy (tests of the
+// timeout set their own).
 func baseEnv(site wptest.Site, acURL, dbPath string) map[string]string {
 	return map[string]string{
+		"SYNC_TIMEOUT":          "30s",
 		"ACCESS_KEY":            testAccessKey,
 		"AC_API_URL":            acURL,
 		"AC_API_KEY":            testACKey,
@@ -182,7 +190,11 @@ var contactsMu sync.Mutex
 var contactsByBridge = map[*bridge][]string{}
 
 // addContact adds a contact to the fake AC and remembers it for log checks.
+// A contact without an id gets one no other test uses (see reserveContactIDs).
 func (b *bridge) addContact(c acfake.Contact) string {
+	if c.ID == "" {
+		c.ID = strconv.FormatInt(reserveContactIDs(1), 10)
+	}
 	id := b.AC.AddContact(c)
 	contactsMu.Lock()
 	contactsByBridge[b] = append(contactsByBridge[b], id)
@@ -256,35 +268,56 @@ func contactBody(id, email string, tags ...string) string {
 	return v.Encode()
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s", d, what)
-}
-
 // acRequests counts the fake AC's requests since the last reset.
 func (b *bridge) acRequests() int { return len(b.AC.Requests()) }
 
-// deleteUserByEmail removes a leftover user from an earlier run.
+// deleteUserByEmail removes the users with email: a leftover from an earlier
+// run, or the test's own (duplicates included) when it ends.
 func (b *bridge) deleteUserByEmail(email string) {
 	b.t.Helper()
-	u, err := b.WP.Users.FindByEmail(context.Background(), email)
-	if errors.Is(err, wordpress.ErrNotFound) {
-		return
-	}
+	ids, err := b.Site.UserIDsWithEmail(context.Background(), email)
 	if err != nil {
-		b.t.Fatalf("find %s: %v", email, err)
+		b.t.Fatalf("find users with a test address: %v", err)
 	}
-	if err := b.WP.Users.Delete(context.Background(), u.ID, 1); err != nil {
-		b.t.Fatalf("delete user %d: %v", u.ID, err)
+	for _, id := range ids {
+		if err := b.WP.Users.Delete(context.Background(), id, 1); err != nil && !errors.Is(err, wordpress.ErrNotFound) {
+			b.t.Fatalf("delete user %d: %v", id, err)
+		}
 	}
+}
+
+// contactIDMeta is the user meta key linking a WordPress user to its contact.
+const contactIDMeta = "activecampaign_contact_id"
+
+// contactUser returns the one user of a contact: exactly one user of the site
+// has the contact's email, it is linked to the contact id, and it is the user
+// the contact id finds. This is what a test can check of the shared
+// WordPress: other packages' tests add and remove users at the same time, so
+// counting all of its users says nothing. Safe for any goroutine.
+func contactUser(site wptest.Site, wp *wordpress.Client, contactID, email string) (*wordpress.User, error) {
+	ctx := context.Background()
+	ids, err := site.UserIDsWithEmail(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) != 1 {
+		return nil, fmt.Errorf("%d users have the contact's email, want 1", len(ids))
+	}
+	u, err := wp.Users.Get(ctx, ids[0])
+	if err != nil {
+		return nil, err
+	}
+	if got := u.MetaString(contactIDMeta); got != contactID {
+		return nil, fmt.Errorf("user %d with the contact's email is linked to contact %q, want %q", u.ID, got, contactID)
+	}
+	linked, err := wp.Users.FindByMeta(ctx, contactIDMeta, contactID)
+	if err != nil {
+		return nil, fmt.Errorf("find the user linked to contact %s: %w", contactID, err)
+	}
+	if linked.ID != u.ID {
+		return nil, fmt.Errorf("contact %s finds user %d, not user %d with its email", contactID, linked.ID, u.ID)
+	}
+	return u, nil
 }
 
 // user loads a user by id from WordPress.
@@ -317,8 +350,10 @@ func sendHook(base string, query url.Values, body string) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// pendingWebhooks reads wpbridge_webhooks_pending from base's /metrics, or -1.
-func pendingWebhooks(base string) int {
+// metric reads one series from base's /metrics, such as
+// `wpbridge_jobs_total{action="add",outcome="retry"}`: its value, 0 when the
+// series is absent (a counter not yet counted), or -1 when /metrics fails.
+func metric(base, series string) int {
 	resp, err := hookClient.Get(base + "/metrics")
 	if err != nil {
 		return -1
@@ -326,19 +361,25 @@ func pendingWebhooks(base string) int {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, "wpbridge_webhooks_pending "); ok {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
 			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
 				return int(f)
 			}
 		}
 	}
-	return -1
+	return 0
 }
+
+// pendingWebhooks reads wpbridge_webhooks_pending from base's /metrics, or -1.
+func pendingWebhooks(base string) int { return metric(base, "wpbridge_webhooks_pending") }
 
 // waitSettled waits until base has no pending webhook.
 func waitSettled(t *testing.T, base string, d time.Duration) {
 	t.Helper()
-	waitFor(t, d, "every webhook to finish", func() bool { return pendingWebhooks(base) == 0 })
+	wait.For(t, d, "every webhook to finish", func() (bool, string) {
+		n := pendingWebhooks(base)
+		return n == 0, fmt.Sprintf("%d pending", n)
+	})
 }
 
 // deleteUsers removes users by id, a few at a time.
@@ -358,6 +399,35 @@ func deleteUsers(t *testing.T, wp *wordpress.Client, ids []int64) {
 	wg.Wait()
 }
 
-// runContactBase returns a contact id base no earlier run used, so that
-// leftovers in the shared WordPress never match this run's contacts.
-func runContactBase() int64 { return time.Now().UnixMilli() % 100_000_000 * 1000 }
+// Contact ids are links to WordPress users (contact-id meta), so a test that
+// reused one could find a user another test or an earlier run left behind.
+var contactIDSeq struct {
+	once sync.Once
+	next atomic.Int64
+}
+
+// reserveContactIDs reserves n consecutive contact ids and returns the first.
+// No other test of this run gets them, and no earlier run used them: a run
+// starts from the time in milliseconds times 1000, and uses far fewer than
+// 1000 ids per millisecond it runs. (The ids repeat after about 27 hours.)
+func reserveContactIDs(n int) int64 {
+	contactIDSeq.once.Do(func() { contactIDSeq.next.Store(time.Now().UnixMilli() % 100_000_000 * 1000) })
+	return contactIDSeq.next.Add(int64(n)) - int64(n)
+}
+
+// testSeed is the seed of the tests' random choices (the order webhooks are
+// sent in): fixed, so that a run can be repeated, unless WPBRIDGE_STORM_SEED
+// sets another. It is logged so that a failure can be replayed.
+func testSeed(t *testing.T) uint64 {
+	t.Helper()
+	seed := uint64(1)
+	if v := os.Getenv("WPBRIDGE_STORM_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("WPBRIDGE_STORM_SEED=%q: want an unsigned integer", v)
+		}
+		seed = n
+	}
+	t.Logf("random seed %d (replay with WPBRIDGE_STORM_SEED=%d)", seed, seed)
+	return seed
+}

@@ -1,4 +1,4 @@
-// Package proc builds and runs the wpbridge binary as a child process, for
+// Package childproc builds and runs the wpbridge binary as a child process, for
 // crash tests and the benchmark: start it with an environment, wait until it
 // is ready, kill it (gracefully or with SIGKILL), read its memory use.
 package childproc

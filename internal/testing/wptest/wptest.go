@@ -38,9 +38,11 @@ type Site struct {
 }
 
 // Env reads the env file named by $WPBRIDGE_WP_ENV (default DefaultEnvFile).
-// Without it the test is skipped, or fails when WPBRIDGE_REQUIRE_WP=1.
+// Without it the test is skipped, or fails when WPBRIDGE_REQUIRE_WP=1; the
+// first skip in a package also prints one line saying how to run those tests.
 func Env(t testing.TB) Site {
 	t.Helper()
+	keepOutOfTestCache()
 	path := os.Getenv("WPBRIDGE_WP_ENV")
 	if path == "" {
 		path = DefaultEnvFile
@@ -54,6 +56,7 @@ func Env(t testing.TB) Site {
 			t.Fatalf("test WordPress required: %v (run: bash scripts/wordpress.sh start)", err)
 			return Site{}
 		}
+		notice.print(err)
 		t.Skipf("no test WordPress: %v (run: bash scripts/wordpress.sh start)", err)
 		return Site{}
 	}

@@ -1,10 +1,15 @@
 package wptest
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wpbridge/wpbridge/wordpress"
 )
 
 // recordingTB captures Skip/Fatal instead of stopping the test.
@@ -37,17 +42,43 @@ func TestEnv(t *testing.T) {
 	for _, tt := range []struct {
 		name, require string
 		skip, fail    bool
-	}{{"MissingSkips", "", true, false}, {"MissingRequired", "1", false, true}} {
+		notices       int // lines printed after two calls
+	}{{"MissingSkips", "", true, false, 1}, {"MissingRequired", "1", false, true, 0}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("WPBRIDGE_WP_ENV", filepath.Join(dir, "missing"))
 			t.Setenv("WPBRIDGE_REQUIRE_WP", tt.require)
-			r := &recordingTB{TB: t}
-			Env(r)
-			if r.skipped != tt.skip || r.failed != tt.fail {
-				t.Errorf("skipped=%v failed=%v, want %v %v", r.skipped, r.failed, tt.skip, tt.fail)
+			out := captureNotice(t)
+			for range 2 {
+				r := &recordingTB{TB: t}
+				Env(r)
+				if r.skipped != tt.skip || r.failed != tt.fail {
+					t.Errorf("skipped=%v failed=%v, want %v %v", r.skipped, r.failed, tt.skip, tt.fail)
+				}
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			if out.Len() == 0 {
+				lines = nil
+			}
+			if len(lines) != tt.notices {
+				t.Fatalf("notice lines = %q, want %d", lines, tt.notices)
+			}
+			for _, want := range []string{"internal/testing/wptest: skipped its real-WordPress tests", "no such file",
+				"bash scripts/wordpress.sh start", "./scripts/test.sh"} {
+				if tt.notices > 0 && !strings.Contains(lines[0], want) {
+					t.Errorf("notice %q lacks %q", lines[0], want)
+				}
 			}
 		})
 	}
+}
+
+// captureNotice sends the skip notice to a buffer, with its once reset, until t ends.
+func captureNotice(t *testing.T) *bytes.Buffer {
+	var buf bytes.Buffer
+	saved := notice
+	notice = &skipNotice{open: func() (io.Writer, func()) { return &buf, func() {} }}
+	t.Cleanup(func() { notice = saved })
+	return &buf
 }
 
 func TestSite_Mails(t *testing.T) {
@@ -85,5 +116,34 @@ func TestSite_CheckPassword(t *testing.T) {
 	}
 	if s.CheckPassword(t, s.Username, s.AppPassword) {
 		t.Error("an application password logs in through wp-login.php")
+	}
+}
+
+func TestSite_UserIDsWithEmail(t *testing.T) {
+	t.Parallel()
+	s := Env(t)
+	wp := s.Client(t)
+	ctx := t.Context()
+	email := UniqueEmail(t, "count")
+	if ids, err := s.UserIDsWithEmail(ctx, email); err != nil || len(ids) != 0 {
+		t.Fatalf("before any user: %v, %v; want none", ids, err)
+	}
+	var made []int64
+	// A near match (the address inside a longer one) is not counted.
+	for _, addr := range []string{email, "x" + email} {
+		u, err := wp.Users.Create(ctx, wordpress.UserRequest{Fields: map[string]string{"username": strings.Split(addr, "@")[0], "email": addr, "password": "Pw-count-12345"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, u.ID)
+		t.Cleanup(func() {
+			if err := wp.Users.Delete(context.Background(), u.ID, 1); err != nil {
+				t.Errorf("delete user %d: %v", u.ID, err)
+			}
+		})
+	}
+	ids, err := s.UserIDsWithEmail(ctx, strings.ToUpper(email))
+	if err != nil || len(ids) != 1 || ids[0] != made[0] {
+		t.Errorf("UserIDsWithEmail = %v, %v; want [%d]", ids, err, made[0])
 	}
 }
