@@ -86,7 +86,7 @@ func startBridge(t *testing.T, site wptest.Site, trustProxies bool) *bridge {
 	if trustProxies {
 		env = append(env, "TRUSTED_PROXIES=127.0.0.1")
 	}
-	p, err := childproc.Start(t.Context(), wpbridgeBinary(t), env, b.Logs)
+	p, err := childproc.Start(t.Context(), childproc.Binary(t), env, b.Logs)
 	if err != nil {
 		t.Fatalf("start wpbridge: %v\n%s", err, b.Logs.String())
 	}

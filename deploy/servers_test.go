@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,39 +17,10 @@ import (
 	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
 )
 
-var (
-	binDir    string // removed by TestMain
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	childproc.RemoveBinary()
 	os.Exit(code)
-}
-
-// wpbridgeBinary builds cmd/wpbridge once per test run.
-func wpbridgeBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root, err := childproc.ModuleRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		if binDir, buildErr = os.MkdirTemp("", "wpbridge-bin-"); buildErr != nil {
-			return
-		}
-		binPath, buildErr = childproc.Build(context.Background(), root, binDir)
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
 }
 
 // tool finds a server binary (also in /usr/sbin, which a non-root PATH lacks).

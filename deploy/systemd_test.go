@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wpbridge/wpbridge/internal/testing/childproc"
 )
 
 // unitSettings returns the last value of each Section.Key of a unit file.
@@ -64,7 +66,7 @@ func analyzedUnit(t *testing.T) (analyze, unit string) {
 		t.Skip("systemd-analyze not installed: skipping the check of deploy/systemd/wpbridge.service")
 	}
 	text := edit(t, shipped(t, "systemd/wpbridge.service"), "ExecStart=/usr/local/bin/wpbridge serve",
-		"ExecStart="+wpbridgeBinary(t)+" serve")
+		"ExecStart="+childproc.Binary(t)+" serve")
 	unit = filepath.Join(t.TempDir(), "wpbridge.service")
 	writeFile(t, unit, text)
 	return analyze, unit

@@ -25,32 +25,11 @@ EMAIL=ada.lovelace@example.com
 say() {
 	if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi
 }
-log() { printf 'demo.sh: %s\n' "$*" >&2; }
-die() {
-	log "error: $1"
-	if [ -n "${2:-}" ] && [ -f "$2" ]; then
-		log "last lines of $2:"
-		tail -n 20 "$2" >&2 || true
-	fi
-	exit 1
-}
+SCRIPT=demo.sh
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 secret() { head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c "$1"; }
 
-# proc_is PID NAME: PID is alive and its command name is NAME (guards against reused PIDs).
-proc_is() { [ -n "$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
-
-stop_pid() { # stop_pid FILE NAME
-	local pid i
-	[ -f "$1" ] || return 0
-	pid=$(cat "$1")
-	proc_is "$pid" "$2" || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 300; i++)); do
-		proc_is "$pid" "$2" || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
 
 do_stop() {
 	[ -d "$D" ] || return 0

@@ -11,15 +11,9 @@ set -euo pipefail
 PACKAGES=(nginx caddy)
 APT_LOG=/tmp/wpbridge-proxies-apt.log
 
-log() { printf 'proxies.sh: %s\n' "$*" >&2; }
-die() {
-	log "error: $1"
-	if [ -n "${2:-}" ] && [ -f "$2" ]; then
-		log "last lines of $2:"
-		tail -n 30 "$2" >&2 || true
-	fi
-	exit 1
-}
+SCRIPT=proxies.sh
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 missing_packages() {
 	local p

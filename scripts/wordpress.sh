@@ -17,20 +17,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 URL="http://127.0.0.1:$PORT"
 PACKAGES=(wordpress mariadb-server php-cli php-mysql procps)
 
-log() { printf 'wordpress.sh: %s\n' "$*" >&2; }
-die() {
-	log "error: $1"
-	if [ -n "${2:-}" ] && [ -f "$2" ]; then
-		log "last lines of $2:"
-		tail -n 30 "$2" >&2 || true
-	fi
-	exit 1
-}
+SCRIPT=wordpress.sh
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# proc_is PID NAME: PID is alive and its command name is NAME (guards against reused PIDs).
-proc_is() {
-	[ -n "$1" ] && [ -r "/proc/$1/comm" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
-}
 
 # wait_gone PID SECONDS: wait for PID to exit; 0 when gone.
 wait_gone() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -18,36 +17,6 @@ import (
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 )
 
-var (
-	binDir    string // removed by TestMain
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// wpbridgeBinary builds cmd/wpbridge once per test run.
-func wpbridgeBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root, err := childproc.ModuleRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "wpbridge-bin-")
-		binDir = dir
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath, buildErr = childproc.Build(context.Background(), root, dir)
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
 // child is wpbridge running as a separate process on one database.
 type child struct {
 	t    *testing.T
@@ -60,7 +29,7 @@ type child struct {
 func newChild(t *testing.T, ac *acfake.Server) *child {
 	t.Helper()
 	site := wptest.Env(t)
-	c := &child{t: t, bin: wpbridgeBinary(t), logs: &syncbuf.Buffer{},
+	c := &child{t: t, bin: childproc.Binary(t), logs: &syncbuf.Buffer{},
 		env: baseEnv(site, ac.URL(), filepath.Join(t.TempDir(), "wpbridge.db"))}
 	c.env["LOG_FORMAT"] = "json"
 	t.Cleanup(func() {

@@ -26,6 +26,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/config"
 
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
+	"github.com/wpbridge/wpbridge/internal/testing/childproc"
 	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
@@ -35,9 +36,7 @@ import (
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode)
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	childproc.RemoveBinary()
 	os.Exit(code)
 }
 
