@@ -44,7 +44,7 @@ func Clients(cfg *config.Config, m *metrics.Metrics) (*activecampaign.Client, *w
 	// A process restarted right after a crash does not know its
 	// predecessor's requests of the last second: start with the window full.
 	lim := ratelimit.New(cfg.ACRateLimit)
-	lim.Pause(time.Second)
+	lim.FillWindow()
 	acOpts := []activecampaign.Option{activecampaign.WithLimiter(lim)}
 	wpOpts := []wordpress.Option{wordpress.WithMaxConcurrent(cfg.WPMaxConcurrent)}
 	if m != nil {
