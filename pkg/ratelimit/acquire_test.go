@@ -20,13 +20,13 @@ type call struct {
 
 // sim is a fake ActiveCampaign that counts a request when it arrives, somewhere
 // between its write and its answer, and the callers that keep it busy. Every
-// duration function gets the request's sequence number (1-based, in grant order
-// per caller, not globally).
+// duration function gets the request's sequence number (1-based, in the order
+// the callers asked for a slot).
 type sim struct {
 	callers, requests int
 	untraced          bool                        // callers do not send with Acquire's context
 	connect           func(seq int) time.Duration // from grant to write (connection setup)
-	transit           func(seq int) time.Duration // from write to arrival; nil: arrival anywhere the limiter allows (below)
+	transit           func(seq int) time.Duration // from write to arrival; nil: anywhere the limiter allows (latest)
 	serve             func(seq int) time.Duration // from arrival (transit) or write (no transit) to answer
 }
 
@@ -175,9 +175,11 @@ func TestNeverOverLimitAtServer(t *testing.T) {
 				}
 				return slow(seq)
 			}}},
-		{"slow answers, some held up by up to 150 ms before they arrive", 5, nil,
+		// The limiter sees how late a request was from how much later than the
+		// quickest of the last few it was answered: some must not be held up.
+		{"slow answers, every other one held up by up to 150 ms before it arrives", 5, nil,
 			sim{callers: 30, requests: 30, connect: newConnection,
-				transit: func(int) time.Duration { return base + extreme(150*time.Millisecond) },
+				transit: func(seq int) time.Duration { return base + extreme(150*time.Millisecond)*time.Duration(seq%2) },
 				serve:   func(int) time.Duration { return 300 * time.Millisecond }}},
 		{"slow answers, no jitter bound: arrival anywhere before the answer", 5, []Option{WithJitter(time.Hour)},
 			sim{callers: 30, requests: 20, connect: newConnection, serve: slow}},

@@ -26,7 +26,9 @@ var budgetRun = flag.Duration("budget", 10*time.Second, "how long TestBudgetShar
 // per sliding second busy through the real client, answering after ~1 ms and after
 // +300 ms, and prints the share of the budget used (go test -v) over the whole run
 // and once the limiter has seen its first answers (after 2 s). No request may be
-// refused. For steadier figures: go test -run Budget -v -budget=60s.
+// refused. Longer runs give steadier figures:
+//
+//	go test ./pkg/ratelimit/ -run Budget -v -args -budget=60s
 //
 // It does not run in parallel with the package's other tests: the fake counts a
 // request when its handler starts, and a starved handler that starts late is a

@@ -33,20 +33,20 @@
 //   - x(i), how much longer i took from write to answer than the quickest of the
 //     last 8 answered requests, for a request held up on its way (a busy server
 //     or network queue) is answered that much later too, as long as the server's
-//     time from counting to answering varies little. x(i) is 0 until i is
-//     answered (and if that takes over J+W, when it can no longer matter); until
-//     8 answers were seen they are compared with 0, so every request holds its
-//     slot until its answer.
+//     time from counting to answering varies little. x(i) is 0 if i is not
+//     answered within J+W of its write; until 8 answers were seen they are
+//     compared with 0, so every request holds its slot until its answer.
 //
-// Request i holds a slot until r(i) = min(f(i), w(i)+J+x(i)) + W, an unknown time
-// counting as never; a request may go only while fewer than N slots are held.
-// Suppose N+1 requests arrive within one window, and let n be the one let go
-// last. For each other one, i: a(n) >= t(n) + d(n) and
+// Request i holds a slot until r(i) = min(f(i), w(i)+J+x(i)) + W, and a request
+// may go only while fewer than N slots are held. Before i's answer the limiter
+// counts r(i) as w(i)+J+W (never before the write), which is r(i) itself
+// whenever the answer comes later than that, and otherwise a time the answer is
+// known by. Suppose N+1 requests arrive within one window, and let n be the one
+// let go last. For each other one, i: a(n) >= t(n) + d(n) and
 // a(i) <= min(f(i), w(i) + d(n) + J + x(i)), so a(n) - a(i) < W gives
 // t(n) < min(f(i) - d(n), w(i)+J+x(i)) + W <= r(i): when n went, all N others
-// held their slot (as far as the limiter knew, and it could only know a later
-// end). The rule forbids exactly that, so no window at the server sees more than
-// N requests.
+// held their slot. The rule forbids exactly that, so no window at the server sees
+// more than N requests.
 //
 // A request holds its slot for about W + min(L, J) after its write: one window
 // plus ~1 ms against a fast API, plus J (3 % of the window by default) against a
@@ -128,8 +128,7 @@ func (l *Limiter) Pause(d time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if until.After(l.pausedUntil) {
-		l.pausedUntil = until
-		l.signalLocked()
+		l.pausedUntil = until // waiters see it when they wake
 	}
 }
 
