@@ -54,7 +54,7 @@ func Clients(cfg *config.Config, m *metrics.Metrics) (*activecampaign.Client, *w
 	// A process restarted right after a crash does not know its
 	// predecessor's requests of the last second: start with the window full.
 	lim := ratelimit.New(cfg.ACRateLimit)
-	lim.Pause(time.Second)
+	lim.FillWindow()
 	ac, err := activecampaign.NewClient(cfg.ACAPIURL, cfg.ACAPIKey.Reveal(),
 		activecampaign.WithLimiter(lim), activecampaign.WithHTTPClient(m.HTTPClient("activecampaign")))
 	if err != nil {
