@@ -20,4 +20,6 @@
 //   - add.go: the add action (link or create a user, return its password)
 //   - update.go: the update and update_tags actions
 //   - change.go: field mapping and building the one write to a user
+//   - email.go: which emails WordPress accepts (is_email) and when two are
+//     the same (ASCII case only)
 package contactsync
