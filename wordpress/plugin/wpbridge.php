@@ -359,7 +359,9 @@ final class WPBridge_Password_Check {
 		if (!is_string($password) || '' === $password) {
 			return new WP_Error('rest_invalid_param', 'password must be a non-empty string.', array('status' => 400));
 		}
-		$match = !WPBridge_Plugin::is_powerful($user) && wp_check_password($password, $user->user_pass, $user->ID);
+		// Slashed as at login: WordPress hashes and checks passwords with the slashes its request
+		// handling adds (wp_signon gets $_POST['pwd'], the users endpoint saves wp_slash()ed data).
+		$match = !WPBridge_Plugin::is_powerful($user) && wp_check_password(wp_slash($password), $user->user_pass, $user->ID);
 		return array('match' => (bool) $match);
 	}
 
