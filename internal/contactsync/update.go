@@ -30,29 +30,32 @@ func (s *Syncer) update(ctx context.Context, req Request) (Result, error) {
 }
 
 // unlinked finds the user for a contact no user is linked to: the one whose
-// email equals the contact's email in AC. The payload's email is a hint, never
+// email equals the contact's email in AC. The request's email is a hint, never
 // an identity: when no user has it the request is ignored without asking AC
 // (most contacts a bulk edit touches have no WordPress user); when a user has
 // it, that user is taken only if AC gives the contact the same email. u is nil
-// when no user qualifies; res then says why.
+// when no user qualifies; res then says so, in the same words whether or not
+// a user had the request's email (the answer tells nothing about accounts).
 func (s *Syncer) unlinked(ctx context.Context, req Request) (c *Contact, u *User, res Result, err error) {
-	none := ignored("no WordPress user is linked to contact %s or has its email", req.ContactID)
+	none := ignored("no WordPress user is linked to contact %s or has its email in ActiveCampaign", req.ContactID)
 	if req.EmailHint != "" {
-		if u, err = s.findByEmail(ctx, req.EmailHint); err != nil || u == nil {
-			return nil, nil, none, err
+		if u, err = s.findByEmail(ctx, req.EmailHint); err != nil {
+			return nil, nil, Result{}, err
+		}
+		if u == nil {
+			return nil, nil, none, nil
 		}
 	}
 	if c, _, err = s.loadContact(ctx, req.ContactID, nil); err != nil {
 		return nil, nil, Result{}, err
 	}
-	if u != nil {
-		if !sameEmail(u.Email, c.Email) {
-			return nil, nil, ignored("the email in the request is not contact %s's email in ActiveCampaign: user %d left alone", c.ID, u.ID), nil
+	if u == nil {
+		if u, err = s.findByEmail(ctx, c.Email); err != nil {
+			return nil, nil, Result{}, err
 		}
-		return c, u, Result{}, nil
 	}
-	if u, err = s.findByEmail(ctx, c.Email); err != nil || u == nil {
-		return nil, nil, none, err
+	if u == nil || !sameEmail(u.Email, c.Email) {
+		return nil, nil, none, nil
 	}
 	return c, u, Result{}, nil
 }
