@@ -396,7 +396,7 @@ func TestRejectedCredentialsPause(t *testing.T) {
 		{"activecampaign", "AC_API_KEY", "revoked-ac-key-000", "ActiveCampaign"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := startBridge(t, map[string]string{tc.key: tc.value, "SYNC_TIMEOUT": "1s"}, app.Options{MaxAttempts: 2})
+			b := startBridge(t, map[string]string{tc.key: tc.value, "SYNC_TIMEOUT": "1s"}, app.Options{RetryHorizon: time.Millisecond})
 			b.secrets = append(b.secrets, tc.value)
 			email := wptest.UniqueEmail(t, "paused")
 			id := b.addContact(acfake.Contact{Email: email})
@@ -415,9 +415,9 @@ func TestRejectedCredentialsPause(t *testing.T) {
 			if got := b.send(http.MethodGet, "/healthz", nil, "", nil); got.Code != http.StatusOK {
 				t.Errorf("/healthz = %d while paused, want 200 (alive)", got.Code)
 			}
-			// Paused, not failed: with MaxAttempts 2 the webhook would have
-			// failed for good by now had the rejections used attempts.
-			time.Sleep(3 * time.Second) // two attempts with backoff would be over by now
+			// Paused, not failed: with a 1ms retry horizon the webhook would
+			// have failed for good by now had a rejection counted as a failure.
+			time.Sleep(3 * time.Second) // a retry with backoff would be over by now
 			o, err := b.App.Queue.Outcome(context.Background(), r.WebhookID)
 			if err != nil {
 				t.Fatal(err)

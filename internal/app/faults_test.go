@@ -162,10 +162,10 @@ func TestWordPressDown(t *testing.T) {
 }
 
 // TestACThrottledAndDown has AC answer 429 (Retry-After), then 503, for a
-// while; with only 2 attempts per job every webhook still completes, because
-// waiting on AC does not use an attempt.
+// while; with a retry horizon that any temporary failure would pass, every
+// webhook still completes, because waiting on AC is not a failure.
 func TestACThrottledAndDown(t *testing.T) {
-	b := startBridgeWith(t, setup{Opts: app.Options{MaxAttempts: 2, RetryBase: 200 * time.Millisecond, RetryCap: time.Second}})
+	b := startBridgeWith(t, setup{Opts: app.Options{RetryHorizon: time.Millisecond, RetryBase: 200 * time.Millisecond, RetryCap: time.Second}})
 	base := runContactBase()
 	var ids []string
 	var hooks []int64

@@ -109,6 +109,12 @@ func (c *Config) problems() []error {
 	checkRange(&p, "AC_RATE_LIMIT", c.ACRateLimit)
 	checkRange(&p, "WP_MAX_CONCURRENT", c.WPMaxConcurrent)
 	checkRange(&p, "WORKERS", c.Workers)
+	if c.RetryHorizon < time.Minute || c.RetryHorizon > 8760*time.Hour {
+		p.add("RETRY_HORIZON", "must be from 1m to 8760h (a year) (got %s)", c.RetryHorizon)
+	}
+	if c.HistoryRetention < time.Hour || c.HistoryRetention > 87600*time.Hour {
+		p.add("HISTORY_RETENTION", "must be from 1h to 87600h (ten years) (got %s)", c.HistoryRetention)
+	}
 
 	for _, tp := range c.TrustedProxies {
 		if tp == "" {
