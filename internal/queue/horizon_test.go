@@ -189,3 +189,45 @@ func TestJobFromBeforeTheHorizonKeepsRetrying(t *testing.T) {
 		t.Errorf("runner called %d times, want 4", n)
 	}
 }
+
+// TestHistoryRetention: finished webhooks are kept HistoryRetention, then
+// the cleaner deletes them; pending ones are never deleted.
+func TestHistoryRetention(t *testing.T) {
+	clk := newClock()
+	opts := fastOptions()
+	opts.Now = clk.Now // HistoryRetention: the default 720h
+	opts.RetryHorizon = 100 * 24 * time.Hour
+	e := startEnv(t, nil, classify, opts)
+	done := e.submit(hook("42", contactsync.ActionAdd)).WebhookID
+	e.waitFinal(done)
+	e.close()
+	e2 := openEnv(t, e.path, nil, classify, opts)
+	pending := e2.submit(hook("43", contactsync.ActionAdd)).WebhookID // not worked: the queue is not started
+	e2.close()
+
+	// 29 days later the finished webhook is still there.
+	clk.Advance(29 * 24 * time.Hour)
+	e3 := openEnv(t, e.path, &fakeRunner{run: func(ctx context.Context, req contactsync.Request, n int) (contactsync.Result, error) {
+		return contactsync.Result{}, errWPDown // keeps 43 pending
+	}}, classify, opts)
+	e3.start()
+	eventually(t, 10*time.Second, func() (bool, string) { return len(e3.runner.Calls()) > 0, "no round ran" })
+	if _, err := e3.st.Webhooks.Get(context.Background(), done); err != nil {
+		t.Errorf("finished webhook after 29 days: %v", err)
+	}
+	e3.close()
+
+	// After 31 days it is deleted; the pending one stays.
+	clk.Advance(2 * 24 * time.Hour)
+	e4 := openEnv(t, e.path, &fakeRunner{run: func(ctx context.Context, req contactsync.Request, n int) (contactsync.Result, error) {
+		return contactsync.Result{}, errWPDown
+	}}, classify, opts)
+	e4.start()
+	eventually(t, 10*time.Second, func() (bool, string) {
+		_, err := e4.st.Webhooks.Get(context.Background(), done)
+		return errors.Is(err, store.ErrNotFound), fmt.Sprintf("finished webhook after 31 days: %v", err)
+	})
+	if r := e4.record(pending); r.State != store.StatePending {
+		t.Errorf("pending webhook %+v after 31 days", r)
+	}
+}
