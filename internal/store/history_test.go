@@ -353,3 +353,43 @@ func TestOpenSQLiteSharedBesideTheOwner(t *testing.T) {
 		t.Error("a second owner opened the database")
 	}
 }
+
+// TestSchemaUpgradeByTwoOpeners: a server and a history command opening an
+// old database at the same moment upgrade it once, and both work.
+func TestSchemaUpgradeByTwoOpeners(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wpbridge.db")
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(sqliteSchema + v0Row); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	type opened struct {
+		db  *DB
+		err error
+	}
+	res := make(chan opened, 4)
+	for i := range 4 {
+		go func() {
+			open := OpenSQLiteShared
+			if i == 0 {
+				open = OpenSQLite
+			}
+			db, err := open(context.Background(), path)
+			res <- opened{db, err}
+		}()
+	}
+	for range 4 {
+		o := <-res
+		if o.err != nil {
+			t.Errorf("open: %v", o.err)
+			continue
+		}
+		if r := get(t, o.db, 1); r.Source != SourceWebhook || r.RetryFrom.IsZero() {
+			t.Errorf("upgraded webhook %+v", r)
+		}
+		o.db.Close()
+	}
+}

@@ -60,6 +60,11 @@ var SchemaVersion = len(sqliteMigrations)
 // SchemaVersion, in one transaction: two processes opening the same file
 // at once (a server and a history command) upgrade it once.
 func migrateSQLite(ctx context.Context, db *sql.DB) error {
+	var current int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&current); err == nil &&
+		current == len(sqliteMigrations) && current > 0 {
+		return nil // up to date: no write lock for a reader such as webhooks list
+	}
 	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock): one writer at a time
 	if err != nil {
 		return fmt.Errorf("begin schema upgrade: %w", err)
