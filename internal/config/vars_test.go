@@ -145,6 +145,14 @@ func TestLoad_Variables(t *testing.T) {
 		{"log trace", "LOG_LEVEL", "trace", nil, `LOG_LEVEL: must be debug, info, warn or error (got "trace")`},
 		{"log json", "LOG_FORMAT", "JSON", func(c *Config) bool { return c.LogFormat == "json" }, ""},
 		{"log logfmt", "LOG_FORMAT", "logfmt", nil, `LOG_FORMAT: must be text or json (got "logfmt")`},
+
+		// RETRY_HORIZON, HISTORY_RETENTION
+		{"retry horizon", "RETRY_HORIZON", "168h", func(c *Config) bool { return c.RetryHorizon == 168*time.Hour }, ""},
+		{"retry horizon short", "RETRY_HORIZON", "30s", nil, "RETRY_HORIZON: must be from 1m to 8760h (a year) (got 30s)"},
+		{"retry horizon long", "RETRY_HORIZON", "9000h", nil, "RETRY_HORIZON: must be from 1m to 8760h"},
+		{"retry horizon words", "RETRY_HORIZON", "three days", nil, "RETRY_HORIZON:"},
+		{"history retention", "HISTORY_RETENTION", "2160h", func(c *Config) bool { return c.HistoryRetention == 2160*time.Hour }, ""},
+		{"history retention short", "HISTORY_RETENTION", "30m", nil, "HISTORY_RETENTION: must be from 1h to 87600h (ten years) (got 30m0s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
