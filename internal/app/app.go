@@ -80,18 +80,14 @@ func Policy(cfg *config.Config) contactsync.Policy {
 // New opens the database (running migrations) and builds everything. Close
 // it when done.
 func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts Options) (*App, error) {
-	path, ok := cfg.SQLitePath()
-	if !ok {
-		return nil, errors.New("DATABASE_URL: postgres is not supported yet; use sqlite:PATH")
-	}
 	m := metrics.New()
 	ac, wp, err := Clients(cfg, m)
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.OpenSQLite(ctx, path)
+	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		return nil, fmt.Errorf("DATABASE_URL %s: %w", cfg.RedactedDatabaseURL(), err)
 	}
 	a := &App{cfg: cfg, log: log, db: db, Metrics: m}
 	if err := a.build(ctx, ac, wp, opts); err != nil {

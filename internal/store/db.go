@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Backend names the database a DB runs on.
@@ -24,17 +26,23 @@ type DB struct {
 	Passwords *Passwords
 	Echoes    *Echoes
 
-	close func() error
+	rebind   func(string) string
+	close    func() error
+	listener *pgxpool.Pool // PostgreSQL: River's connection for LISTEN
 }
 
 func newDB(sqlDB *sql.DB, b Backend, rebind func(string) string, closeFn func() error) *DB {
 	c := conn{db: sqlDB, rebind: rebind}
 	return &DB{
-		SQL: sqlDB, Backend: b, close: closeFn,
+		SQL: sqlDB, Backend: b, rebind: rebind, close: closeFn,
 		Webhooks: &Webhooks{c: c}, Passwords: &Passwords{c: c},
 		Echoes: &Echoes{c: c, Window: DefaultEchoWindow},
 	}
 }
+
+// Rebind writes a query's ? placeholders in the backend's style ($1, $2, ...
+// on PostgreSQL).
+func (db *DB) Rebind(query string) string { return db.rebind(query) }
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
