@@ -3,10 +3,14 @@ package queue
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/metrics"
 	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/pgtest"
 )
@@ -115,5 +119,51 @@ func TestPostgresReadyRecovers(t *testing.T) {
 	o := e.submit(hook("pg-back", contactsync.ActionAdd))
 	if got := e.waitFinal(o.WebhookID)[0]; got.State != store.StateDone {
 		t.Errorf("webhook after the database came back = %+v", got)
+	}
+}
+
+// Two replicas sharing one PostgreSQL database never run rounds for one
+// contact at the same time, and every webhook ends up covered.
+func TestPostgresReplicasOneContactAtATime(t *testing.T) {
+	u := pgtest.SchemaURL(t)
+	r := &fakeRunner{run: func(ctx context.Context, req contactsync.Request, n int) (contactsync.Result, error) {
+		time.Sleep(20 * time.Millisecond) // a round takes a while: the other replica tries meanwhile
+		return contactsync.Result{Status: contactsync.StatusDone, Message: "synced " + req.ContactID, UserID: 7}, nil
+	}}
+	replicas := []*env{openEnv(t, u, r, nil, fastOptions()), openEnv(t, u, r, nil, fastOptions())}
+	for _, e := range replicas {
+		e.start()
+	}
+	var ids []int64
+	for i := range 40 {
+		contact := fmt.Sprintf("pg-fleet-%d", i%3)
+		ids = append(ids, replicas[i%2].submit(hook(contact, contactsync.ActionUpdate)).WebhookID)
+	}
+	for _, o := range replicas[0].waitFinal(ids...) {
+		if o.State != store.StateDone && o.State != store.StateIgnored {
+			t.Errorf("webhook %d = %+v", o.WebhookID, o)
+		}
+	}
+	if n := r.overlaps.Load(); n != 0 {
+		t.Errorf("%d rounds overlapped another round of their contact", n)
+	}
+}
+
+// A pool too small for the workers is refused at start, saying what to set.
+func TestPostgresPoolTooSmall(t *testing.T) {
+	u := pgtest.SchemaURL(t) + "&pool_max_conns=5"
+	st, err := store.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	opts := fastOptions() // 4 workers: 8 connections needed
+	if _, err := New(context.Background(), st, &fakeRunner{}, nil, opts, logrus.New(), metrics.New()); err == nil ||
+		!strings.Contains(err.Error(), "pool_max_conns=8") {
+		t.Errorf("New with 5 connections for 4 workers = %v, want an error asking for pool_max_conns=8", err)
+	}
+	opts.Workers = 1
+	if _, err := New(context.Background(), st, &fakeRunner{}, nil, opts, logrus.New(), metrics.New()); err != nil {
+		t.Errorf("New with 5 connections for 1 worker: %v", err)
 	}
 }

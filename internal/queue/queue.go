@@ -87,6 +87,9 @@ func New(ctx context.Context, db *store.DB, runner Runner, classify Classifier, 
 	if classify == nil {
 		classify = func(error) Verdict { return Verdict{Class: Temporary} }
 	}
+	if err := checkPool(db, opts.Workers); err != nil {
+		return nil, err
+	}
 	if err := db.Migrate(ctx); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
@@ -101,6 +104,22 @@ func New(ctx context.Context, db *store.DB, runner Runner, classify Classifier, 
 	}
 	m.SetDepthFunc(q.depth)
 	return q, nil
+}
+
+// poolSpare is how many connections River and the webhook handlers need
+// beside the rounds.
+const poolSpare = 4
+
+// checkPool refuses a PostgreSQL pool too small for the workers: each round
+// keeps a connection for its contact's lock (store.DB.LockContact) and needs
+// another for its queries.
+func checkPool(db *store.DB, workers int) error {
+	size := db.SQL.Stats().MaxOpenConnections
+	if db.Backend != store.PostgreSQL || size == 0 || size >= workers+poolSpare {
+		return nil
+	}
+	return fmt.Errorf("queue: a pool of %d database connections is too small for %d workers: "+
+		"set pool_max_conns=%d or more in DATABASE_URL, or fewer WORKERS", size, workers, workers+poolSpare)
 }
 
 func (q *Queue) newRiver(driver riverdriver.Driver[*sql.Tx]) (*river.Client[*sql.Tx], error) {
