@@ -6,8 +6,9 @@
 #
 # `start` installs the package when missing (apt, as root, without starting the packaged cluster),
 # creates a cluster owned by the postgres user (initdb and postgres refuse to run as root) with
-# trust authentication on 127.0.0.1 only (fsync off: nothing here outlives the tests), creates the database wpbridge_test and writes
-# $WPBRIDGE_PG_HOME/env with WPBRIDGE_PG_URL. Starting a running cluster again is a no-op.
+# trust authentication on 127.0.0.1 only (fsync off: nothing here outlives the tests), creates the
+# database wpbridge_test and writes $WPBRIDGE_PG_HOME/env with WPBRIDGE_PG_URL. Starting a running
+# cluster again is a no-op.
 # Tests read that env file by default (internal/testing/pgtest). See shared/reference/queue.md.
 set -euo pipefail
 

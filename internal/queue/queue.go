@@ -241,6 +241,9 @@ func (q *Queue) Outcome(ctx context.Context, id int64) (store.Outcome, error) {
 	return q.db.Webhooks.Outcome(ctx, id)
 }
 
+// readyPingTimeout bounds Ready's check of the database.
+const readyPingTimeout = 5 * time.Second
+
 // Ready says why work cannot proceed now, or nil.
 func (q *Queue) Ready(ctx context.Context) error {
 	q.mu.Lock()
@@ -252,7 +255,9 @@ func (q *Queue) Ready(ctx context.Context) error {
 	if time.Now().Before(until) {
 		return fmt.Errorf("work paused: %s", reason)
 	}
-	if err := q.db.Ping(ctx); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, readyPingTimeout) // an unreachable database must not hang /readyz
+	defer cancel()
+	if err := q.db.Ping(pctx); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
 	return nil

@@ -6,8 +6,10 @@
 //
 // The currency is database/sql: a DB wraps one *sql.DB, and the calls that
 // must commit together with other work (River's job insert) take a *sql.Tx.
-// SQLite is the only backend today; everything specific to it (opening,
-// locking, schema) is in sqlite.go, and the queries elsewhere are portable
-// SQL whose ? placeholders a backend may rebind, so that a Postgres backend
-// can sit beside it.
+// Two backends: SQLite (sqlite.go: one process owns the file) and
+// PostgreSQL (postgres.go: any number of processes share the database);
+// Open picks one from a DATABASE_URL. The queries elsewhere are portable SQL
+// whose ? placeholders each backend rebinds. Migrate creates or upgrades the
+// schema, River's tables included (on PostgreSQL under an advisory lock),
+// and RiverDriver gives River's driver on the same *sql.DB.
 package store
