@@ -167,3 +167,27 @@ func TestPostgresPoolTooSmall(t *testing.T) {
 		t.Errorf("New with 5 connections for 1 worker: %v", err)
 	}
 }
+
+// A webhook submitted to one replica and worked by another: Wait on the
+// first returns the outcome as soon as it is recorded, not at its timeout.
+func TestPostgresWaitAcrossReplicas(t *testing.T) {
+	u := pgtest.SchemaURL(t)
+	front := openEnv(t, u, nil, nil, fastOptions()) // not started: works nothing
+	worker := openEnv(t, u, nil, nil, fastOptions())
+	worker.start()
+	o := front.submit(hook("pg-wait", contactsync.ActionAdd))
+	start := time.Now()
+	got, err := front.q.Wait(context.Background(), o.WebhookID, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != store.StateDone {
+		t.Errorf("Wait = %+v, want done", got)
+	}
+	if el := time.Since(start); el > 30*time.Second {
+		t.Errorf("Wait returned after %s", el)
+	}
+	if n := len(worker.runner.CallsFor("pg-wait")); n != 1 {
+		t.Errorf("rounds on the working replica = %d, want 1", n)
+	}
+}

@@ -216,6 +216,10 @@ func (q *Queue) Stop(ctx context.Context) error {
 	return nil
 }
 
+// waitPoll is how often Wait reads the outcome on PostgreSQL, where another
+// process may work the webhook and notify only its own waiters.
+const waitPoll = 100 * time.Millisecond
+
 // Wait waits up to d for webhook id to finish and returns where it stands.
 func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outcome, error) {
 	ch := q.waiters.add(id)
@@ -226,13 +230,25 @@ func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outc
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case o := <-ch:
-		return o, nil
-	case <-t.C:
-		return o, nil
-	case <-ctx.Done():
-		return o, nil
+	var poll <-chan time.Time
+	if q.db.Backend == store.PostgreSQL {
+		tk := time.NewTicker(waitPoll)
+		defer tk.Stop()
+		poll = tk.C
+	}
+	for {
+		select {
+		case o := <-ch:
+			return o, nil
+		case <-t.C:
+			return o, nil
+		case <-ctx.Done():
+			return o, nil
+		case <-poll:
+			if cur, err := q.db.Webhooks.Outcome(ctx, id); err == nil && cur.Final() {
+				return cur, nil
+			}
+		}
 	}
 }
 
