@@ -19,7 +19,8 @@ FUZZTIME=${FUZZTIME:-10s}
 
 bash scripts/proxies.sh install; export WPBRIDGE_REQUIRE_PROXIES=1 # nginx, caddy for deploy/ (tests fail without them)
 bash scripts/wordpress.sh start
-trap 'bash scripts/wordpress.sh stop' EXIT
+bash scripts/postgres.sh start; export WPBRIDGE_REQUIRE_PG=1 # throwaway PostgreSQL 15 (tests fail without it)
+trap 'bash scripts/wordpress.sh stop; bash scripts/postgres.sh stop' EXIT
 
 echo "== gofmt, go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

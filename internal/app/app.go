@@ -77,21 +77,42 @@ func Policy(cfg *config.Config) contactsync.Policy {
 	}
 }
 
+// OpenDatabase opens the database named by DATABASE_URL. Errors name it,
+// password redacted.
+func OpenDatabase(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL %s: %w", cfg.RedactedDatabaseURL(), err)
+	}
+	return db, nil
+}
+
+// Migrate creates or upgrades the database schema (wpbridge's tables and
+// River's) and closes the database: wpbridge migrate. Several processes may
+// run it (or start serving) against one PostgreSQL database at once.
+func Migrate(ctx context.Context, cfg *config.Config) error {
+	db, err := OpenDatabase(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return fmt.Errorf("DATABASE_URL %s: %w", cfg.RedactedDatabaseURL(), err)
+	}
+	return db.Close()
+}
+
 // New opens the database (running migrations) and builds everything. Close
 // it when done.
 func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts Options) (*App, error) {
-	path, ok := cfg.SQLitePath()
-	if !ok {
-		return nil, errors.New("DATABASE_URL: postgres is not supported yet; use sqlite:PATH")
-	}
 	m := metrics.New()
 	ac, wp, err := Clients(cfg, m)
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.OpenSQLite(ctx, path)
+	db, err := OpenDatabase(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, db: db, Metrics: m}
 	if err := a.build(ctx, ac, wp, opts); err != nil {

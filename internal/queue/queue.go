@@ -11,8 +11,6 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
@@ -102,45 +100,48 @@ type Queue struct {
 	cleanerDone chan struct{}
 }
 
-// New migrates River's tables and builds the queue on db, whose own tables
-// store already created. It does not start working; call Start. A nil
-// classify makes every failure Temporary; m must not be nil (see
+// New migrates the database (store.DB.Migrate: wpbridge's tables and
+// River's) and builds the queue on it. It does not start working; call
+// Start. A nil classify makes every failure Temporary; m must not be nil (see
 // metrics.Discard).
 func New(ctx context.Context, db *store.DB, runner Runner, classify Classifier, opts Options, log logrus.FieldLogger, m *metrics.Metrics) (*Queue, error) {
 	opts.defaults()
 	if classify == nil {
 		classify = func(error) Verdict { return Verdict{Class: Temporary} }
 	}
-	driver, err := riverDriver(db)
-	if err != nil {
+	if err := checkPool(db, opts.Workers); err != nil {
 		return nil, err
 	}
-	migrator, err := rivermigrate.New(driver, nil)
-	if err != nil {
-		return nil, fmt.Errorf("queue: create migrator: %w", err)
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("queue: migrate river tables: %w", err)
+	if err := db.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
 	}
 	q := &Queue{
 		db: db, runner: runner, classify: classify, opts: opts, log: log, metrics: m,
 		locks: contactLocks{held: map[string]bool{}}, waiters: waiters{m: map[int64][]chan store.Outcome{}},
 		backoff: map[string]time.Time{},
 	}
-	if q.river, err = q.newRiver(driver); err != nil {
+	var err error
+	if q.river, err = q.newRiver(db.RiverDriver()); err != nil {
 		return nil, err
 	}
 	m.SetDepthFunc(q.depth)
 	return q, nil
 }
 
-// riverDriver picks River's driver for the database's backend.
-func riverDriver(db *store.DB) (riverdriver.Driver[*sql.Tx], error) {
-	switch db.Backend {
-	case store.SQLite:
-		return riversqlite.New(db.SQL), nil
+// poolSpare is how many connections River and the webhook handlers need
+// beside the rounds.
+const poolSpare = 4
+
+// checkPool refuses a PostgreSQL pool too small for the workers: each round
+// keeps a connection for its contact's lock (store.DB.LockContact) and needs
+// another for its queries.
+func checkPool(db *store.DB, workers int) error {
+	size := db.SQL.Stats().MaxOpenConnections
+	if db.Backend != store.PostgreSQL || size == 0 || size >= workers+poolSpare {
+		return nil
 	}
-	return nil, fmt.Errorf("queue: no River driver for %s", db.Backend)
+	return fmt.Errorf("queue: a pool of %d database connections is too small for %d workers: "+
+		"set pool_max_conns=%d or more in DATABASE_URL, or fewer WORKERS", size, workers, workers+poolSpare)
 }
 
 func (q *Queue) newRiver(driver riverdriver.Driver[*sql.Tx]) (*river.Client[*sql.Tx], error) {
@@ -177,20 +178,14 @@ func (q *Queue) depth() float64 {
 }
 
 // Start rescues work left running by a killed process and starts the workers.
-// The database lock taken by store.OpenSQLite guarantees no other process
-// works these jobs, so jobs still marked running are orphans; a database
-// opened without it (store.OpenSQLiteShared) is refused.
+// A database opened without the work lock (store.OpenSQLiteShared) is
+// refused: only the server works jobs.
 func (q *Queue) Start(ctx context.Context) error {
 	if !q.db.OwnsWork() {
 		return errors.New("queue: the database was opened without the work lock; only the server works jobs")
 	}
-	// River's table, River's SQLite time format: a Postgres backend needs now().
-	res, err := q.db.SQL.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec') WHERE state = 'running'`)
-	if err != nil {
-		return fmt.Errorf("queue: rescue orphaned jobs: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n > 0 {
-		q.log.WithField("jobs", n).Warn("resumed jobs interrupted by an earlier stop")
+	if err := q.rescueOrphans(ctx); err != nil {
+		return err
 	}
 	// River stops when its start context ends; stopping is Stop's job.
 	if err := q.river.Start(context.WithoutCancel(ctx)); err != nil {
@@ -201,6 +196,26 @@ func (q *Queue) Start(ctx context.Context) error {
 	q.started, q.stopCleaner, q.cleanerDone = true, cancel, make(chan struct{})
 	q.mu.Unlock()
 	go q.cleanLoop(cctx)
+	return nil
+}
+
+// rescueOrphans makes the jobs an earlier process left running available
+// again, on SQLite: the database lock taken by store.OpenSQLite guarantees no
+// other process works them, so they are orphans. On PostgreSQL several
+// processes share the jobs and a running job may belong to a live one: there
+// River's rescuer (run by the elected leader) returns a job to the queue once
+// it has run longer than RescueStuckJobsAfter (JobTimeout plus a margin).
+func (q *Queue) rescueOrphans(ctx context.Context) error {
+	if q.db.Backend != store.SQLite {
+		return nil
+	}
+	res, err := q.db.SQL.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec') WHERE state = 'running'`)
+	if err != nil {
+		return fmt.Errorf("queue: rescue orphaned jobs: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		q.log.WithField("jobs", n).Warn("resumed jobs interrupted by an earlier stop")
+	}
 	return nil
 }
 
@@ -228,6 +243,10 @@ func (q *Queue) Stop(ctx context.Context) error {
 	return nil
 }
 
+// waitPoll is how often Wait reads the outcome on PostgreSQL, where another
+// process may work the webhook and notify only its own waiters.
+const waitPoll = 100 * time.Millisecond
+
 // Wait waits up to d for webhook id to finish and returns where it stands.
 func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outcome, error) {
 	ch := q.waiters.add(id)
@@ -238,13 +257,25 @@ func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outc
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case o := <-ch:
-		return o, nil
-	case <-t.C:
-		return o, nil
-	case <-ctx.Done():
-		return o, nil
+	var poll <-chan time.Time
+	if q.db.Backend == store.PostgreSQL {
+		tk := time.NewTicker(waitPoll)
+		defer tk.Stop()
+		poll = tk.C
+	}
+	for {
+		select {
+		case o := <-ch:
+			return o, nil
+		case <-t.C:
+			return o, nil
+		case <-ctx.Done():
+			return o, nil
+		case <-poll:
+			if cur, err := q.db.Webhooks.Outcome(ctx, id); err == nil && cur.Final() {
+				return cur, nil
+			}
+		}
 	}
 }
 
@@ -252,6 +283,9 @@ func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outc
 func (q *Queue) Outcome(ctx context.Context, id int64) (store.Outcome, error) {
 	return q.db.Webhooks.Outcome(ctx, id)
 }
+
+// readyPingTimeout bounds Ready's check of the database.
+const readyPingTimeout = 5 * time.Second
 
 // Ready says why work cannot proceed now, or nil.
 func (q *Queue) Ready(ctx context.Context) error {
@@ -264,7 +298,9 @@ func (q *Queue) Ready(ctx context.Context) error {
 	if time.Now().Before(until) {
 		return fmt.Errorf("work paused: %s", reason)
 	}
-	if err := q.db.Ping(ctx); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, readyPingTimeout) // an unreachable database must not hang /readyz
+	defer cancel()
+	if err := q.db.Ping(pctx); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
 	return nil

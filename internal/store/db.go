@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Backend names the database a DB runs on.
@@ -24,22 +26,29 @@ type DB struct {
 	Passwords *Passwords
 	Echoes    *Echoes
 
-	close func() error
-	owner bool // holds the work lock (OpenSQLite, not OpenSQLiteShared)
+	rebind   func(string) string
+	close    func() error
+	owner    bool          // may work jobs: SQLite with the work lock (OpenSQLite), or PostgreSQL
+	listener *pgxpool.Pool // PostgreSQL: River's connection for LISTEN
 }
 
 func newDB(sqlDB *sql.DB, b Backend, rebind func(string) string, closeFn func() error) *DB {
 	c := conn{db: sqlDB, rebind: rebind}
 	return &DB{
-		SQL: sqlDB, Backend: b, close: closeFn,
+		SQL: sqlDB, Backend: b, rebind: rebind, close: closeFn,
 		Webhooks: &Webhooks{c: c}, Passwords: &Passwords{c: c},
 		Echoes: &Echoes{c: c, Window: DefaultEchoWindow},
 	}
 }
 
-// OwnsWork reports whether this process holds the database's work lock, so
-// that it alone may work (and rescue) River's jobs.
+// OwnsWork reports whether this process may work River's jobs: on SQLite
+// only the holder of the work lock (which alone rescues orphaned jobs); on
+// PostgreSQL every replica.
 func (db *DB) OwnsWork() bool { return db.owner }
+
+// Rebind writes a query's ? placeholders in the backend's style ($1, $2, ...
+// on PostgreSQL).
+func (db *DB) Rebind(query string) string { return db.rebind(query) }
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }

@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-func TestEchoes(t *testing.T) {
-	db := openTemp(t)
+func TestEchoes(t *testing.T) { eachBackend(t, testEchoes) }
+
+func testEchoes(t *testing.T, db *DB) {
 	ctx := context.Background()
 	e := db.Echoes
 	if e.Window != DefaultEchoWindow {
@@ -31,7 +32,7 @@ func TestEchoes(t *testing.T) {
 	}
 	age := func(contactID string, d time.Duration) {
 		t.Helper()
-		if _, err := db.SQL.Exec(`UPDATE wpbridge_ac_write SET written_at = ? WHERE contact_id = ?`,
+		if _, err := db.SQL.Exec(db.Rebind(`UPDATE wpbridge_ac_write SET written_at = ? WHERE contact_id = ?`),
 			timeText(time.Now().Add(-d)), contactID); err != nil {
 			t.Fatal(err)
 		}

@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-func TestPasswords(t *testing.T) {
-	db := openTemp(t)
+func TestPasswords(t *testing.T) { eachBackend(t, testPasswords) }
+
+func testPasswords(t *testing.T, db *DB) {
 	ctx := context.Background()
 	p := db.Passwords
 	if _, ok, err := p.PendingPassword(ctx, "42"); ok || err != nil {

@@ -15,8 +15,9 @@ func req(contactID string) contactsync.Request {
 	return contactsync.Request{ContactID: contactID, Action: contactsync.ActionUpdate}
 }
 
-func TestWebhooksInsert(t *testing.T) {
-	db := openTemp(t)
+func TestWebhooksInsert(t *testing.T) { eachBackend(t, testWebhooksInsert) }
+
+func testWebhooksInsert(t *testing.T, db *DB) {
 	w := Webhook{
 		ReceivedAt: time.Now(),
 		Request: contactsync.Request{
@@ -35,8 +36,8 @@ func TestWebhooksInsert(t *testing.T) {
 	}
 	var contact, action, role, tags, email, event, from string
 	var notify bool
-	err := db.SQL.QueryRow(`SELECT contact_id, action, role, send_notification, tags, email_hint, event_type, initiated_from
-		FROM wpbridge_webhook WHERE id = ?`, id).Scan(&contact, &action, &role, &notify, &tags, &email, &event, &from)
+	err := db.SQL.QueryRow(db.Rebind(`SELECT contact_id, action, role, send_notification, tags, email_hint, event_type, initiated_from
+		FROM wpbridge_webhook WHERE id = ?`), id).Scan(&contact, &action, &role, &notify, &tags, &email, &event, &from)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +53,9 @@ func TestWebhooksInsert(t *testing.T) {
 	}
 }
 
-func TestWebhooksClaim(t *testing.T) {
-	db := openTemp(t)
+func TestWebhooksClaim(t *testing.T) { eachBackend(t, testWebhooksClaim) }
+
+func testWebhooksClaim(t *testing.T, db *DB) {
 	ctx := context.Background()
 	tagged := contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdateTags, Tags: []string{"t"}, HasTags: true}
 	add := contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, Role: "r"}
@@ -90,7 +92,7 @@ func TestWebhooksClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	var state string
-	if err := db.SQL.QueryRow(`SELECT state FROM wpbridge_webhook WHERE id = ?`, ids[2]).Scan(&state); err != nil || state != StatePending {
+	if err := db.SQL.QueryRow(db.Rebind(`SELECT state FROM wpbridge_webhook WHERE id = ?`), ids[2]).Scan(&state); err != nil || state != StatePending {
 		t.Errorf("released webhook is %q, %v", state, err)
 	}
 	if c, err := db.Webhooks.Claim(ctx, "42", 3); err != nil || !slices.Equal(c.IDs, ids[2:]) {
@@ -104,10 +106,11 @@ func TestWebhooksClaim(t *testing.T) {
 	}
 }
 
-func TestWebhooksClaimBadTags(t *testing.T) {
-	db := openTemp(t)
+func TestWebhooksClaimBadTags(t *testing.T) { eachBackend(t, testWebhooksClaimBadTags) }
+
+func testWebhooksClaimBadTags(t *testing.T, db *DB) {
 	ids := insert(t, db, contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, HasTags: true})
-	if _, err := db.SQL.Exec(`UPDATE wpbridge_webhook SET tags = 'not json' WHERE id = ?`, ids[0]); err != nil {
+	if _, err := db.SQL.Exec(db.Rebind(`UPDATE wpbridge_webhook SET tags = 'not json' WHERE id = ?`), ids[0]); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Webhooks.Claim(context.Background(), "42", 1); err == nil || !strings.Contains(err.Error(), "decode tags") {
@@ -119,7 +122,10 @@ func TestWebhooksClaimBadTags(t *testing.T) {
 }
 
 func TestWebhooksFailAndDeleteFinished(t *testing.T) {
-	db := openTemp(t)
+	eachBackend(t, testWebhooksFailAndDeleteFinished)
+}
+
+func testWebhooksFailAndDeleteFinished(t *testing.T, db *DB) {
 	ctx := context.Background()
 	ids := insert(t, db, req("1"), req("2"), req("3"))
 	if err := db.Webhooks.Finish(ctx, []Outcome{{WebhookID: ids[0], State: StateIgnored, Message: "echo"}}); err != nil {
