@@ -107,7 +107,7 @@ func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts O
 // build makes the rules, the queue and the server on the open database.
 func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpress.Client, opts Options) error {
 	syncer := &contactsync.Syncer{
-		Contacts:  &adapters.Contacts{AC: ac, Echoes: a.db.Echoes},
+		Contacts:  &adapters.Contacts{AC: ac, Echoes: adapters.StoreEchoes{Echoes: a.db.Echoes}},
 		Users:     &adapters.Users{WP: wp},
 		Passwords: a.db.Passwords,
 		Policy:    Policy(a.cfg),
