@@ -113,7 +113,7 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 		Policy:    Policy(a.cfg),
 	}
 	qopts := queue.Options{
-		Workers: a.cfg.Workers, MaxAttempts: opts.MaxAttempts, RetryBase: opts.RetryBase, RetryCap: opts.RetryCap,
+		Workers: a.cfg.Workers, MaxPending: a.cfg.MaxPending, MaxAttempts: opts.MaxAttempts, RetryBase: opts.RetryBase, RetryCap: opts.RetryCap,
 	}
 	var err error
 	a.Queue, err = queue.New(ctx, a.db, syncer, adapters.Classify, qopts, a.log.WithField("component", "worker"), a.Metrics)

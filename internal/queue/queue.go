@@ -35,7 +35,11 @@ type Options struct {
 	PollInterval   time.Duration // how often idle workers look for jobs (default 50ms)
 	JobTimeout     time.Duration // longest round (default 2m)
 	RetentionAfter time.Duration // finished webhooks are deleted after this (default 7 days)
+	MaxPending     int           // pending webhooks at most; Submit refuses more (default DefaultMaxPending)
 }
+
+// DefaultMaxPending is MAX_PENDING's default.
+const DefaultMaxPending = 100_000
 
 func (o *Options) defaults() {
 	set := func(d *time.Duration, v time.Duration) {
@@ -48,6 +52,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 25
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = DefaultMaxPending
 	}
 	set(&o.RetryBase, time.Second)
 	set(&o.RetryCap, 10*time.Minute)
@@ -70,6 +77,7 @@ type Queue struct {
 	locks   contactLocks
 	waiters waiters
 	commits groupCommit
+	pending pendingCount // used by the committing leader only
 
 	mu          sync.Mutex
 	pausedUntil time.Time

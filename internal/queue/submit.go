@@ -12,7 +12,8 @@ import (
 )
 
 // Submit stores a webhook and its job durably. When it returns without error
-// the webhook is committed (and fsync'd). An AC update that echoes our own
+// the webhook is committed (and fsync'd). When MaxPending webhooks are
+// already pending it stores nothing and fails with store.ErrTooManyPending. An AC update that echoes our own
 // write (initiated_from=api shortly after we wrote the contact) is stored as
 // ignored and starts no work.
 //
@@ -109,15 +110,61 @@ func (q *Queue) commitBatch(batch []*submission) {
 		return
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	for _, r := range batch {
+	room, err := q.room(ctx, tx, len(batch))
+	if err != nil {
+		fail(err)
+		return
+	}
+	stored := 0
+	for i, r := range batch {
+		if i >= room {
+			r.err = fmt.Errorf("queue: %w: %d pending, MAX_PENDING is %d", store.ErrTooManyPending, q.pending.n+stored, q.opts.MaxPending)
+			continue
+		}
 		if r.out, err = q.insert(ctx, tx, r.w); err != nil {
 			fail(err)
 			return
 		}
+		if !r.out.Final() {
+			stored++
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("queue: commit: %w", err))
+		return
 	}
+	q.pending.n += stored
+}
+
+// pendingCount is what the queue knows of the number of pending webhooks,
+// so that admitting a webhook costs no query: the count read from the
+// database, plus the webhooks stored since. Webhooks finished since are
+// noticed at the next count, at least every countMaxAge.
+type pendingCount struct {
+	n       int
+	counted time.Time
+}
+
+// How old the pending count may get; when it says the queue is full, it is
+// read again, but not more often than every countFullAge.
+const (
+	countMaxAge  = time.Second
+	countFullAge = 100 * time.Millisecond
+)
+
+// room returns how many of want webhooks may be stored in tx without going
+// over MaxPending.
+func (q *Queue) room(ctx context.Context, tx *sql.Tx, want int) (int, error) {
+	p := &q.pending
+	age := time.Since(p.counted)
+	if age > countMaxAge || (p.n+want > q.opts.MaxPending && age > countFullAge) {
+		n, err := q.db.Webhooks.UnfinishedTx(ctx, tx)
+		if err != nil {
+			return 0, fmt.Errorf("queue: %w", err)
+		}
+		p.n, p.counted = n, time.Now()
+	}
+	return max(q.opts.MaxPending-p.n, 0), nil
 }
 
 // insert stores one webhook (and its job, unless it is an echo) in tx.

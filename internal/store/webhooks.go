@@ -20,6 +20,10 @@ const (
 	StateFailed  = "failed"
 )
 
+// ErrTooManyPending is what storing a webhook fails with when MAX_PENDING
+// webhooks are already pending (queue.Queue.Submit): nothing was stored.
+var ErrTooManyPending = errors.New("too many pending webhooks")
+
 // Webhook is one accepted webhook, as stored.
 type Webhook struct {
 	ID            int64
@@ -210,8 +214,17 @@ func (s *Webhooks) Release(ctx context.Context, ids []int64) error {
 
 // Unfinished counts the webhooks stored and not yet finished.
 func (s *Webhooks) Unfinished(ctx context.Context) (int, error) {
+	return s.unfinishedCount(ctx, s.c.db)
+}
+
+// UnfinishedTx counts, inside tx, the webhooks stored and not yet finished.
+func (s *Webhooks) UnfinishedTx(ctx context.Context, tx *sql.Tx) (int, error) {
+	return s.unfinishedCount(ctx, tx)
+}
+
+func (s *Webhooks) unfinishedCount(ctx context.Context, e execer) (int, error) {
 	var n int
-	err := s.c.queryRow(ctx, s.c.db, `SELECT count(*) FROM wpbridge_webhook WHERE state IN ('pending', 'claimed')`).Scan(&n)
+	err := s.c.queryRow(ctx, e, `SELECT count(*) FROM wpbridge_webhook WHERE state IN ('pending', 'claimed')`).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unfinished webhooks: %w", err)
 	}
