@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
@@ -45,6 +46,11 @@ type Outcome struct {
 func (o Outcome) Final() bool {
 	return o.State == StateDone || o.State == StateIgnored || o.State == StateFailed
 }
+
+// idChunk is how many ids one statement names at most: SQLite takes at
+// most 32,766 variables in a statement, and a contact may have more pending
+// webhooks than that.
+const idChunk = 1000
 
 // Claimed is the set of webhooks one round of work covers, and the request
 // they merge into.
@@ -105,9 +111,11 @@ func (s *Webhooks) Claim(ctx context.Context, contactID string, round int64) (*C
 	if err != nil || len(c.IDs) == 0 {
 		return c, err
 	}
-	if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = 'claimed', round = ?
-		WHERE id IN (`+placeholders(len(c.IDs))+`)`, append([]any{round}, int64sAny(c.IDs)...)...); err != nil {
-		return nil, fmt.Errorf("claim webhooks: %w", err)
+	for ids := range slices.Chunk(c.IDs, idChunk) {
+		if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = 'claimed', round = ?
+			WHERE id IN (`+placeholders(len(ids))+`)`, append([]any{round}, int64sAny(ids)...)...); err != nil {
+			return nil, fmt.Errorf("claim webhooks: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit claim: %w", err)
@@ -204,10 +212,19 @@ func (s *Webhooks) Release(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := s.c.exec(ctx, s.c.db, `UPDATE wpbridge_webhook SET state = 'pending', round = NULL
-		WHERE state = 'claimed' AND id IN (`+placeholders(len(ids))+`)`, int64sAny(ids)...)
+	tx, err := s.c.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("release webhooks: %w", err)
+		return fmt.Errorf("begin release: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	for chunk := range slices.Chunk(ids, idChunk) {
+		if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = 'pending', round = NULL
+			WHERE state = 'claimed' AND id IN (`+placeholders(len(chunk))+`)`, int64sAny(chunk)...); err != nil {
+			return fmt.Errorf("release webhooks: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit release: %w", err)
 	}
 	return nil
 }
