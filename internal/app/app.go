@@ -96,6 +96,9 @@ func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts O
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
+	for _, f := range db.Tightened {
+		log.WithField("file", f).Warn("database file was readable by other users: permissions set to 0600")
+	}
 	a := &App{cfg: cfg, log: log, db: db, Metrics: m}
 	if err := a.build(ctx, ac, wp, opts); err != nil {
 		db.Close()

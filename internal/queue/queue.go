@@ -279,8 +279,9 @@ func (q *Queue) pausedFor() time.Duration {
 	return time.Until(q.pausedUntil)
 }
 
-// cleanLoop deletes, hourly, finished webhooks and never-returned passwords
-// past their retention, and expired records of our AC writes.
+// cleanLoop deletes, hourly, finished webhooks past their retention,
+// passwords no round needs any more (Finish drops them already; this is the
+// backstop) and expired records of our AC writes.
 func (q *Queue) cleanLoop(ctx context.Context) {
 	defer close(q.cleanerDone)
 	t := time.NewTicker(time.Hour)
@@ -289,7 +290,7 @@ func (q *Queue) cleanLoop(ctx context.Context) {
 		before := time.Now().Add(-q.opts.RetentionAfter)
 		for _, err := range []error{
 			q.db.Webhooks.DeleteFinished(ctx, before),
-			q.db.Passwords.DeleteBefore(ctx, before),
+			q.db.Passwords.DeleteUnneeded(ctx),
 			q.db.Echoes.DeleteExpired(ctx),
 		} {
 			if err != nil && ctx.Err() == nil {

@@ -24,6 +24,10 @@ type DB struct {
 	Passwords *Passwords
 	Echoes    *Echoes
 
+	// Tightened lists the database files that were readable or writable by
+	// others when the database was opened, and are now 0600: warn about them.
+	Tightened []string
+
 	close func() error
 }
 

@@ -43,23 +43,32 @@ CREATE TABLE IF NOT EXISTS wpbridge_ac_write (
 );
 `
 
+// busyTimeoutMS is how long a statement waits for another process's lock.
+const busyTimeoutMS = 10000
+
 // OpenSQLite opens the embedded database at path and creates wpbridge's
-// tables. Its settings make a commit durable (WAL, synchronous=FULL), and it
-// uses one connection, as River's SQLite driver wants. It also takes an
-// exclusive lock on path+".lock" so that two processes never share the file;
-// Close releases it.
+// tables. Its settings make a commit durable (WAL, synchronous=FULL) and
+// overwrite deleted rows (secure_delete), and it uses one connection, as
+// River's SQLite driver wants. Its files are readable by their owner only
+// (0600); existing ones that were not are tightened and listed in
+// DB.Tightened. It also takes an exclusive lock on path+".lock" so that two
+// processes never share the file; Close releases it.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
+	tightened, err := securePath(path)
+	if err != nil {
+		return nil, err
+	}
 	lock, err := lockFile(path + ".lock")
 	if err != nil {
 		return nil, fmt.Errorf("database %s is in use by another wpbridge process (lock %s.lock): %w", path, path, err)
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=foreign_keys(1)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(" + fmt.Sprint(busyTimeoutMS) + ")" +
+		"&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_txlock=immediate"
 	sqlDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		lock.Close()
@@ -76,13 +85,19 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		closeAll()
 		return nil, fmt.Errorf("create wpbridge tables: %w", err)
 	}
-	return newDB(sqlDB, SQLite, func(q string) string { return q }, closeAll), nil
+	db := newDB(sqlDB, SQLite, func(q string) string { return q }, closeAll)
+	db.Tightened = tightened
+	return db, nil
 }
 
 // lockFile opens path and takes an exclusive lock on it without waiting.
 func lockFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, privateMode)
 	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(privateMode); err != nil { // whatever the umask took away
+		f.Close()
 		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {

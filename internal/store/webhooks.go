@@ -182,7 +182,21 @@ func (s *Webhooks) Finish(ctx context.Context, outs []Outcome) error {
 	if err := s.FinishTx(ctx, tx, outs); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return s.commitDroppingPasswords(ctx, tx)
+}
+
+// commitDroppingPasswords deletes, inside tx, the pending passwords that the
+// webhooks just finished leave unneeded (Passwords.DeleteUnneeded), commits
+// tx and erases them from the files.
+func (s *Webhooks) commitDroppingPasswords(ctx context.Context, tx *sql.Tx) error {
+	res, err := deleteUnneededPasswords(ctx, s.c, tx)
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit outcomes: %w", err)
+	}
+	return (&Passwords{c: s.c}).eraseIfDeleted(ctx, res)
 }
 
 // FinishTx records the outcome of each webhook inside tx.
@@ -199,11 +213,16 @@ func (s *Webhooks) FinishTx(ctx context.Context, tx *sql.Tx, outs []Outcome) err
 
 // Fail fails webhook id with message unless it is already finished.
 func (s *Webhooks) Fail(ctx context.Context, id int64, message string) error {
-	if _, err := s.c.exec(ctx, s.c.db, `UPDATE wpbridge_webhook SET state = ?, message = ?, finished_at = ?
+	tx, err := s.c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin fail: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after commit this is a no-op
+	if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = ?, message = ?, finished_at = ?
 		WHERE id = ? AND state IN ('pending', 'claimed')`, StateFailed, message, timeText(time.Now()), id); err != nil {
 		return fmt.Errorf("fail webhook %d: %w", id, err)
 	}
-	return nil
+	return s.commitDroppingPasswords(ctx, tx)
 }
 
 // Release hands claimed webhooks back to pending after a round that did not
