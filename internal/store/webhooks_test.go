@@ -160,6 +160,9 @@ func TestWebhooksFailAndDeleteFinished(t *testing.T) {
 // takes variables in one statement (32,766) is claimed in chunks: all of
 // them, in order, merged into one request; releasing them works too.
 func TestWebhooksClaimMany(t *testing.T) {
+	if raceEnabled {
+		t.Skip("minutes under the race detector, and single-goroutine: run without -race")
+	}
 	db := openTemp(t)
 	ctx := context.Background()
 	const n = 40_000
