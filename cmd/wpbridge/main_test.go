@@ -292,3 +292,35 @@ func TestServeAddressInUse(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// TestServeWarnsShortAccessKey: serve starts with an access key shorter than
+// 16 characters, and logs a warning naming the variable, never the key.
+func TestServeWarnsShortAccessKey(t *testing.T) {
+	const shortKey = "Sh0rt-Key-9c"
+	env := baseEnv(t)
+	env["ACCESS_KEY"], env["LISTEN_ADDR"], env["LOG_FORMAT"] = shortKey, "127.0.0.1:0", "json"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncbuf.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, nil, envconfig.MapLookuper(env), &stdout, &stderr) }()
+	listenAddr(t, &stderr, done)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr.String())
+	}
+	found := false
+	sc := bufio.NewScanner(strings.NewReader(stderr.String()))
+	for sc.Scan() {
+		var e map[string]any
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e["msg"] == "access key shorter than 16 characters" {
+			found = e["level"] == "warning" && e["variable"] == "ACCESS_KEY"
+		}
+	}
+	if !found {
+		t.Errorf("no warning about ACCESS_KEY:\n%s", stderr.String())
+	}
+	if strings.Contains(stderr.String(), shortKey) {
+		t.Error("the log shows the access key")
+	}
+}
