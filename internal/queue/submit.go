@@ -12,10 +12,10 @@ import (
 )
 
 // Submit stores a webhook and its job durably. When it returns without error
-// the webhook is committed (and fsync'd). When MaxPending webhooks are
-// already pending it stores nothing and fails with store.ErrTooManyPending. An AC update that echoes our own
+// the webhook is committed (and fsync'd). An AC update that echoes our own
 // write (initiated_from=api shortly after we wrote the contact) is stored as
-// ignored and starts no work.
+// ignored and starts no work. When MaxPending webhooks are pending already,
+// it stores nothing and fails with store.ErrTooManyPending.
 //
 // Concurrent submits share one transaction (group commit): while one commit
 // is in flight the next webhooks gather, and the first of them commits them

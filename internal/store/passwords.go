@@ -80,12 +80,3 @@ func (p *Passwords) eraseIfDeleted(ctx context.Context, res sql.Result) error {
 	}
 	return p.c.eraseFreed(ctx)
 }
-
-// DeleteBefore deletes the passwords stored before t that never reached AC.
-func (p *Passwords) DeleteBefore(ctx context.Context, t time.Time) error {
-	res, err := p.c.exec(ctx, p.c.db, `DELETE FROM wpbridge_pending_password WHERE created_at < ?`, timeText(t))
-	if err != nil {
-		return fmt.Errorf("delete stale pending passwords: %w", err)
-	}
-	return p.eraseIfDeleted(ctx, res)
-}
