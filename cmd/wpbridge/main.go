@@ -92,6 +92,9 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 		log.WithField("database", cfg.RedactedDatabaseURL()).Info("database schema is current")
 		return 0
 	default:
+		for _, w := range check.Warnings(cfg) {
+			log.WithFields(logrus.Fields{"variable": w.Var, "advice": w.Advice}).Warn(w.Message)
+		}
 		if err := serve(ctx, cfg, log); err != nil {
 			log.WithError(err).Error("wpbridge stopped with an error")
 			return 1

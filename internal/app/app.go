@@ -114,6 +114,9 @@ func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts O
 	if err != nil {
 		return nil, err
 	}
+	for _, f := range db.Tightened {
+		log.WithField("file", f).Warn("database file was readable by other users: permissions set to 0600")
+	}
 	a := &App{cfg: cfg, log: log, db: db, Metrics: m}
 	if err := a.build(ctx, ac, wp, opts); err != nil {
 		db.Close()
@@ -125,14 +128,15 @@ func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts O
 // build makes the rules, the queue and the server on the open database.
 func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpress.Client, opts Options) error {
 	syncer := &contactsync.Syncer{
-		Contacts:  &adapters.Contacts{AC: ac, Echoes: a.db.Echoes},
+		Contacts:  &adapters.Contacts{AC: ac, Echoes: adapters.StoreEchoes{Echoes: a.db.Echoes}},
 		Users:     &adapters.Users{WP: wp},
 		Passwords: a.db.Passwords,
 		Policy:    Policy(a.cfg),
 	}
 	qopts := queue.Options{
 		Workers: a.cfg.Workers, RetryHorizon: a.cfg.RetryHorizon, HistoryRetention: a.cfg.HistoryRetention,
-		RetryBase: opts.RetryBase, RetryCap: opts.RetryCap, AuthPause: opts.AuthPause,
+		MaxPending: a.cfg.MaxPending,
+		RetryBase:  opts.RetryBase, RetryCap: opts.RetryCap, AuthPause: opts.AuthPause,
 	}
 	if opts.RetryHorizon > 0 {
 		qopts.RetryHorizon = opts.RetryHorizon

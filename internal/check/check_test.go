@@ -299,3 +299,48 @@ func TestCheckRealWordPress(t *testing.T) {
 		}
 	})
 }
+
+// TestShortAccessKeyWarns: an access key shorter than 16 characters (any of
+// several) gives a warn line naming ACCESS_KEY, never the key, and the check
+// still passes; 16 characters give none.
+func TestShortAccessKeyWarns(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		name string
+		keys string
+		warn bool
+	}{
+		{"long key", accessKey, false},
+		{"exactly 16 characters", "0123456789abcdéf", false},
+		{"short key", "Sh0rtKey-15char", true},
+		{"one short key of two", accessKey + ",Sh0rtKey-15char", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := maps.Clone(f.env)
+			env["ACCESS_KEY"] = tc.keys
+			ok, out, _ := run(t, env)
+			if !ok {
+				t.Fatalf("Run = false:\n%s", out)
+			}
+			var warns []string
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "warn") {
+					warns = append(warns, l)
+				}
+			}
+			if !tc.warn {
+				if len(warns) != 0 {
+					t.Errorf("warn lines %q", warns)
+				}
+				return
+			}
+			if len(warns) != 1 || !strings.HasPrefix(warns[0], "warn  ACCESS_KEY: access key shorter than 16 characters") {
+				t.Errorf("warn lines %q, want one about ACCESS_KEY", warns)
+			}
+			if strings.Contains(out, "Sh0rtKey") {
+				t.Error("the output shows the access key")
+			}
+		})
+	}
+}

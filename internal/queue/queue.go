@@ -36,6 +36,7 @@ type Options struct {
 	PollInterval     time.Duration // how often idle workers look for jobs (default 50ms)
 	JobTimeout       time.Duration // longest round (default 2m)
 	HistoryRetention time.Duration // finished webhooks are deleted after this (HISTORY_RETENTION, default 720h)
+	MaxPending       int           // pending webhooks at most; Submit refuses more (default DefaultMaxPending)
 	// Now is the clock of arrivals, retry horizons and retention (default
 	// time.Now); tests move it. River's own scheduling uses the real clock.
 	Now func() time.Time
@@ -45,11 +46,8 @@ type Options struct {
 const (
 	DefaultRetryHorizon     = 72 * time.Hour
 	DefaultHistoryRetention = 720 * time.Hour
+	DefaultMaxPending       = 100_000 // MAX_PENDING's default
 )
-
-// passwordRetention is how long a generated password that never reached
-// ActiveCampaign is kept.
-const passwordRetention = 7 * 24 * time.Hour
 
 // jobMaxAttempts is River's attempt limit of a job, set so high that it
 // never ends the work: a webhook's retry horizon does. It fits Postgres'
@@ -66,6 +64,9 @@ func (o *Options) defaults() {
 		o.Workers = 10
 	}
 	set(&o.RetryHorizon, DefaultRetryHorizon)
+	if o.MaxPending <= 0 {
+		o.MaxPending = DefaultMaxPending
+	}
 	set(&o.RetryBase, time.Second)
 	set(&o.RetryCap, time.Hour)
 	set(&o.AuthPause, 30*time.Second)
@@ -90,6 +91,7 @@ type Queue struct {
 	locks   contactLocks
 	waiters waiters
 	commits groupCommit
+	pending pendingCount // used by the committing leader only
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -334,8 +336,8 @@ func (q *Queue) pausedFor() time.Duration {
 }
 
 // cleanLoop deletes, hourly, finished webhooks past HistoryRetention,
-// never-returned passwords past passwordRetention, and expired records of
-// our AC writes.
+// passwords no round needs any more (Finish drops them already; this is the
+// backstop) and expired records of our AC writes.
 func (q *Queue) cleanLoop(ctx context.Context) {
 	defer close(q.cleanerDone)
 	t := time.NewTicker(time.Hour)
@@ -344,7 +346,7 @@ func (q *Queue) cleanLoop(ctx context.Context) {
 		now := q.opts.Now()
 		for _, err := range []error{
 			q.db.Webhooks.DeleteFinished(ctx, now.Add(-q.opts.HistoryRetention)),
-			q.db.Passwords.DeleteBefore(ctx, now.Add(-passwordRetention)),
+			q.db.Passwords.DeleteUnneeded(ctx),
 			q.db.Echoes.DeleteExpired(ctx),
 		} {
 			if err != nil && ctx.Err() == nil {

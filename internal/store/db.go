@@ -30,10 +30,13 @@ type DB struct {
 	close    func() error
 	owner    bool          // may work jobs: SQLite with the work lock (OpenSQLite), or PostgreSQL
 	listener *pgxpool.Pool // PostgreSQL: River's connection for LISTEN
+	// Tightened lists the database files that were readable or writable by
+	// others when the database was opened, and are now 0600: warn about them.
+	Tightened []string
 }
 
 func newDB(sqlDB *sql.DB, b Backend, rebind func(string) string, closeFn func() error) *DB {
-	c := conn{db: sqlDB, rebind: rebind}
+	c := conn{db: sqlDB, rebind: rebind, sqlite: b == SQLite}
 	return &DB{
 		SQL: sqlDB, Backend: b, rebind: rebind, close: closeFn,
 		Webhooks: &Webhooks{c: c}, Passwords: &Passwords{c: c},
@@ -61,6 +64,7 @@ func (db *DB) Close() error { return db.close() }
 type conn struct {
 	db     *sql.DB
 	rebind func(query string) string
+	sqlite bool // the SQLite backend (file-level erasing in eraseFreed)
 }
 
 // execer runs a statement on a *sql.DB or a *sql.Tx.

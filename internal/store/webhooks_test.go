@@ -161,3 +161,50 @@ func testWebhooksFailAndDeleteFinished(t *testing.T, db *DB) {
 		t.Errorf("unfinished webhook after DeleteFinished = %+v", o)
 	}
 }
+
+// TestWebhooksClaimMany: a contact with more pending webhooks than SQLite
+// takes variables in one statement (32,766) is claimed in chunks: all of
+// them, in order, merged into one request; releasing them works too.
+func TestWebhooksClaimMany(t *testing.T) {
+	if raceEnabled {
+		t.Skip("minutes under the race detector, and single-goroutine: run without -race")
+	}
+	db := openTemp(t)
+	ctx := context.Background()
+	const n = 40_000
+	inTx(t, db, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
+			INSERT INTO wpbridge_webhook (received_at, contact_id, action)
+			SELECT ?, '42', CASE WHEN i = 20000 THEN 'add' ELSE 'update_tags' END FROM seq`, n, timeText(time.Now()))
+		return err
+	})
+	other := insert(t, db, req("7"))[0]
+
+	c, err := db.Webhooks.Claim(ctx, "42", 1)
+	if err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	if len(c.IDs) != n || !slices.IsSorted(c.IDs) || c.Request.Action != contactsync.ActionAdd {
+		t.Fatalf("claimed %d webhooks (sorted %v), request %+v; want %d merged into an add", len(c.IDs), slices.IsSorted(c.IDs), c.Request.Action, n)
+	}
+	count := func(state string) int {
+		t.Helper()
+		var k int
+		if err := db.SQL.QueryRow(`SELECT count(*) FROM wpbridge_webhook WHERE contact_id = '42' AND state = ?`, state).Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	if got := count(stateClaimed); got != n {
+		t.Errorf("%d rows claimed, want %d", got, n)
+	}
+	if o := outcome(t, db, other); o.State != StatePending {
+		t.Errorf("another contact's webhook: %+v", o)
+	}
+	if err := db.Webhooks.Release(ctx, c.IDs); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if got := count(StatePending); got != n {
+		t.Errorf("%d rows pending after release, want %d", got, n)
+	}
+}
