@@ -53,17 +53,6 @@ func (p *Policy) allows(role string) bool {
 	return role == p.DefaultRole || slices.Contains(p.AllowedRoles, role)
 }
 
-// protected reports whether u holds a role a webhook could not have given it
-// (administrator, editor, ...). Such users only get tags and meta written.
-func (p *Policy) protected(u *User) bool {
-	for _, r := range u.Roles {
-		if !p.allows(r) {
-			return true
-		}
-	}
-	return false
-}
-
 // chooseRole picks the role for a new user: the mapped AC role, else the URL
 // role, else the default. A role that is not allowed falls back to the default
 // with a warning.
