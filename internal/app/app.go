@@ -105,6 +105,7 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 	syncer := &contactsync.Syncer{
 		Contacts:  &adapters.Contacts{AC: ac, Echoes: a.db.Echoes},
 		Users:     &adapters.Users{WP: wp},
+		Roles:     &adapters.Roles{WP: wp},
 		Passwords: a.db.Passwords,
 		Policy:    Policy(a.cfg),
 	}
