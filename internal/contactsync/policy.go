@@ -45,7 +45,9 @@ type Policy struct {
 	ContactIDMetaKey    string
 }
 
-// allows reports whether a webhook may assign role.
+// allows reports whether the configuration lets a webhook assign role. A role
+// holding an admin-level capability in WordPress is refused on top of this
+// (managed.go).
 func (p *Policy) allows(role string) bool {
 	if role == "" || role == "administrator" {
 		return false
