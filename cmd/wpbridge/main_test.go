@@ -141,7 +141,8 @@ func statusWP(t *testing.T, caps map[string]bool) string {
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"version": "1.0.0", "wordpress": "6.1.9", "capabilities": caps,
-			"roles": map[string]string{"administrator": "Administrator", "subscriber": "Subscriber", "customer": "Customer"},
+			"roles":                   map[string]string{"administrator": "Administrator", "subscriber": "Subscriber", "customer": "Customer"},
+			"role_admin_capabilities": map[string][]string{"administrator": {"manage_options"}, "subscriber": {}, "customer": {}},
 		})
 	}))
 	t.Cleanup(ts.Close)

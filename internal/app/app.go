@@ -130,6 +130,7 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 	syncer := &contactsync.Syncer{
 		Contacts:  &adapters.Contacts{AC: ac, Echoes: adapters.StoreEchoes{Echoes: a.db.Echoes}},
 		Users:     &adapters.Users{WP: wp},
+		Roles:     &adapters.Roles{WP: wp},
 		Passwords: a.db.Passwords,
 		Policy:    Policy(a.cfg),
 	}

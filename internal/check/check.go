@@ -155,12 +155,29 @@ func (r *results) site(cfg *config.Config, st *wordpress.Status) {
 	roles := append([]string{cfg.DefaultRole}, cfg.AllowedRoles...)
 	slices.Sort(roles)
 	for _, role := range slices.Compact(roles) {
-		if _, ok := st.Roles[role]; ok {
-			r.add(true, "role "+role, "exists")
-		} else {
-			r.add(false, "role "+role, "does not exist in WordPress (roles: %s): fix DEFAULT_ROLE/ALLOWED_ROLES or create the role", strings.Join(slices.Sorted(maps.Keys(st.Roles)), ", "))
-		}
+		r.role(role, st)
 	}
+}
+
+// role checks that a configured role exists and holds no admin-level
+// capability (a webhook would hand it out).
+func (r *results) role(role string, st *wordpress.Status) {
+	if _, ok := st.Roles[role]; !ok {
+		r.add(false, "role "+role, "does not exist in WordPress (roles: %s): fix DEFAULT_ROLE/ALLOWED_ROLES or create the role", strings.Join(slices.Sorted(maps.Keys(st.Roles)), ", "))
+		return
+	}
+	if st.RoleAdminCapabilities == nil {
+		r.add(false, "role "+role, "exists, but the companion plugin is too old to tell its capabilities: update wp-content/mu-plugins/wpbridge.php from wordpress/plugin/wpbridge.php")
+		return
+	}
+	if caps := st.RoleAdminCapabilities[role]; len(caps) > 0 || role == "administrator" {
+		if len(caps) == 0 {
+			caps = []string{"everything"}
+		}
+		r.add(false, "role "+role, "holds admin-level capabilities (%s): a webhook must never hand it out; remove it from DEFAULT_ROLE/ALLOWED_ROLES or take those capabilities from the role", strings.Join(caps, ", "))
+		return
+	}
+	r.add(true, "role "+role, "exists and holds no admin-level capability")
 }
 
 // fieldRef is an ActiveCampaign custom field the configuration names.
