@@ -80,6 +80,7 @@ func (o *Options) defaults() {
 
 // Queue is the durable webhook queue and its workers.
 type Queue struct {
+	load     load // work ahead, for answering 202 at once
 	db       *store.DB
 	river    *river.Client[*sql.Tx]
 	runner   Runner
@@ -250,12 +251,19 @@ func (q *Queue) Stop(ctx context.Context) error {
 const waitPoll = 100 * time.Millisecond
 
 // Wait waits up to d for webhook id to finish and returns where it stands.
+// When the work ahead (the pending webhooks, in waves of Workers rounds of
+// the average round's length) will take longer than d, it returns at once:
+// the caller answers 202 now instead of at the end of a wait that cannot
+// succeed.
 func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outcome, error) {
 	ch := q.waiters.add(id)
 	defer q.waiters.remove(id, ch)
 	o, err := q.db.Webhooks.Outcome(ctx, id)
 	if err != nil || o.Final() || d <= 0 {
 		return o, err
+	}
+	if q.load.ahead(q.opts.Workers) > d {
+		return o, nil // it cannot finish in time: no use holding the caller
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

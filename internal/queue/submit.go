@@ -134,6 +134,7 @@ func (q *Queue) commitBatch(batch []*submission) {
 		return
 	}
 	q.pending.n += stored
+	q.load.pending.Store(int64(q.pending.n))
 }
 
 // pendingCount is what the queue knows of the number of pending webhooks,

@@ -87,6 +87,7 @@ func (q *Queue) round(ctx context.Context, job *river.Job[SyncArgs], c *store.Cl
 	res, runErr := q.runner.Run(ctx, c.Request)
 	elapsed := time.Since(start)
 	q.metrics.JobSeconds.Observe(elapsed.Seconds())
+	q.load.observeRound(elapsed)
 	log := q.log.WithFields(logrus.Fields{
 		"contact_id": c.Request.ContactID, "action": string(c.Request.Action), "webhooks": len(c.IDs),
 		"job_id": job.ID, "attempt": job.Attempt, "duration_ms": elapsed.Milliseconds(),
