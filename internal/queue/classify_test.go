@@ -13,6 +13,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 )
 
 var (
@@ -216,10 +217,10 @@ func TestAuthFailurePausesWork(t *testing.T) {
 		t.Fatalf("Ready before any work: %v", err)
 	}
 	o := e.submit(hook("42", contactsync.ActionAdd))
-	eventually(t, 10*time.Second, func() (bool, string) { return len(r.Calls()) > 0, "runner not called" })
+	wait.For(t, 10*time.Second, "the expected state", func() (bool, string) { return len(r.Calls()) > 0, "runner not called" })
 	// The pause starts when the failed round returns.
 	var err error
-	eventually(t, 10*time.Second, func() (bool, string) {
+	wait.For(t, 10*time.Second, "the expected state", func() (bool, string) {
 		err = e.q.Ready(ctx)
 		return err != nil, "Ready is nil"
 	})
@@ -307,7 +308,7 @@ func TestBookkeepingErrorPastHorizonFailsTheWebhook(t *testing.T) {
 	}
 	e.start()
 	// Within the horizon the job is retried, and the webhook stays pending.
-	eventually(t, 10*time.Second, func() (bool, string) {
+	wait.For(t, 10*time.Second, "the expected state", func() (bool, string) {
 		state, attempt := e.jobOf(o.WebhookID)
 		return attempt >= 2, fmt.Sprintf("job %s at attempt %d", state, attempt)
 	})

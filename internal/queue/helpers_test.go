@@ -18,6 +18,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/metrics"
 	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 )
 
 // fakeRunner records every round and detects two rounds for one contact
@@ -196,7 +197,7 @@ func (e *env) outcome(id int64) store.Outcome {
 func (e *env) waitFinal(ids ...int64) []store.Outcome {
 	e.t.Helper()
 	var outs []store.Outcome
-	eventually(e.t, 20*time.Second, func() (bool, string) {
+	wait.For(e.t, 20*time.Second, "the expected state", func() (bool, string) {
 		outs = outs[:0]
 		for _, id := range ids {
 			o, err := e.q.Outcome(context.Background(), id)
@@ -227,7 +228,7 @@ func (e *env) jobOf(id int64) (state string, attempt int) {
 // waitJobsFinalized polls until no River job is left to run.
 func (e *env) waitJobsFinalized() {
 	e.t.Helper()
-	eventually(e.t, 20*time.Second, func() (bool, string) {
+	wait.For(e.t, 20*time.Second, "the expected state", func() (bool, string) {
 		var n int
 		if err := e.db.QueryRow(`SELECT count(*) FROM river_job
 			WHERE state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&n); err != nil {
@@ -235,22 +236,6 @@ func (e *env) waitJobsFinalized() {
 		}
 		return n == 0, fmt.Sprintf("%d jobs not finalized", n)
 	})
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, d time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s: %s", d, why)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // logged returns the log entries with message msg.

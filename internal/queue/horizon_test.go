@@ -11,6 +11,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 )
 
 var errWPDown = errors.New("wordpress: 503 Service Unavailable")
@@ -44,12 +45,12 @@ func TestOutageOfThreeHours(t *testing.T) {
 	e := startEnv(t, r, classify, opts)
 	ids := []int64{e.submit(hook("1", contactsync.ActionAdd)).WebhookID, e.submit(hook("1", contactsync.ActionUpdateTags)).WebhookID}
 	// Another arrives in the middle of the outage.
-	eventually(t, time.Minute, func() (bool, string) {
+	wait.For(t, time.Minute, "the expected state", func() (bool, string) {
 		return clk.Now().After(back.Add(-90 * time.Minute)), "the outage is not half over"
 	})
 	ids = append(ids, e.submit(hook("3", contactsync.ActionUpdate)).WebhookID)
 
-	eventually(t, 2*time.Minute, func() (bool, string) {
+	wait.For(t, 2*time.Minute, "the expected state", func() (bool, string) {
 		for _, id := range ids {
 			if o := e.outcome(id); !o.Final() {
 				return false, fmt.Sprintf("webhook %d is %s at %s of the outage", id, o.State, clk.Now().Sub(back))
@@ -156,7 +157,7 @@ func TestRequeue(t *testing.T) {
 	if !slices.Equal(got, []int64{failed}) {
 		t.Errorf("Requeue = %v, want only the failed webhook %d", got, failed)
 	}
-	eventually(t, 20*time.Second, func() (bool, string) {
+	wait.For(t, 20*time.Second, "the expected state", func() (bool, string) {
 		o := e.outcome(failed)
 		return o.State == store.StateDone, fmt.Sprintf("webhook is %s", o.State)
 	})
@@ -211,7 +212,7 @@ func TestHistoryRetention(t *testing.T) {
 		return contactsync.Result{}, errWPDown // keeps 43 pending
 	}}, classify, opts)
 	e3.start()
-	eventually(t, 10*time.Second, func() (bool, string) { return len(e3.runner.Calls()) > 0, "no round ran" })
+	wait.For(t, 10*time.Second, "the expected state", func() (bool, string) { return len(e3.runner.Calls()) > 0, "no round ran" })
 	if _, err := e3.st.Webhooks.Get(context.Background(), done); err != nil {
 		t.Errorf("finished webhook after 29 days: %v", err)
 	}
@@ -223,7 +224,7 @@ func TestHistoryRetention(t *testing.T) {
 		return contactsync.Result{}, errWPDown
 	}}, classify, opts)
 	e4.start()
-	eventually(t, 10*time.Second, func() (bool, string) {
+	wait.For(t, 10*time.Second, "the expected state", func() (bool, string) {
 		_, err := e4.st.Webhooks.Get(context.Background(), done)
 		return errors.Is(err, store.ErrNotFound), fmt.Sprintf("finished webhook after 31 days: %v", err)
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/metrics"
 	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/pgtest"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 )
 
 // pgJobOf is jobOf on PostgreSQL.
@@ -48,7 +49,7 @@ func TestPostgresRounds(t *testing.T) {
 	if e.runner.overlaps.Load() != 0 {
 		t.Error("two rounds for one contact overlapped")
 	}
-	eventually(t, 20*time.Second, func() (bool, string) {
+	wait.For(t, 20*time.Second, "the expected state", func() (bool, string) {
 		state, attempt := e.pgJobOf(b.WebhookID)
 		return state == "completed" && attempt == 1, fmt.Sprintf("job of webhook %d: %s at attempt %d, want completed at 1", b.WebhookID, state, attempt)
 	})
@@ -102,7 +103,7 @@ func TestPostgresReadyRecovers(t *testing.T) {
 		t.Fatalf("Ready = %v", err)
 	}
 	proxy.Cut()
-	eventually(t, 20*time.Second, func() (bool, string) {
+	wait.For(t, 20*time.Second, "the expected state", func() (bool, string) {
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		err := e.q.Ready(rctx)
@@ -112,7 +113,7 @@ func TestPostgresReadyRecovers(t *testing.T) {
 		t.Error("Submit succeeded with the database gone")
 	}
 	proxy.Restore()
-	eventually(t, 30*time.Second, func() (bool, string) {
+	wait.For(t, 30*time.Second, "the expected state", func() (bool, string) {
 		err := e.q.Ready(ctx)
 		return err == nil, fmt.Sprintf("Ready = %v", err)
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 )
 
 func TestSubmitStoresRowAndJobTogether(t *testing.T) {
@@ -197,7 +198,7 @@ func TestRoundsForOneContactNeverOverlap(t *testing.T) {
 			ids = append(ids, e.submit(hook(c, contactsync.ActionUpdate)).WebhookID)
 		}
 		if i%4 == 3 { // let a round start on what was just submitted
-			eventually(t, 10*time.Second, func() (bool, string) { return len(r.Calls()) > started, "no round started" })
+			wait.For(t, 10*time.Second, "the expected state", func() (bool, string) { return len(r.Calls()) > started, "no round started" })
 		}
 	}
 	e.waitFinal(ids...)
@@ -419,7 +420,7 @@ func TestRoundLogs(t *testing.T) {
 	o := e.submit(hook("42", contactsync.ActionUpdate))
 	e.waitFinal(o.WebhookID)
 	// The round logs after it recorded its outcome.
-	eventually(t, 10*time.Second, func() (bool, string) { return len(e.logged("round done")) > 0, "round done not logged" })
+	wait.For(t, 10*time.Second, "the expected state", func() (bool, string) { return len(e.logged("round done")) > 0, "round done not logged" })
 	var warnings []string
 	for _, en := range e.logged("rule fallback") {
 		if en.Level != logrus.WarnLevel || en.Data["contact_id"] != "42" || en.Data["user_id"] != int64(8) {

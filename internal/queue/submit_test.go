@@ -10,6 +10,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 )
 
 // TestSubmitGroupCommit submits from many goroutines at once: every webhook
@@ -92,7 +93,7 @@ func TestSubmitMaxPending(t *testing.T) {
 
 	e.start()
 	e.waitFinal(ids...)
-	eventually(t, 5*time.Second, func() (bool, string) {
+	wait.For(t, 5*time.Second, "the expected state", func() (bool, string) {
 		_, err := e.q.Submit(context.Background(), hook("200", contactsync.ActionAdd))
 		return err == nil, fmt.Sprint(err)
 	})
