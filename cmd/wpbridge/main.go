@@ -4,6 +4,7 @@
 //	wpbridge [serve]   run the HTTP server and workers
 //	wpbridge check     check the configuration against both APIs
 //	wpbridge webhooks  list, show and retry stored webhooks
+//	wpbridge import    import the contacts holding an AC tag
 package main
 
 import (
@@ -26,11 +27,13 @@ import (
 	"github.com/wpbridge/wpbridge/internal/metrics"
 )
 
-const usage = `usage: wpbridge [serve|check|webhooks]
+const usage = `usage: wpbridge [serve|check|webhooks|import]
 
   serve     run the webhook server and workers (default)
   check     check the configuration against ActiveCampaign and WordPress
   webhooks  list, show and retry stored webhooks (wpbridge webhooks help)
+  import    make every contact with an ActiveCampaign tag a WordPress user
+            (wpbridge import --tag NAME; wpbridge import help)
 
 Configuration comes from environment variables; see .env.example.
 `
@@ -51,6 +54,9 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 	}
 	if cmd == "webhooks" {
 		return runWebhooks(ctx, args[1:], env, stdout, stderr)
+	}
+	if cmd == "import" {
+		return runImport(ctx, args[1:], env, stdout, stderr)
 	}
 	if len(args) > 1 || (cmd != "serve" && cmd != "check") {
 		if cmd == "help" || cmd == "-h" || cmd == "--help" {
