@@ -17,6 +17,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/childproc"
 	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
@@ -174,27 +175,26 @@ func TestImportThroughTheBinary(t *testing.T) {
 	site := wptest.Env(t)
 	bin := binary(t)
 	tests := []struct {
-		name  string
-		serve bool
-		n     int
-		rate  int
+		name      string
+		serve     bool
+		n, rate   int
+		interrupt bool // a first run is stopped with Ctrl-C while it works
 	}{
-		{"alone 250 at 50/s", false, 250, 50},
-		{"beside serve 250 at 50/s", true, 250, 50},
-		{"alone 24 at 5/s", false, 24, 5},
-		{"beside serve 24 at 5/s", true, 24, 5},
+		{name: "alone 250 at 50/s", n: 250, rate: 50},
+		{name: "beside serve 24 at 5/s", serve: true, n: 24, rate: 5},
+		{name: "alone 24 at 5/s interrupted", n: 24, rate: 5, interrupt: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if testing.Short() && tc.n > 50 {
 				t.Skip("-short: the small runs only")
 			}
-			testImport(t, site, bin, tc.serve, tc.n, tc.rate)
+			testImport(t, site, bin, tc.serve, tc.n, tc.rate, tc.interrupt)
 		})
 	}
 }
 
-func testImport(t *testing.T, site wptest.Site, bin string, serve bool, n, rate int) {
+func testImport(t *testing.T, site wptest.Site, bin string, serve bool, n, rate int, interrupt bool) {
 	ac := acfake.NewServer(acfake.Config{APIKey: acKey, RateLimit: rate})
 	defer ac.Close()
 	wp := site.Client(t)
@@ -231,15 +231,21 @@ func testImport(t *testing.T, site wptest.Site, bin string, serve bool, n, rate 
 			}
 		}()
 	}
+	if interrupt {
+		interruptImport(t, ac, bin, env, set.tag)
+	}
 	start := time.Now()
 	code, stdout, stderr = runImportBin(t, bin, env, "--tag", set.tag, "--role", "customer")
 	t.Logf("import of %d contacts at %d/s: %s", n, rate, time.Since(start).Round(time.Millisecond))
 	want = fmt.Sprintf("%d contacts, %d processed: created %d, linked %d, already linked %d, ignored 0, failed 1", n, n, n-2*k-1, k, k)
+	if interrupt {
+		// What the stopped run did counts as already linked now.
+		want = fmt.Sprintf("%d contacts, %d processed: created ", n, n)
+	}
 	failed := regexp.MustCompile(`failed: contact ` + set.invalid + ` \(webhook \d+\): .*invalid email`)
-	if code != 1 || !strings.Contains(stdout, want) || !failed.MatchString(stdout) {
+	if code != 1 || !strings.Contains(stdout, want) || !strings.Contains(stdout, "ignored 0, failed 1") || !failed.MatchString(stdout) {
 		t.Fatalf("import: exit %d, %q %q; want exit 1, %q and the invalid contact's failure", code, stdout, stderr, want)
 	}
-	set.check(t, site, wp, "customer")
 
 	// A rerun finds every valid contact linked; the invalid one is tried
 	// again (it may have been fixed in AC since) and fails again.
@@ -254,5 +260,43 @@ func testImport(t *testing.T, site wptest.Site, bin string, serve bool, n, rate 
 	}
 	if ac.Throttled() > 0 {
 		t.Errorf("the fake AC answered 429 %d times", ac.Throttled())
+	}
+}
+
+// interruptImport starts an import, sends it SIGINT (Ctrl-C) once the work
+// has begun (AC saw a contact loaded) and checks that it stops cleanly,
+// saying what stays queued.
+func interruptImport(t *testing.T, ac *acfake.Server, bin string, env []string, tag string) {
+	t.Helper()
+	cmd := exec.Command(bin, "import", "--tag", tag, "--role", "customer")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	var stdout, stderr syncbuf.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	contactLoad := regexp.MustCompile(`^/api/3/contacts/\d+$`)
+	wait.For(t, 60*time.Second, "the import's first add at work", func() (bool, string) {
+		for _, r := range ac.Requests() {
+			if contactLoad.MatchString(r.Path) {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d AC requests, none loading a contact", len(ac.Requests()))
+	})
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(stdout.String(), "interrupted: ") {
+			t.Fatalf("interrupted import: %v, %q %q; want exit 1 saying it was interrupted", err, stdout.String(), stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("import still running 60s after SIGINT")
 	}
 }
