@@ -157,7 +157,7 @@ func (b *barProgress) update(s importStats) {
 	if b.bar == nil {
 		b.bar = progressbar.NewOptions(s.found, progressbar.OptionSetWriter(b.w), progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true), progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetWidth(30), // updated every pollEvery: no throttle
 			progressbar.OptionShowDescriptionAtLineEnd())
 	}
 	b.bar.Describe(fmt.Sprintf("created %d, linked %d, already linked %d, failed %d",

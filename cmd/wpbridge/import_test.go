@@ -93,4 +93,11 @@ func TestImportProgressLines(t *testing.T) {
 	if _, ok := newImportProgress(&b).(*lineProgress); !ok {
 		t.Error("not a terminal, yet no line progress")
 	}
+	var bar strings.Builder
+	p := &barProgress{w: &bar}
+	p.update(importStats{found: 10, created: 3, failed: 1})
+	p.finish()
+	if !strings.Contains(bar.String(), "4/10") || !strings.Contains(bar.String(), "created 3, linked 0, already linked 0, failed 1") {
+		t.Errorf("bar %q", bar.String())
+	}
 }
