@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/childproc"
 	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
@@ -246,6 +247,7 @@ func testImport(t *testing.T, site wptest.Site, bin string, serve bool, n, rate 
 	if code != 1 || !strings.Contains(stdout, want) || !strings.Contains(stdout, "ignored 0, failed 1") || !failed.MatchString(stdout) {
 		t.Fatalf("import: exit %d, %q %q; want exit 1, %q and the invalid contact's failure", code, stdout, stderr, want)
 	}
+	set.checkEnqueuedOnce(t, dbPath)
 
 	// A rerun finds every valid contact linked; the invalid one is tried
 	// again (it may have been fixed in AC since) and fails again.
@@ -298,5 +300,33 @@ func interruptImport(t *testing.T, ac *acfake.Server, bin string, env []string, 
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("import still running 60s after SIGINT")
+	}
+}
+
+// checkEnqueuedOnce asserts that each valid contact got one import webhook
+// at most over all runs so far (none when it was linked before): an
+// interrupted run's pending webhooks are followed, not enqueued again.
+func (s *importSet) checkEnqueuedOnce(t *testing.T, dbPath string) {
+	t.Helper()
+	db, err := store.OpenSQLiteShared(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, id := range s.ids {
+		recs, err := db.Webhooks.List(context.Background(), store.ListOptions{ContactID: id, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 1
+		if _, ok := s.linked[id]; ok {
+			want = 0
+		}
+		if id == s.invalid {
+			continue // tried again by each run
+		}
+		if len(recs) != want || (want == 1 && recs[0].Source != store.SourceImport) {
+			t.Errorf("contact %s: %d webhooks stored, want %d import webhook(s)", id, len(recs), want)
+		}
 	}
 }
