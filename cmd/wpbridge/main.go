@@ -5,6 +5,7 @@
 //	wpbridge check     check the configuration against both APIs
 //	wpbridge webhooks  list, show and retry stored webhooks
 //	wpbridge migrate   create or upgrade the database schema and exit
+//	wpbridge import    import the contacts holding an AC tag
 package main
 
 import (
@@ -27,12 +28,14 @@ import (
 	"github.com/wpbridge/wpbridge/internal/metrics"
 )
 
-const usage = `usage: wpbridge [serve|check|migrate|webhooks]
+const usage = `usage: wpbridge [serve|check|migrate|webhooks|import]
 
   serve     run the webhook server and workers (default)
   check     check the configuration against ActiveCampaign and WordPress
   migrate   create or upgrade the database schema (DATABASE_URL) and exit
   webhooks  list, show and retry stored webhooks (wpbridge webhooks help)
+  import    make every contact with an ActiveCampaign tag a WordPress user
+            (wpbridge import --tag NAME; wpbridge import help)
 
 Configuration comes from environment variables; see .env.example.
 `
@@ -53,6 +56,9 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 	}
 	if cmd == "webhooks" {
 		return runWebhooks(ctx, args[1:], env, stdout, stderr)
+	}
+	if cmd == "import" {
+		return runImport(ctx, args[1:], env, stdout, stderr)
 	}
 	if len(args) > 1 || (cmd != "serve" && cmd != "check" && cmd != "migrate") {
 		if cmd == "help" || cmd == "-h" || cmd == "--help" {

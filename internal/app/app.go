@@ -34,6 +34,7 @@ type App struct {
 	cfg     *config.Config
 	log     logrus.FieldLogger
 	db      *store.DB
+	AC      *activecampaign.Client // shares the queue's rate limiter
 	Queue   *queue.Queue
 	Server  *server.Server
 	Metrics *metrics.Metrics
@@ -117,7 +118,7 @@ func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts O
 	for _, f := range db.Tightened {
 		log.WithField("file", f).Warn("database file was readable by other users: permissions set to 0600")
 	}
-	a := &App{cfg: cfg, log: log, db: db, Metrics: m}
+	a := &App{cfg: cfg, log: log, db: db, AC: ac, Metrics: m}
 	if err := a.build(ctx, ac, wp, opts); err != nil {
 		db.Close()
 		return nil, err
@@ -200,3 +201,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 // Close closes the database.
 func (a *App) Close() error { return a.db.Close() }
+
+// DB is the app's database (opened with the work lock), for commands that
+// run the queue themselves and follow their own webhooks (wpbridge import).
+func (a *App) DB() *store.DB { return a.db }

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,10 +21,9 @@ import (
 // the jobs up when it next polls (or when it starts). Webhooks that are
 // not failed are left alone; it returns the ids put back.
 func Requeue(ctx context.Context, db *store.DB, ids []int64, now time.Time) ([]int64, error) {
-	// No queues and no workers: River only inserts.
-	client, err := river.NewClient(db.RiverDriver(), &river.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	client, err := insertOnlyClient(db)
 	if err != nil {
-		return nil, fmt.Errorf("queue: create insert-only river client: %w", err)
+		return nil, err
 	}
 	tx, err := db.SQL.BeginTx(ctx, nil)
 	if err != nil {
@@ -45,4 +45,14 @@ func Requeue(ctx context.Context, db *store.DB, ids []int64, now time.Time) ([]i
 		return nil, fmt.Errorf("queue: commit: %w", err)
 	}
 	return out, nil
+}
+
+// insertOnlyClient is a River client with no queues and no workers: it only
+// inserts jobs, for processes that do not work the queue.
+func insertOnlyClient(db *store.DB) (*river.Client[*sql.Tx], error) {
+	client, err := river.NewClient(db.RiverDriver(), &river.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return nil, fmt.Errorf("queue: create insert-only river client: %w", err)
+	}
+	return client, nil
 }

@@ -157,6 +157,7 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) int {
 		switch {
 		case q.Has("email") && !strings.EqualFold(c.Email, q.Get("email")):
 		case q.Has("email_like") && !strings.Contains(strings.ToLower(c.Email), strings.ToLower(q.Get("email_like"))):
+		case q.Has("tagid") && !s.hasTagLocked(c, q.Get("tagid")):
 		default:
 			ids = append(ids, id)
 		}
