@@ -72,6 +72,9 @@ type Config struct {
 	LogLevel string `env:"LOG_LEVEL, default=info"`
 	// LogFormat is text or json.
 	LogFormat string `env:"LOG_FORMAT, default=text"`
+	// AdminToken turns on /admin/ and /admin/api/ (ADMIN_TOKEN, at least
+	// 24 characters); empty leaves them off (404).
+	AdminToken Secret `env:"ADMIN_TOKEN"`
 }
 
 // envVars lists the variables of Config in field order.

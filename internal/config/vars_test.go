@@ -145,6 +145,10 @@ func TestLoad_Variables(t *testing.T) {
 		{"log trace", "LOG_LEVEL", "trace", nil, `LOG_LEVEL: must be debug, info, warn or error (got "trace")`},
 		{"log json", "LOG_FORMAT", "JSON", func(c *Config) bool { return c.LogFormat == "json" }, ""},
 		{"log logfmt", "LOG_FORMAT", "logfmt", nil, `LOG_FORMAT: must be text or json (got "logfmt")`},
+
+		// ADMIN_TOKEN
+		{"admin token 24", "ADMIN_TOKEN", "abcdefghijklmnopqrstuvwx", func(c *Config) bool { return c.AdminToken.Reveal() == "abcdefghijklmnopqrstuvwx" }, ""},
+		{"admin token short", "ADMIN_TOKEN", "short-admin-token", nil, "ADMIN_TOKEN: must be at least 24 characters (got 17)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
