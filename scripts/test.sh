@@ -18,6 +18,7 @@ export WPBRIDGE_REQUIRE_WP=1 # integration tests fail instead of skipping withou
 FUZZTIME=${FUZZTIME:-10s}
 
 bash scripts/proxies.sh install; export WPBRIDGE_REQUIRE_PROXIES=1 # nginx, caddy for deploy/ (tests fail without them)
+bash scripts/browser.sh install; export WPBRIDGE_REQUIRE_BROWSER=1 # chromium for the admin page (browser tests fail without it)
 bash scripts/wordpress.sh start
 trap 'bash scripts/wordpress.sh stop' EXIT
 
