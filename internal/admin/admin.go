@@ -33,29 +33,31 @@ var (
 // States a webhook can be in, in display order.
 var States = []string{"pending", "done", "ignored", "failed"}
 
-// Webhook is one stored webhook as the list shows it (and as
-// `wpbridge webhooks list --json` prints it).
+// Webhook is one stored webhook as the list shows it.
 type Webhook struct {
-	ID         int64     `json:"id"`
-	ReceivedAt time.Time `json:"received_at"`
-	Source     string    `json:"source"`
-	Action     string    `json:"action"`
-	ContactID  string    `json:"contact_id"`
-	State      string    `json:"state"`
-	Attempts   int       `json:"attempts"`
-	Error      string    `json:"error,omitempty"`
-	UserID     int64     `json:"user_id,omitempty"`
+	ID         int64
+	ReceivedAt time.Time
+	Source     string // webhook or import
+	Action     string
+	ContactID  string
+	State      string // one of States
+	Attempts   int
+	Error      string // last error, if any
+	UserID     int64  // resulting WordPress user, 0 if none
 }
 
-// Detail is one webhook with its parameters.
+// Detail is one webhook with its parameters and result.
 type Detail struct {
 	Webhook
-	Role             string     `json:"role,omitempty"`
-	SendNotification bool       `json:"send_notification"`
-	Async            bool       `json:"async"`
-	Email            string     `json:"email,omitempty"`
-	Tags             []string   `json:"tags,omitempty"`
-	FinishedAt       *time.Time `json:"finished_at,omitempty"`
+	Role             string
+	SendNotification bool
+	Async            bool
+	Email            string   // the payload's email, if any
+	HasTags          bool     // the payload had a tags field
+	Tags             []string // the payload's tags
+	Message          string   // the result, in words
+	RetryFrom        time.Time
+	FinishedAt       time.Time // zero while pending
 }
 
 // Filter selects webhooks for List; zero values select everything.

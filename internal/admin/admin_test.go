@@ -223,7 +223,7 @@ func TestPages(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{WPURL: "https://shop.example/"})
 	failed := e.history.add(Detail{Webhook: Webhook{Source: "webhook", Action: "add", ContactID: "41", State: "failed", Attempts: 3, Error: "contact <41> has an invalid email"},
-		Role: "customer", Email: "ann@example.com", Tags: []string{"vip", "lead"}})
+		Role: "customer", Email: "ann@example.com", HasTags: true, Tags: []string{"vip", "lead"}})
 	done := e.history.add(Detail{Webhook: Webhook{Source: "import", Action: "update", ContactID: "42", State: "done", Attempts: 1, UserID: 77}})
 	s := e.signIn()
 
@@ -300,6 +300,12 @@ func TestAPI(t *testing.T) {
 		`{"id":1,"received_at":"2026-12-01T09:30:00Z","source":"webhook","action":"add","contact_id":"123","state":"failed","attempts":3,"error":"invalid email"}]}`
 	if got := rec.Body.String(); got != want {
 		t.Errorf("list body\n got %s\nwant %s", got, want)
+	}
+	rec = e.do(request{path: "/admin/api/webhooks/2", header: bearer(testToken)})
+	want = `{"id":2,"received_at":"2026-12-01T09:30:00Z","source":"import","action":"add","contact_id":"124","state":"done","attempts":1,"user_id":45,` +
+		`"role":"","send_notification":false,"async":false,"email":"","tags":null,"message":"","retry_from":""}`
+	if got := rec.Body.String(); rec.Code != http.StatusOK || got != want {
+		t.Errorf("get = %d\n got %s\nwant %s", rec.Code, got, want)
 	}
 	rec = e.do(request{path: "/admin/api/webhooks?state=pending&contact=9", header: bearer(testToken)})
 	if rec.Body.String() != `{"webhooks":[]}` {

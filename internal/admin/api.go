@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -12,7 +13,59 @@ type apiError struct {
 }
 
 type apiList struct {
-	Webhooks []Webhook `json:"webhooks"`
+	Webhooks []listItem `json:"webhooks"`
+}
+
+// listItem is a webhook as `wpbridge webhooks list --json` prints it.
+type listItem struct {
+	ID         int64  `json:"id"`
+	ReceivedAt string `json:"received_at"`
+	Source     string `json:"source"`
+	Action     string `json:"action"`
+	ContactID  string `json:"contact_id"`
+	State      string `json:"state"`
+	Attempts   int    `json:"attempts"`
+	Error      string `json:"error,omitempty"`
+	UserID     int64  `json:"user_id,omitempty"`
+}
+
+// showItem is a webhook as `wpbridge webhooks show --json` prints it.
+type showItem struct {
+	listItem
+	Role             string   `json:"role"`
+	SendNotification bool     `json:"send_notification"`
+	Async            bool     `json:"async"`
+	Email            string   `json:"email"`
+	Tags             []string `json:"tags"` // null when the payload had no tags field
+	Message          string   `json:"message"`
+	RetryFrom        string   `json:"retry_from"`
+	FinishedAt       string   `json:"finished_at,omitempty"`
+}
+
+func newListItem(w Webhook) listItem {
+	return listItem{
+		ID: w.ID, ReceivedAt: timeOut(w.ReceivedAt), Source: w.Source, Action: w.Action, ContactID: w.ContactID,
+		State: w.State, Attempts: w.Attempts, Error: w.Error, UserID: w.UserID,
+	}
+}
+
+func newShowItem(d *Detail) showItem {
+	it := showItem{
+		listItem: newListItem(d.Webhook), Role: d.Role, SendNotification: d.SendNotification, Async: d.Async,
+		Email: d.Email, Message: d.Message, RetryFrom: timeOut(d.RetryFrom), FinishedAt: timeOut(d.FinishedAt),
+	}
+	if d.HasTags {
+		it.Tags = append([]string{}, d.Tags...)
+	}
+	return it
+}
+
+// timeOut formats a time as the commands print it: RFC 3339 in UTC.
+func timeOut(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // apiStoreError maps a History error to 404, 409 or 500.
@@ -39,10 +92,11 @@ func (a *Handler) apiList(c *gin.Context) {
 		a.apiStoreError(c, err)
 		return
 	}
-	if list == nil {
-		list = []Webhook{}
+	out := apiList{Webhooks: make([]listItem, 0, len(list))}
+	for _, w := range list {
+		out.Webhooks = append(out.Webhooks, newListItem(w))
 	}
-	c.JSON(http.StatusOK, apiList{Webhooks: list})
+	c.JSON(http.StatusOK, out)
 }
 
 func (a *Handler) apiGet(c *gin.Context) {
@@ -55,7 +109,7 @@ func (a *Handler) apiGet(c *gin.Context) {
 		a.apiStoreError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, d)
+	c.JSON(http.StatusOK, newShowItem(d))
 }
 
 func (a *Handler) apiRetry(c *gin.Context) {
@@ -74,5 +128,5 @@ func (a *Handler) apiRetry(c *gin.Context) {
 		a.apiStoreError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, d)
+	c.JSON(http.StatusOK, newShowItem(d))
 }

@@ -25,7 +25,7 @@ func seedBrowserHistory(h *fakeHistory) (failed, other int64) {
 	base := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	failed = h.add(Detail{Webhook: Webhook{ReceivedAt: base, Source: "webhook", Action: "add", ContactID: "5001", State: "failed", Attempts: 1,
 		Error: "contact 5001: AC has no valid email for this contact"}, Role: "customer", SendNotification: true})
-	h.add(Detail{Webhook: Webhook{ReceivedAt: base.Add(2 * time.Minute), Source: "webhook", Action: "update_tags", ContactID: "5002", State: "done", Attempts: 1, UserID: 77}, Tags: []string{"vip"}})
+	h.add(Detail{Webhook: Webhook{ReceivedAt: base.Add(2 * time.Minute), Source: "webhook", Action: "update_tags", ContactID: "5002", State: "done", Attempts: 1, UserID: 77}, HasTags: true, Tags: []string{"vip"}})
 	h.add(Detail{Webhook: Webhook{ReceivedAt: base.Add(5 * time.Minute), Source: "import", Action: "add", ContactID: "5004", State: "done", Attempts: 1, UserID: 78}})
 	h.add(Detail{Webhook: Webhook{ReceivedAt: base.Add(7 * time.Minute), Source: "webhook", Action: "update", ContactID: "5005", State: "ignored", Attempts: 1,
 		Error: "no WordPress user is linked to contact 5005"}})

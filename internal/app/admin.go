@@ -1,0 +1,95 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/sirupsen/logrus"
+	"riverqueue.com/riverui"
+
+	"github.com/wpbridge/wpbridge/internal/admin"
+	"github.com/wpbridge/wpbridge/internal/store"
+)
+
+// riverUIPrefix is where River UI is mounted, behind the admin sign-in.
+const riverUIPrefix = "/admin/river"
+
+// adminHandler builds the admin page when ADMIN_TOKEN is set (nil, nil
+// otherwise), with River UI under /admin/river/.
+func (a *App) adminHandler(h admin.History) (*admin.Handler, error) {
+	token := a.cfg.AdminToken.Reveal()
+	if token == "" {
+		return nil, nil
+	}
+	log := a.log.WithField("component", "admin")
+	ui, err := newRiverUI(a.db, log)
+	if err != nil {
+		return nil, err
+	}
+	a.riverUI = ui
+	opts := admin.Options{Token: token, WPURL: a.cfg.WPURL, TrustedProxies: a.cfg.TrustedProxies}
+	if ui != nil {
+		opts.River = ui
+	}
+	return admin.New(opts, h, log)
+}
+
+// newRiverUI builds River UI on its own insert-only River client (the
+// queue's client works the jobs; this one only reads and acts on them).
+// Backends River UI does not serve give nil.
+func newRiverUI(db *store.DB, log logrus.FieldLogger) (*riverui.Handler, error) {
+	if db.Backend != store.SQLite {
+		return nil, nil
+	}
+	slogger := slog.New(slogBridge{log: log.WithField("component", "riverui")})
+	client, err := river.NewClient[*sql.Tx](riversqlite.New(db.SQL), &river.Config{Logger: slogger})
+	if err != nil {
+		return nil, fmt.Errorf("river ui: client: %w", err)
+	}
+	ui, err := riverui.NewHandler(&riverui.HandlerOpts{
+		Endpoints: riverui.NewEndpoints(client, nil),
+		Logger:    slogger,
+		Prefix:    riverUIPrefix,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river ui: %w", err)
+	}
+	return ui, nil
+}
+
+// slogBridge passes River UI's warnings and errors to logrus under a
+// constant message.
+type slogBridge struct {
+	log   logrus.FieldLogger
+	attrs []slog.Attr
+}
+
+func (h slogBridge) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+
+func (h slogBridge) Handle(_ context.Context, r slog.Record) error {
+	fields := logrus.Fields{"detail": r.Message}
+	for _, a := range h.attrs {
+		fields[a.Key] = a.Value.String()
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		fields[a.Key] = a.Value.String()
+		return true
+	})
+	entry := h.log.WithFields(fields)
+	if r.Level >= slog.LevelError {
+		entry.Error("river ui")
+	} else {
+		entry.Warn("river ui")
+	}
+	return nil
+}
+
+func (h slogBridge) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return slogBridge{log: h.log, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
+}
+
+func (h slogBridge) WithGroup(string) slog.Handler { return h }
