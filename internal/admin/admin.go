@@ -163,6 +163,9 @@ func (a *Handler) Register(g *gin.RouterGroup) {
 	}
 }
 
+// maxFormBody bounds the body of the admin page's forms.
+const maxFormBody = 64 << 10
+
 // securityHeaders keeps admin pages out of caches, frames and referrers.
 func securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
@@ -173,6 +176,7 @@ func securityHeaders(c *gin.Context) {
 	if !strings.HasPrefix(c.Request.URL.Path, "/admin/river") {
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; "+
 			"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBody)
 	}
 	c.Next()
 }

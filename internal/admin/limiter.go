@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -37,7 +38,7 @@ func (b bucket) levelAt(t time.Time) float64 {
 func (l *limiter) blocked(ip string) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.m[ip]
+	b, ok := l.m[clientKey(ip)]
 	if !ok {
 		return 0, false
 	}
@@ -54,18 +55,46 @@ func (l *limiter) fail(ip string) {
 	defer l.mu.Unlock()
 	now := l.now()
 	if len(l.m) >= maxTracked {
-		for k, b := range l.m {
-			if b.levelAt(now) == 0 {
-				delete(l.m, k)
-			}
+		l.prune(now)
+	}
+	k := clientKey(ip)
+	l.m[k] = bucket{level: l.m[k].levelAt(now) + 1, at: now}
+}
+
+// prune drops the addresses whose failures have drained away and, if that
+// is not enough (many addresses failing at once), any half of the rest.
+func (l *limiter) prune(now time.Time) {
+	for k, b := range l.m {
+		if b.levelAt(now) == 0 {
+			delete(l.m, k)
 		}
 	}
-	l.m[ip] = bucket{level: l.m[ip].levelAt(now) + 1, at: now}
+	for k := range l.m {
+		if len(l.m) < maxTracked/2 {
+			break
+		}
+		delete(l.m, k)
+	}
+}
+
+// clientKey is what failures are counted by: the IPv4 address, or the /64
+// network of an IPv6 address (one host usually holds a whole /64).
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // reset forgets ip's failures (after a successful sign-in).
 func (l *limiter) reset(ip string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.m, ip)
+	delete(l.m, clientKey(ip))
 }
