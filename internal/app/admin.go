@@ -12,6 +12,7 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/wpbridge/wpbridge/internal/admin"
+	"github.com/wpbridge/wpbridge/internal/server"
 	"github.com/wpbridge/wpbridge/internal/store"
 )
 
@@ -19,8 +20,8 @@ import (
 const riverUIPrefix = "/admin/river"
 
 // adminHandler builds the admin page when ADMIN_TOKEN is set (nil, nil
-// otherwise), with River UI under /admin/river/.
-func (a *App) adminHandler(h admin.History) (*admin.Handler, error) {
+// otherwise: /admin/ answers 404), with River UI under /admin/river/.
+func (a *App) adminHandler(h admin.History) (server.Admin, error) {
 	token := a.cfg.AdminToken.Reveal()
 	if token == "" {
 		return nil, nil
@@ -35,7 +36,11 @@ func (a *App) adminHandler(h admin.History) (*admin.Handler, error) {
 	if ui != nil {
 		opts.River = ui
 	}
-	return admin.New(opts, h, log)
+	adm, err := admin.New(opts, h, log)
+	if err != nil {
+		return nil, err
+	}
+	return adm, nil
 }
 
 // newRiverUI builds River UI on its own insert-only River client (the
