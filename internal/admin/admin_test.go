@@ -352,3 +352,39 @@ func TestAPI(t *testing.T) {
 		}
 	}
 }
+
+func TestRiverMount(t *testing.T) {
+	t.Parallel()
+	river := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("river " + r.URL.Path)) })
+	e := newEnv(t, Options{River: river})
+	s := e.signIn()
+	if rec := e.do(request{path: "/admin/river/"}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("River UI signed out = %d, want 401", rec.Code)
+	}
+	if rec := e.do(request{path: "/admin/river/api/jobs", header: bearer(testToken)}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("River UI with a bearer token only = %d, want 401 (it takes the session)", rec.Code)
+	}
+	if body := e.page(s, "/admin/river/jobs", http.StatusOK); body != "river /admin/river/jobs" {
+		t.Errorf("River UI got %q", body)
+	}
+	if body := e.page(s, "/admin/", http.StatusOK); !strings.Contains(body, `href="/admin/river/"`) {
+		t.Error("the admin page does not link River UI")
+	}
+	tests := []struct {
+		name   string
+		header map[string]string
+		want   int
+	}{
+		{"NoOrigin", nil, http.StatusForbidden},
+		{"CrossSite", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "http://example.com"}, http.StatusForbidden},
+		{"OtherOrigin", map[string]string{"Origin": "http://evil.example"}, http.StatusForbidden},
+		{"SameOriginFetch", map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusOK},
+		{"SameOriginHeader", map[string]string{"Origin": "http://example.com"}, http.StatusOK},
+	}
+	for _, tt := range tests {
+		rec := e.do(request{method: http.MethodPost, path: "/admin/river/api/jobs/retry", header: tt.header, cookies: []*http.Cookie{s}})
+		if rec.Code != tt.want {
+			t.Errorf("%s: POST to River UI = %d, want %d", tt.name, rec.Code, tt.want)
+		}
+	}
+}
