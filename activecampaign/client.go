@@ -31,10 +31,12 @@ type Pauser interface {
 }
 
 // Acquirer is optionally implemented by a Limiter; the client then uses Acquire
-// instead of Wait and calls done once the answer arrived, so that the limiter
-// can count requests as the server does (*ratelimit.Limiter implements it).
+// instead of Wait, sends the request with the context it returns (which may trace
+// when the request was written and answered) and calls done once the answer
+// arrived, so that the limiter can count requests as the server does
+// (*ratelimit.Limiter implements it).
 type Acquirer interface {
-	Acquire(ctx context.Context) (done func(), err error)
+	Acquire(ctx context.Context) (reqCtx context.Context, done func(), err error)
 }
 
 // Option configures a Client.
@@ -150,11 +152,12 @@ type call struct {
 // Every failure is an *Error.
 func (c *Client) do(ctx context.Context, cl call, out any) error {
 	if a, ok := c.limiter.(Acquirer); ok {
-		done, err := a.Acquire(ctx)
+		reqCtx, done, err := a.Acquire(ctx)
 		if err != nil {
 			return &Error{Method: cl.method, Path: cl.path, Message: "wait for rate limiter: " + err.Error(), err: err}
 		}
 		defer done()
+		ctx = reqCtx
 	} else if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
 			return &Error{Method: cl.method, Path: cl.path, Message: "wait for rate limiter: " + err.Error(), err: err}

@@ -81,8 +81,9 @@ type contactsEnvelope struct {
 	Contacts *[]contactJSON `json:"contacts"`
 }
 
-// FindByEmail returns the contact whose email equals email, ignoring case
-// (GET /contacts?email=...). It returns an error matching ErrNotFound when there is none.
+// FindByEmail returns the contact whose email equals email, ignoring ASCII
+// case only (GET /contacts?email=...; look-alikes such as the Kelvin sign
+// for "k" never match). It returns an error matching ErrNotFound when there is none.
 // The contact carries no field values; use Get for them.
 func (s *ContactsService) FindByEmail(ctx context.Context, email string) (*Contact, error) {
 	email = strings.TrimSpace(email)
@@ -98,11 +99,33 @@ func (s *ContactsService) FindByEmail(ctx context.Context, email string) (*Conta
 		return nil, invalidBody(cl.method, cl.path, http.StatusOK, `no "contacts" array`)
 	}
 	for _, cj := range *out.Contacts {
-		if cj.ID != "" && strings.EqualFold(strings.TrimSpace(string(cj.Email)), email) {
+		if cj.ID != "" && equalEmail(strings.TrimSpace(string(cj.Email)), email) {
 			return cj.toContact(), nil
 		}
 	}
 	return nil, fmt.Errorf("%w: no contact with that email (GET /contacts)", ErrNotFound)
+}
+
+// equalEmail reports whether a and b are equal but for the case of ASCII
+// letters. Unlike strings.EqualFold it never matches "\u212Aate@example.com"
+// (Kelvin sign) to "kate@example.com".
+func equalEmail(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 type fieldValueIn struct {

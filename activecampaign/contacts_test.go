@@ -75,6 +75,8 @@ func TestFindByEmail(t *testing.T) {
 				{"id":"9","email":"ann+test@example.com","firstName":"Ann"}],"meta":{"total":"2"}}`)
 		case "email=nobody%40example.com":
 			_, _ = io.WriteString(w, `{"contacts":[],"meta":{"total":"0"}}`)
+		case "email=kate%40example.com": // a collation folding the Kelvin sign to k
+			_, _ = io.WriteString(w, `{"contacts":[{"id":"3","email":"\u212Aate@example.com"}],"meta":{"total":"1"}}`)
 		case "email=odd%40example.com":
 			_, _ = io.WriteString(w, `{"meta":{"total":"0"}}`)
 		default:
@@ -90,6 +92,9 @@ func TestFindByEmail(t *testing.T) {
 	}
 	if _, err := c.Contacts.FindByEmail(ctx, "nobody@example.com"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("none: err = %v, want ErrNotFound", err)
+	}
+	if got, err := c.Contacts.FindByEmail(ctx, "kate@example.com"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("look-alike only: %+v, %v; want ErrNotFound", got, err)
 	}
 	var e *Error
 	if _, err := c.Contacts.FindByEmail(ctx, "odd@example.com"); !errors.As(err, &e) || !e.Temporary() {

@@ -217,9 +217,10 @@ func (s *UsersService) Get(ctx context.Context, id int64) (*User, error) {
 	return s.one(ctx, request{method: http.MethodGet, route: userRoute(id), query: editContext})
 }
 
-// FindByEmail returns the user whose email equals email, ignoring case
-// (GET /wp/v2/users?search=...; WordPress searches substrings, so near matches
-// are filtered out here). ErrNotFound when there is none.
+// FindByEmail returns the user whose email equals email, ignoring ASCII case
+// only (GET /wp/v2/users?search=...; WordPress searches substrings, and its
+// database may fold look-alikes such as the Kelvin sign to "k", so anything
+// but an exact match is filtered out here). ErrNotFound when there is none.
 func (s *UsersService) FindByEmail(ctx context.Context, email string) (*User, error) {
 	email = strings.TrimSpace(email)
 	if !strings.Contains(email, "@") || strings.ContainsAny(email, "*") {
@@ -233,7 +234,7 @@ func (s *UsersService) FindByEmail(ctx context.Context, email string) (*User, er
 			return nil, err
 		}
 		for i := range list {
-			if strings.EqualFold(list[i].Email, email) {
+			if equalEmail(list[i].Email, email) {
 				return list[i].user(), nil
 			}
 		}
@@ -242,6 +243,52 @@ func (s *UsersService) FindByEmail(ctx context.Context, email string) (*User, er
 		}
 	}
 	return nil, ErrNotFound
+}
+
+// equalEmail reports whether a and b are equal but for the case of ASCII
+// letters. Unlike strings.EqualFold it never matches "\u212Aate@example.com"
+// (Kelvin sign) to "kate@example.com".
+func equalEmail(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// CheckPassword reports whether password is user id's password
+// (POST /wpbridge/v1/users/{id}/password-check, companion plugin: WordPress's
+// wp_check_password against the stored hash). The plugin never answers true
+// for a user who can manage the site. The password travels in the body only
+// and never appears in an error. ErrNotFound when there is no such user,
+// ErrPluginMissing without the plugin (or with one too old for the route).
+func (s *UsersService) CheckPassword(ctx context.Context, id int64, password string) (bool, error) {
+	if id <= 0 || password == "" {
+		return false, invalidf("check password: user id %d, password required", id)
+	}
+	r := request{method: http.MethodPost, route: "/wpbridge/v1/users/" + strconv.FormatInt(id, 10) + "/password-check",
+		body: map[string]string{"password": password}, secrets: []string{password}}
+	var out struct {
+		Match *bool `json:"match"`
+	}
+	if _, err := s.c.do(ctx, r, &out); err != nil {
+		return false, err
+	}
+	if out.Match == nil {
+		return false, &Error{Code: CodeInvalidResponse, Message: `answer has no "match"`, Method: r.method, Path: r.route}
+	}
+	return *out.Match, nil
 }
 
 // FindByMeta returns the user (lowest id) whose meta key equals value

@@ -3,6 +3,7 @@ package wordpress
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -139,7 +140,8 @@ func TestUsersService_FindByEmail(t *testing.T) {
 	t.Parallel()
 	list := `[{"id":3,"username":"malice","email":"malice@example.com"},
 		{"id":4,"username":"alice2","email":"alice@example.com.au"},
-		{"id":5,"username":"alice","email":"Alice@Example.com"}]`
+		{"id":5,"username":"alice","email":"Alice@Example.com"},
+		{"id":6,"username":"kelvin","email":"\u212Aate@example.com"}]`
 	for _, tt := range []struct {
 		name, email, rawSearch string
 		wantID                 int64
@@ -147,6 +149,9 @@ func TestUsersService_FindByEmail(t *testing.T) {
 		{"Exact", "alice@example.com", "search=alice%40example.com", 5},
 		{"Plus", "a+b@example.com", "search=a%2Bb%40example.com", 0},
 		{"NearMatchOnly", "lice@example.com", "search=lice%40example.com", 0},
+		// A database collation may fold the Kelvin sign to k: not the same address.
+		{"LookAlikeOnly", "kate@example.com", "search=kate%40example.com", 0},
+		{"LookAlikeAsked", "Kate@example.com", "search=Kate%40example.com", 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -240,4 +245,49 @@ func TestSiteService_Status(t *testing.T) {
 			t.Fatalf("err = %v, want ErrPluginMissing only", err)
 		}
 	})
+}
+
+func TestUsersService_CheckPassword(t *testing.T) {
+	t.Parallel()
+	const secret = "Pending-Pw-9x7"
+	c := fakeWP(t, map[string]http.HandlerFunc{
+		"POST /wpbridge/v1/users/5/password-check": func(w http.ResponseWriter, r *http.Request) {
+			var body map[string]string
+			if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body) != 1 {
+				t.Errorf("body = %v, %v; want only the password", body, err)
+			}
+			if r.URL.Query().Has("password") {
+				t.Error("password sent in the query")
+			}
+			writeJSON(w, 200, fmt.Sprintf(`{"match":%v}`, body["password"] == secret))
+		},
+		"POST /wpbridge/v1/users/6/password-check": wpError(404, "wpbridge_user_not_found", "No such user."),
+		"POST /wpbridge/v1/users/7/password-check": wpError(404, "rest_no_route", "No route was found matching the URL and request method."),
+		"POST /wpbridge/v1/users/8/password-check": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `{}`) },
+		"POST /wpbridge/v1/users/9/password-check": wpError(400, "rest_invalid_param", "Invalid parameter: "+secret),
+	})
+	ctx := t.Context()
+	if ok, err := c.Users.CheckPassword(ctx, 5, secret); err != nil || !ok {
+		t.Errorf("right password = %v, %v; want true", ok, err)
+	}
+	if ok, err := c.Users.CheckPassword(ctx, 5, "wrong"); err != nil || ok {
+		t.Errorf("wrong password = %v, %v; want false", ok, err)
+	}
+	for _, tt := range []struct {
+		id   int64
+		pw   string
+		want error
+	}{{6, secret, ErrNotFound}, {7, secret, ErrPluginMissing}, {9, secret, ErrInvalid}, {5, "", ErrInvalid}, {0, secret, ErrInvalid}} {
+		ok, err := c.Users.CheckPassword(ctx, tt.id, tt.pw)
+		if ok || !errors.Is(err, tt.want) {
+			t.Errorf("user %d: %v, %v; want %v", tt.id, ok, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("user %d: the password is in the error", tt.id)
+		}
+	}
+	var we *Error
+	if ok, err := c.Users.CheckPassword(ctx, 8, secret); ok || !errors.As(err, &we) || we.Code != CodeInvalidResponse {
+		t.Errorf("answer without match = %v, %v; want invalid_response", ok, err)
+	}
 }

@@ -3,6 +3,7 @@
 //
 //	wpbridge [serve]   run the HTTP server and workers
 //	wpbridge check     check the configuration against both APIs
+//	wpbridge webhooks  list, show and retry stored webhooks
 package main
 
 import (
@@ -25,10 +26,11 @@ import (
 	"github.com/wpbridge/wpbridge/internal/metrics"
 )
 
-const usage = `usage: wpbridge [serve|check]
+const usage = `usage: wpbridge [serve|check|webhooks]
 
-  serve   run the webhook server and workers (default)
-  check   check the configuration against ActiveCampaign and WordPress
+  serve     run the webhook server and workers (default)
+  check     check the configuration against ActiveCampaign and WordPress
+  webhooks  list, show and retry stored webhooks (wpbridge webhooks help)
 
 Configuration comes from environment variables; see .env.example.
 `
@@ -46,6 +48,9 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd = args[0]
+	}
+	if cmd == "webhooks" {
+		return runWebhooks(ctx, args[1:], env, stdout, stderr)
 	}
 	if len(args) > 1 || (cmd != "serve" && cmd != "check") {
 		if cmd == "help" || cmd == "-h" || cmd == "--help" {

@@ -69,6 +69,20 @@ func (s *Users) Update(ctx context.Context, id int64, ch contactsync.Change) (*c
 	return toUser(u), nil
 }
 
+// CheckPassword asks WordPress (companion plugin) whether password is the
+// user's. A plugin too old to have the check cannot tell: false, as before it
+// existed.
+func (s *Users) CheckPassword(ctx context.Context, id int64, password string) (bool, error) {
+	ok, err := s.WP.Users.CheckPassword(ctx, id, password)
+	if errors.Is(err, wordpress.ErrPluginMissing) {
+		return false, nil
+	}
+	if err != nil {
+		return false, notFound(err, wordpress.ErrNotFound, contactsync.ErrUserNotFound)
+	}
+	return ok, nil
+}
+
 // userFields maps each core user field, by its FIELD_MAP target name
 // (contactsync.CoreFields but role, which is Change.Roles), to its field in the
 // WordPress REST API. Writes (toRequest) and reads (toUser) both go through it:

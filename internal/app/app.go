@@ -42,12 +42,12 @@ type App struct {
 }
 
 // Options tune the queue beyond the configuration (tests shorten retries).
-// Zero values take the queue's defaults.
+// Zero values take the configuration's values or the queue's defaults.
 type Options struct {
-	MaxAttempts int           // attempts before a temporary failure becomes final
-	RetryBase   time.Duration // first retry delay
-	RetryCap    time.Duration // longest retry delay
-	AuthPause   time.Duration // pause after rejected credentials
+	RetryHorizon time.Duration // replaces RETRY_HORIZON (tests: shorter than it may be)
+	RetryBase    time.Duration // first retry delay
+	RetryCap     time.Duration // longest retry delay
+	AuthPause    time.Duration // pause after rejected credentials
 }
 
 // Clients builds the two API clients from the configuration; their requests
@@ -56,7 +56,7 @@ func Clients(cfg *config.Config, m *metrics.Metrics) (*activecampaign.Client, *w
 	// A process restarted right after a crash does not know its
 	// predecessor's requests of the last second: start with the window full.
 	lim := ratelimit.New(cfg.ACRateLimit)
-	lim.Pause(time.Second)
+	lim.FillWindow()
 	ac, err := activecampaign.NewClient(cfg.ACAPIURL, cfg.ACAPIKey.Reveal(),
 		activecampaign.WithLimiter(lim), activecampaign.WithHTTPClient(m.HTTPClient("activecampaign")))
 	if err != nil {
@@ -112,8 +112,11 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 		Policy:    Policy(a.cfg),
 	}
 	qopts := queue.Options{
-		Workers: a.cfg.Workers, MaxAttempts: opts.MaxAttempts, RetryBase: opts.RetryBase, RetryCap: opts.RetryCap,
-		AuthPause: opts.AuthPause,
+		Workers: a.cfg.Workers, RetryHorizon: a.cfg.RetryHorizon, HistoryRetention: a.cfg.HistoryRetention,
+		RetryBase: opts.RetryBase, RetryCap: opts.RetryCap, AuthPause: opts.AuthPause,
+	}
+	if opts.RetryHorizon > 0 {
+		qopts.RetryHorizon = opts.RetryHorizon
 	}
 	var err error
 	a.Queue, err = queue.New(ctx, a.db, syncer, adapters.Classify, qopts, a.log.WithField("component", "worker"), a.Metrics)

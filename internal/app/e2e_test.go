@@ -402,10 +402,11 @@ func TestRejectedCredentialsPause(t *testing.T) {
 		{"activecampaign", "AC_API_KEY", "revoked-ac-key-000", "ActiveCampaign"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// A short pause, so that the rejected round repeats within the test.
-			const maxAttempts = 2
+			// A 1ms retry horizon: a rejection counted as a failure would fail
+			// the webhook at once. A short pause, so that it repeats in the test.
+			const rejections = 2
 			b := startBridge(t, map[string]string{tc.key: tc.value, "SYNC_TIMEOUT": "1s"},
-				app.Options{MaxAttempts: maxAttempts, AuthPause: time.Second})
+				app.Options{RetryHorizon: time.Millisecond, AuthPause: time.Second})
 			b.secrets = append(b.secrets, tc.value)
 			email := wptest.UniqueEmail(t, "paused")
 			id := b.addContact(acfake.Contact{Email: email})
@@ -424,12 +425,11 @@ func TestRejectedCredentialsPause(t *testing.T) {
 			if got := b.send(http.MethodGet, "/healthz", nil, "", nil); got.Code != http.StatusOK {
 				t.Errorf("/healthz = %d while paused, want 200 (alive)", got.Code)
 			}
-			// Paused, not failed: after more rejected rounds than it has
-			// attempts, the webhook would have failed for good had the
-			// rejections used attempts.
-			wait.For(t, 30*time.Second, "the round to be rejected more often than it has attempts", func() (bool, string) {
+			// Paused, not failed: rejected again and again, the webhook would
+			// have failed for good had a rejection counted as a failure.
+			wait.For(t, 30*time.Second, "the round to be rejected several times", func() (bool, string) {
 				n := metric(b.URL, `wpbridge_jobs_total{action="add",outcome="paused"}`)
-				return n > maxAttempts, fmt.Sprintf("%d rounds paused", n)
+				return n > rejections, fmt.Sprintf("%d rounds paused", n)
 			})
 			o, err := b.App.Queue.Outcome(context.Background(), r.WebhookID)
 			if err != nil {

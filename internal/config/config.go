@@ -75,6 +75,11 @@ type Config struct {
 	// AdminToken turns on /admin/ and /admin/api/ (ADMIN_TOKEN, at least
 	// 24 characters); empty leaves them off (404).
 	AdminToken Secret `env:"ADMIN_TOKEN"`
+	// RetryHorizon is how long temporary failures of a webhook are retried,
+	// from its arrival or its last manual retry (1m..8760h).
+	RetryHorizon time.Duration `env:"RETRY_HORIZON, default=72h"`
+	// HistoryRetention is how long finished webhooks are kept (1h..87600h).
+	HistoryRetention time.Duration `env:"HISTORY_RETENTION, default=720h"`
 }
 
 // envVars lists the variables of Config in field order.
@@ -187,6 +192,12 @@ func preparse(key, v string) (string, error) {
 				hint = "; add a unit"
 			}
 			return "", &Error{Var: key, Problem: fmt.Sprintf("must be a duration from 0s to 30s like 4s or 1500ms (got %q%s)", v, hint)}
+		}
+		return d.String(), nil
+	case "RETRY_HORIZON", "HISTORY_RETENTION":
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return "", &Error{Var: key, Problem: fmt.Sprintf("must be a duration like 72h or 90m (got %q)", v)}
 		}
 		return d.String(), nil
 	case "FIELD_MAP":

@@ -87,6 +87,8 @@ func TestLoad_Defaults(t *testing.T) {
 		Workers:          10,
 		LogLevel:         "info",
 		LogFormat:        "text",
+		RetryHorizon:     72 * time.Hour,
+		HistoryRetention: 720 * time.Hour,
 	}
 	if !equalConfig(*cfg, want) {
 		t.Errorf("Load() =\n%#v\nwant\n%#v", *cfg, want)

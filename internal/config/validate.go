@@ -59,6 +59,7 @@ func (c *Config) problems() []error {
 	checkRange(&p, "AC_RATE_LIMIT", c.ACRateLimit)
 	checkRange(&p, "WP_MAX_CONCURRENT", c.WPMaxConcurrent)
 	checkRange(&p, "WORKERS", c.Workers)
+	c.checkRetries(&p)
 	c.checkTrustedProxies(&p)
 	c.checkLogging(&p)
 	c.checkAdminToken(&p)
@@ -128,6 +129,16 @@ func (c *Config) checkNewUsers(p *problems) {
 		if norm, err := normalizeReturnField(f); err != nil || norm != f {
 			p.add("RETURN_PASSWORD_FIELD", "must be an AC custom field id like 12 or a personalization tag like %%WP_PASSWORD%% (got %q); leave it empty to turn it off", f)
 		}
+	}
+}
+
+// checkRetries checks RETRY_HORIZON and HISTORY_RETENTION.
+func (c *Config) checkRetries(p *problems) {
+	if c.RetryHorizon < time.Minute || c.RetryHorizon > 8760*time.Hour {
+		p.add("RETRY_HORIZON", "must be from 1m to 8760h (a year) (got %s)", c.RetryHorizon)
+	}
+	if c.HistoryRetention < time.Hour || c.HistoryRetention > 87600*time.Hour {
+		p.add("HISTORY_RETENTION", "must be from 1h to 87600h (ten years) (got %s)", c.HistoryRetention)
 	}
 }
 

@@ -149,6 +149,14 @@ func TestLoad_Variables(t *testing.T) {
 		// ADMIN_TOKEN
 		{"admin token 24", "ADMIN_TOKEN", "abcdefghijklmnopqrstuvwx", func(c *Config) bool { return c.AdminToken.Reveal() == "abcdefghijklmnopqrstuvwx" }, ""},
 		{"admin token short", "ADMIN_TOKEN", "short-admin-token", nil, "ADMIN_TOKEN: must be at least 24 characters (got 17)"},
+
+		// RETRY_HORIZON, HISTORY_RETENTION
+		{"retry horizon", "RETRY_HORIZON", "168h", func(c *Config) bool { return c.RetryHorizon == 168*time.Hour }, ""},
+		{"retry horizon short", "RETRY_HORIZON", "30s", nil, "RETRY_HORIZON: must be from 1m to 8760h (a year) (got 30s)"},
+		{"retry horizon long", "RETRY_HORIZON", "9000h", nil, "RETRY_HORIZON: must be from 1m to 8760h"},
+		{"retry horizon words", "RETRY_HORIZON", "three days", nil, "RETRY_HORIZON:"},
+		{"history retention", "HISTORY_RETENTION", "2160h", func(c *Config) bool { return c.HistoryRetention == 2160*time.Hour }, ""},
+		{"history retention short", "HISTORY_RETENTION", "30m", nil, "HISTORY_RETENTION: must be from 1h to 87600h (ten years) (got 30m0s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -34,20 +34,63 @@ func (s *Syncer) add(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	if u != nil {
-		// Not created by us: a password generated for a create that never
-		// happened is not this user's.
+		return s.addFound(ctx, u, c, req)
+	}
+	return s.create(ctx, c, req)
+}
+
+// addFound links the user that has the contact's email (in AC) but no link.
+// It is our own when it holds the password generated for the contact: a
+// create WordPress carried out but whose link was never written (a slow
+// user_register hook past the timeout, a crash in between). That password
+// then goes to AC as for any user we create. Otherwise the user is someone
+// else's and the pending password, for a create that never happened, is
+// dropped.
+func (s *Syncer) addFound(ctx context.Context, u *User, c *Contact, req Request) (Result, error) {
+	pw, ours, err := s.createdByUs(ctx, u, c.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	if !ours {
 		if err := s.Passwords.DeletePendingPassword(ctx, c.ID); err != nil {
 			return Result{}, fmt.Errorf("drop pending password: %w", err)
 		}
-		res, err := s.refresh(ctx, u, c, req, false)
-		if err != nil {
-			return Result{}, err
-		}
-		res.Changes = append(res.Changes, "linked")
+	}
+	res, err := s.refresh(ctx, u, c, req, false)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Changes = append(res.Changes, "linked")
+	if !ours {
 		res.Message = fmt.Sprintf("linked existing user %d by email; %s", u.ID, res.Message)
 		return res, nil
 	}
-	return s.create(ctx, c, req)
+	if err := s.returnPassword(ctx, c.ID, c.ID, pw); err != nil {
+		return Result{}, err
+	}
+	res.Changes = append(res.Changes, "password_returned")
+	res.Message = fmt.Sprintf("linked user %d, created earlier for this contact; %s; generated password written to ActiveCampaign", u.ID, res.Message)
+	return res, nil
+}
+
+// createdByUs reports whether u holds the password pending for the contact,
+// which only a create of ours can have given it, and returns that password.
+func (s *Syncer) createdByUs(ctx context.Context, u *User, contactID string) (pw string, ours bool, err error) {
+	if s.Policy.ReturnPasswordField == "" {
+		return "", false, nil // no password is kept pending
+	}
+	pw, ok, err := s.Passwords.PendingPassword(ctx, contactID)
+	if err != nil {
+		return "", false, fmt.Errorf("read pending password: %w", err)
+	}
+	if !ok || pw == "" {
+		return "", false, nil
+	}
+	ours, err = s.Users.CheckPassword(ctx, u.ID, pw)
+	if err != nil {
+		return "", false, fmt.Errorf("check whether user %d was created for contact %s: %w", u.ID, contactID, err)
+	}
+	return pw, ours, nil
 }
 
 // addExisting handles add for a user already linked to the contact. If a
@@ -103,8 +146,9 @@ func (s *Syncer) create(ctx context.Context, c *Contact, req Request) (Result, e
 	if errors.Is(err, ErrEmailTaken) {
 		// A user with this email appeared since we looked. It may be ours (a
 		// create of an earlier, killed run that WordPress finished late: it is
-		// then found by contact id and gets the pending password) or someone
-		// else's (found by email: the pending password is dropped then).
+		// then found by contact id, or by email holding the pending password,
+		// and gets that password) or someone else's (found by email without
+		// it: the pending password is dropped then).
 		return Result{}, fmt.Errorf("create user for contact %s: email appeared meanwhile, retrying to link: %w", c.ID, err)
 	}
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/mail"
 	"slices"
 	"strings"
 )
@@ -170,9 +169,4 @@ func metaEqual(have, want any) bool {
 		return false
 	}
 	return slices.Equal(metaStrings(have), metaStrings(want))
-}
-
-func validEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && strings.Contains(s, "@")
 }

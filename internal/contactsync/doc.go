@@ -16,6 +16,8 @@
 //   - errors.go, result.go: what a run returns
 //   - policy.go: the configuration (Policy, Mapping, CoreFields) and the pure
 //     rules: roles, logins, generated passwords
+//   - email.go: which emails WordPress accepts (is_email) and when two are
+//     the same (ASCII case only)
 //   - syncer.go: Syncer.Run and the lookups every action shares
 //   - add.go: the add action (link or create a user, return its password)
 //   - update.go: the update and update_tags actions

@@ -190,6 +190,16 @@ func (f *fakeUsers) Update(_ context.Context, id int64, ch Change) (*User, error
 	return cloneUser(u), nil
 }
 
+func (f *fakeUsers) CheckPassword(_ context.Context, id int64, password string) (bool, error) {
+	if err := f.enter("CheckPassword"); err != nil {
+		return false, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pw, ok := f.passwords[id]
+	return ok && pw == password, nil
+}
+
 // write applies ch to u; the caller holds the lock.
 func (f *fakeUsers) write(u *User, ch Change) {
 	for k, v := range ch.Fields {

@@ -15,7 +15,11 @@ type ContactSource interface {
 type UserStore interface {
 	FindByMeta(ctx context.Context, key, value string) (*User, error) // ErrUserNotFound
 	FindByEmail(ctx context.Context, email string) (*User, error)     // ErrUserNotFound
-	Create(ctx context.Context, u NewUser) (*User, error)             // ErrLoginTaken, ErrEmailTaken
+	// CheckPassword reports whether password is user id's password, checked
+	// by WordPress against the stored hash; the password goes nowhere else.
+	// An answer that cannot tell (no such check on this site) is false.
+	CheckPassword(ctx context.Context, id int64, password string) (bool, error)
+	Create(ctx context.Context, u NewUser) (*User, error) // ErrLoginTaken, ErrEmailTaken
 	Update(ctx context.Context, id int64, c Change) (*User, error)
 }
 

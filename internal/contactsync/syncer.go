@@ -55,9 +55,10 @@ func (s *Syncer) findLinked(ctx context.Context, contactID string) (*User, error
 	return u, nil
 }
 
-// findByEmail returns the user with exactly this email, or nil.
+// findByEmail returns the user with exactly this email (but for the case of
+// ASCII letters), or nil. An address WordPress would refuse finds nobody.
 func (s *Syncer) findByEmail(ctx context.Context, email string) (*User, error) {
-	if email == "" {
+	if !validEmail(email) {
 		return nil, nil
 	}
 	u, err := s.Users.FindByEmail(ctx, email)
@@ -66,6 +67,9 @@ func (s *Syncer) findByEmail(ctx context.Context, email string) (*User, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find user by email: %w", err)
+	}
+	if !sameEmail(u.Email, email) {
+		return nil, nil
 	}
 	return u, nil
 }

@@ -1,7 +1,8 @@
 package contactsync
 
 // update and update_tags: write a contact's fields, tags and role to the
-// user already linked to it (or found by its email).
+// user already linked to it (or, unlinked, the user with the contact's email
+// in AC: the payload's email only ever saves asking AC, see unlinked).
 
 import (
 	"context"
@@ -14,30 +15,49 @@ func (s *Syncer) update(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if linked == nil && req.EmailHint != "" {
-		// Most contacts a bulk edit touches have no WordPress user: with the
-		// payload's email, find that out without spending AC's budget.
-		if linked, err = s.findByEmail(ctx, req.EmailHint); err != nil {
+	if linked != nil {
+		c, relinked, err := s.loadContact(ctx, req.ContactID, linked)
+		if err != nil {
 			return Result{}, err
 		}
-		if linked == nil {
-			return ignored("no WordPress user is linked to contact %s or has its email", req.ContactID), nil
-		}
+		return s.refresh(ctx, linked, c, req, relinked)
 	}
-	c, relinked, err := s.loadContact(ctx, req.ContactID, linked)
-	if err != nil {
-		return Result{}, err
+	c, u, res, err := s.unlinked(ctx, req)
+	if err != nil || u == nil {
+		return res, err
 	}
-	u := linked
-	if u == nil {
-		if u, err = s.findByEmail(ctx, c.Email); err != nil {
-			return Result{}, err
+	return s.refresh(ctx, u, c, req, false)
+}
+
+// unlinked finds the user for a contact no user is linked to: the one whose
+// email equals the contact's email in AC. The request's email is a hint, never
+// an identity: when no user has it the request is ignored without asking AC
+// (most contacts a bulk edit touches have no WordPress user); when a user has
+// it, that user is taken only if AC gives the contact the same email. u is nil
+// when no user qualifies; res then says so, in the same words whether or not
+// a user had the request's email (the answer tells nothing about accounts).
+func (s *Syncer) unlinked(ctx context.Context, req Request) (c *Contact, u *User, res Result, err error) {
+	none := ignored("no WordPress user is linked to contact %s or has its email in ActiveCampaign", req.ContactID)
+	if req.EmailHint != "" {
+		if u, err = s.findByEmail(ctx, req.EmailHint); err != nil {
+			return nil, nil, Result{}, err
 		}
 		if u == nil {
-			return ignored("no WordPress user is linked to contact %s or has its email", req.ContactID), nil
+			return nil, nil, none, nil
 		}
 	}
-	return s.refresh(ctx, u, c, req, relinked)
+	if c, _, err = s.loadContact(ctx, req.ContactID, nil); err != nil {
+		return nil, nil, Result{}, err
+	}
+	if u == nil {
+		if u, err = s.findByEmail(ctx, c.Email); err != nil {
+			return nil, nil, Result{}, err
+		}
+	}
+	if u == nil || !sameEmail(u.Email, c.Email) {
+		return nil, nil, none, nil
+	}
+	return c, u, Result{}, nil
 }
 
 // refresh writes the contact's mapped fields, tags, link and an allowed role
@@ -130,11 +150,12 @@ func (s *Syncer) updateTags(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	if u == nil {
-		if u, err = s.findByEmail(ctx, req.EmailHint); err != nil {
-			return Result{}, err
-		}
-		if u == nil {
+		if req.EmailHint == "" {
 			return ignored("no WordPress user is linked to contact %s", req.ContactID), nil
+		}
+		var res Result
+		if _, u, res, err = s.unlinked(ctx, req); err != nil || u == nil {
+			return res, err
 		}
 	}
 	tags, err := s.tags(ctx, req)

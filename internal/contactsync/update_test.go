@@ -271,9 +271,11 @@ func TestSyncer_UpdateTags(t *testing.T) {
 			req: Request{HasTags: true}, status: StatusDone},
 		{name: "no linked user: ignored", req: Request{Tags: []string{"VIP"}, HasTags: true}, status: StatusIgnored},
 		{name: "no linked user, no payload tags: ignored without AC call", status: StatusIgnored},
-		{name: "email hint links", seed: &User{ID: 5, Email: "ann@example.com", Roles: []string{"administrator"}},
-			req:  Request{Tags: []string{"VIP"}, HasTags: true, EmailHint: "ann@example.com"},
+		{name: "email hint links once AC agrees", seed: &User{ID: 5, Email: "ann@example.com", Roles: []string{"administrator"}},
+			req: Request{Tags: []string{"VIP"}, HasTags: true, EmailHint: "ANN@example.com"}, acCalls: 1,
 			want: &Change{Meta: map[string]any{cidKey: "42", tagsKey: []string{"VIP"}}}, status: StatusDone},
+		{name: "email hint of another contact's user: ignored", seed: &User{ID: 5, Email: "victim@example.com"},
+			req: Request{Tags: []string{"VIP"}, HasTags: true, EmailHint: "victim@example.com"}, acCalls: 1, status: StatusIgnored},
 		{name: "email hint without match: ignored", seed: &User{ID: 5, Email: "joann@example.com"},
 			req: Request{Tags: []string{"VIP"}, HasTags: true, EmailHint: "ann@example.com"}, status: StatusIgnored},
 	}

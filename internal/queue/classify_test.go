@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -138,28 +139,43 @@ func TestWithoutClassifierEveryFailureIsTemporary(t *testing.T) {
 	}
 }
 
-func TestTemporaryFailureOnLastAttemptFails(t *testing.T) {
+func TestTemporaryFailurePastHorizonFails(t *testing.T) {
+	clk := newClock()
 	opts := fastOptions()
-	opts.MaxAttempts = 2
-	r := failFirst(1000, errFlaky)
+	opts.RetryHorizon, opts.Now = time.Hour, clk.Now
+	r := &fakeRunner{run: func(ctx context.Context, req contactsync.Request, n int) (contactsync.Result, error) {
+		clk.Advance(20 * time.Minute) // each try takes 20 minutes of the clock
+		return contactsync.Result{}, errFlaky
+	}}
 	e := startEnv(t, r, classify, opts)
 	o := e.submit(hook("42", contactsync.ActionAdd))
 	got := e.waitFinal(o.WebhookID)[0]
-	if got.State != store.StateFailed || got.Message != errFlaky.Error() {
-		t.Errorf("outcome %+v, want failed with %q", got, errFlaky)
+	if got.State != store.StateFailed || !strings.Contains(got.Message, errFlaky.Error()) ||
+		!strings.Contains(got.Message, "retry horizon (1h0m0s)") {
+		t.Errorf("outcome %+v, want failed with %q and the horizon", got, errFlaky)
 	}
 	e.waitJobsFinalized()
-	if n := len(r.Calls()); n != 2 {
-		t.Errorf("runner called %d times, want 2", n)
+	// Tries end at +20m, +40m, +60m (not yet past the horizon), +80m.
+	if n := len(r.Calls()); n != 4 {
+		t.Errorf("runner called %d times, want 4", n)
 	}
-	if state, _ := e.jobOf(o.WebhookID); state != "discarded" {
-		t.Errorf("job %s, want discarded", state)
+	if rec, err := e.st.Webhooks.Get(context.Background(), o.WebhookID); err != nil || rec.Attempts != 4 ||
+		rec.Error != errFlaky.Error() {
+		t.Errorf("history %+v, %v; want 4 attempts and the last error", rec, err)
+	}
+	if state, _ := e.jobOf(o.WebhookID); state != "cancelled" {
+		t.Errorf("job %s, want cancelled", state)
+	}
+	failed := e.logged("round failed for good")
+	if len(failed) != 1 || failed[0].Data["hint"] != fmt.Sprintf("replay with: wpbridge webhooks retry %d", o.WebhookID) ||
+		failed[0].Data["reason"] != "retry horizon passed" {
+		t.Errorf("round failed for good logged %d times, first %v", len(failed), failed)
 	}
 }
 
 func TestThrottledUsesNoAttempt(t *testing.T) {
 	opts := fastOptions()
-	opts.MaxAttempts = 1 // any used attempt would make the throttling final
+	opts.RetryHorizon = time.Nanosecond // any temporary failure would be final
 	r := failFirst(3, errThrottle)
 	e := startEnv(t, r, classify, opts)
 	o := e.submit(hook("42", contactsync.ActionAdd))
@@ -173,11 +189,14 @@ func TestThrottledUsesNoAttempt(t *testing.T) {
 	if state, attempt := e.jobOf(o.WebhookID); state != "completed" || attempt != 1 {
 		t.Errorf("job %s at attempt %d, want completed at attempt 1", state, attempt)
 	}
+	if rec, err := e.st.Webhooks.Get(context.Background(), o.WebhookID); err != nil || rec.Attempts != 1 {
+		t.Errorf("history %+v, %v; want 1 attempt (throttling counts none)", rec, err)
+	}
 }
 
 func TestAuthFailurePausesWork(t *testing.T) {
 	opts := fastOptions()
-	opts.MaxAttempts = 1
+	opts.RetryHorizon = time.Nanosecond // any temporary failure would be final
 	var q atomic.Pointer[Queue]
 	var ranWhilePaused atomic.Int32
 	r := &fakeRunner{}
@@ -245,7 +264,7 @@ func TestReadyBeforeStart(t *testing.T) {
 
 func TestJobTimeoutIsATemporaryFailure(t *testing.T) {
 	opts := fastOptions()
-	opts.MaxAttempts = 2
+	opts.RetryHorizon = time.Nanosecond // the first temporary failure is final
 	opts.JobTimeout = 500 * time.Millisecond
 	r := &fakeRunner{run: func(ctx context.Context, req contactsync.Request, n int) (contactsync.Result, error) {
 		<-ctx.Done()
@@ -266,28 +285,36 @@ func TestJobTimeoutIsATemporaryFailure(t *testing.T) {
 	}()
 	got := e.waitFinal(o.WebhookID)[0]
 	if got.State != store.StateFailed || !strings.Contains(got.Message, "deadline exceeded") {
-		t.Errorf("outcome %+v, want failed after timing out twice", got)
+		t.Errorf("outcome %+v, want failed after timing out", got)
 	}
-	// Under load the second attempt's deadline can already pass while it
-	// claims the webhook: then the runner is called once.
-	if n := len(r.Calls()); n < 1 || n > 2 {
-		t.Errorf("runner called %d times, want 1 or 2", n)
+	if n := len(r.Calls()); n != 1 {
+		t.Errorf("runner called %d times, want 1", n)
 	}
 	e.waitJobsFinalized()
-	if state, _ := e.jobOf(o.WebhookID); state != "discarded" {
-		t.Errorf("job %s, want discarded", state)
+	if state, _ := e.jobOf(o.WebhookID); state != "cancelled" {
+		t.Errorf("job %s, want cancelled", state)
 	}
 }
 
-func TestBookkeepingErrorOnLastAttemptFailsTheWebhook(t *testing.T) {
+func TestBookkeepingErrorPastHorizonFailsTheWebhook(t *testing.T) {
+	clk := newClock()
 	opts := fastOptions()
-	opts.MaxAttempts = 2
+	opts.RetryHorizon, opts.Now = time.Hour, clk.Now
 	e := openEnv(t, "", nil, classify, opts)
 	o := e.submit(store.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, HasTags: true}})
 	if _, err := e.db.Exec(`UPDATE wpbridge_webhook SET tags = 'not json' WHERE id = ?`, o.WebhookID); err != nil {
 		t.Fatal(err)
 	}
 	e.start()
+	// Within the horizon the job is retried, and the webhook stays pending.
+	eventually(t, 10*time.Second, func() (bool, string) {
+		state, attempt := e.jobOf(o.WebhookID)
+		return attempt >= 2, fmt.Sprintf("job %s at attempt %d", state, attempt)
+	})
+	if got := e.outcome(o.WebhookID); got.State != store.StatePending {
+		t.Fatalf("webhook %+v within its horizon, want pending", got)
+	}
+	clk.Advance(2 * time.Hour)
 	got := e.waitFinal(o.WebhookID)[0]
 	if got.State != store.StateFailed || !strings.Contains(got.Message, "decode tags") {
 		t.Errorf("outcome %+v, want failed with the reason", got)
@@ -296,8 +323,11 @@ func TestBookkeepingErrorOnLastAttemptFailsTheWebhook(t *testing.T) {
 		t.Errorf("runner called %d times", n)
 	}
 	e.waitJobsFinalized()
-	if state, attempt := e.jobOf(o.WebhookID); state != "discarded" || attempt != 2 {
-		t.Errorf("job %s at attempt %d, want discarded at 2", state, attempt)
+	if state, _ := e.jobOf(o.WebhookID); state != "cancelled" {
+		t.Errorf("job %s, want cancelled", state)
+	}
+	if n := len(e.logged("webhook failed for good")); n != 1 {
+		t.Errorf("webhook failed for good logged %d times, want 1", n)
 	}
 }
 

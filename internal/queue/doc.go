@@ -20,4 +20,12 @@
 //   - claimed: the webhooks a running round has taken (store.Claimed). They
 //     read as pending; a round that will be retried, or is interrupted,
 //     releases them (hands them back to pending).
+//   - retry horizon: how long a webhook's temporary failures are retried
+//     (Options.RetryHorizon, RETRY_HORIZON), counted from its own arrival
+//     or its last manual retry (wpbridge webhooks retry, Requeue). A round
+//     that fails temporarily fails only the webhooks past their horizon;
+//     the others are retried. River's attempt limit never ends the work.
+//   - attempts: per webhook, the rounds that covered it and ended (done,
+//     ignored, failed, or a temporary failure); waiting on a throttle or a
+//     pause counts none.
 package queue

@@ -27,15 +27,36 @@ type Runner interface {
 
 // Options tune the queue. Zero values take the defaults.
 type Options struct {
-	Workers        int           // concurrent rounds (default 10)
-	MaxAttempts    int           // attempts before a temporary failure becomes final (default 25)
-	RetryBase      time.Duration // first retry delay (default 1s)
-	RetryCap       time.Duration // longest retry delay (default 10m)
-	AuthPause      time.Duration // pause after rejected credentials (default 30s)
-	PollInterval   time.Duration // how often idle workers look for jobs (default 50ms)
-	JobTimeout     time.Duration // longest round (default 2m)
-	RetentionAfter time.Duration // finished webhooks are deleted after this (default 7 days)
+	Workers int // concurrent rounds (default 10)
+	// RetryHorizon is how long a webhook's temporary failures are retried,
+	// counted from its own arrival or its last manual retry (RETRY_HORIZON,
+	// default 72h).
+	RetryHorizon     time.Duration
+	RetryBase        time.Duration // first retry delay (default 1s)
+	RetryCap         time.Duration // longest retry delay (default 1h)
+	AuthPause        time.Duration // pause after rejected credentials (default 30s)
+	PollInterval     time.Duration // how often idle workers look for jobs (default 50ms)
+	JobTimeout       time.Duration // longest round (default 2m)
+	HistoryRetention time.Duration // finished webhooks are deleted after this (HISTORY_RETENTION, default 720h)
+	// Now is the clock of arrivals, retry horizons and retention (default
+	// time.Now); tests move it. River's own scheduling uses the real clock.
+	Now func() time.Time
 }
+
+// Defaults of Options.
+const (
+	DefaultRetryHorizon     = 72 * time.Hour
+	DefaultHistoryRetention = 720 * time.Hour
+)
+
+// passwordRetention is how long a generated password that never reached
+// ActiveCampaign is kept.
+const passwordRetention = 7 * 24 * time.Hour
+
+// jobMaxAttempts is River's attempt limit of a job, set so high that it
+// never ends the work: a webhook's retry horizon does. It fits Postgres'
+// smallint column.
+const jobMaxAttempts = 32000
 
 func (o *Options) defaults() {
 	set := func(d *time.Duration, v time.Duration) {
@@ -46,15 +67,16 @@ func (o *Options) defaults() {
 	if o.Workers <= 0 {
 		o.Workers = 10
 	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 25
-	}
+	set(&o.RetryHorizon, DefaultRetryHorizon)
 	set(&o.RetryBase, time.Second)
-	set(&o.RetryCap, 10*time.Minute)
+	set(&o.RetryCap, time.Hour)
 	set(&o.AuthPause, 30*time.Second)
 	set(&o.PollInterval, 50*time.Millisecond)
 	set(&o.JobTimeout, 2*time.Minute)
-	set(&o.RetentionAfter, 7*24*time.Hour)
+	set(&o.HistoryRetention, DefaultHistoryRetention)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 }
 
 // Queue is the durable webhook queue and its workers.
@@ -133,7 +155,7 @@ func (q *Queue) newRiver(driver riverdriver.Driver[*sql.Tx]) (*river.Client[*sql
 		FetchPollInterval:    q.opts.PollInterval,
 		JobTimeout:           q.opts.JobTimeout,
 		RescueStuckJobsAfter: q.opts.JobTimeout + 3*time.Minute,
-		MaxAttempts:          q.opts.MaxAttempts,
+		MaxAttempts:          jobMaxAttempts,
 		RetryPolicy:          &backoffPolicy{base: q.opts.RetryBase, cap: q.opts.RetryCap},
 		Logger:               slog.New(riverLog{log: q.log}),
 	})
@@ -156,8 +178,12 @@ func (q *Queue) depth() float64 {
 
 // Start rescues work left running by a killed process and starts the workers.
 // The database lock taken by store.OpenSQLite guarantees no other process
-// works these jobs, so jobs still marked running are orphans.
+// works these jobs, so jobs still marked running are orphans; a database
+// opened without it (store.OpenSQLiteShared) is refused.
 func (q *Queue) Start(ctx context.Context) error {
+	if !q.db.OwnsWork() {
+		return errors.New("queue: the database was opened without the work lock; only the server works jobs")
+	}
 	// River's table, River's SQLite time format: a Postgres backend needs now().
 	res, err := q.db.SQL.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec') WHERE state = 'running'`)
 	if err != nil {
@@ -271,17 +297,18 @@ func (q *Queue) pausedFor() time.Duration {
 	return time.Until(q.pausedUntil)
 }
 
-// cleanLoop deletes, hourly, finished webhooks and never-returned passwords
-// past their retention, and expired records of our AC writes.
+// cleanLoop deletes, hourly, finished webhooks past HistoryRetention,
+// never-returned passwords past passwordRetention, and expired records of
+// our AC writes.
 func (q *Queue) cleanLoop(ctx context.Context) {
 	defer close(q.cleanerDone)
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		before := time.Now().Add(-q.opts.RetentionAfter)
+		now := q.opts.Now()
 		for _, err := range []error{
-			q.db.Webhooks.DeleteFinished(ctx, before),
-			q.db.Passwords.DeleteBefore(ctx, before),
+			q.db.Webhooks.DeleteFinished(ctx, now.Add(-q.opts.HistoryRetention)),
+			q.db.Passwords.DeleteBefore(ctx, now.Add(-passwordRetention)),
 			q.db.Echoes.DeleteExpired(ctx),
 		} {
 			if err != nil && ctx.Err() == nil {

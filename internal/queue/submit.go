@@ -25,7 +25,7 @@ func (q *Queue) Submit(ctx context.Context, w store.Webhook) (store.Outcome, err
 		return store.Outcome{}, fmt.Errorf("queue: %w", err) // the caller left: store nothing
 	}
 	if w.ReceivedAt.IsZero() {
-		w.ReceivedAt = time.Now()
+		w.ReceivedAt = q.opts.Now()
 	}
 	r := &submission{w: w, done: make(chan struct{}), lead: make(chan struct{}, 1)}
 	if q.commits.enqueue(r) {

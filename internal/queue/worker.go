@@ -27,6 +27,10 @@ type SyncArgs struct {
 // Kind names the job kind in River.
 func (SyncArgs) Kind() string { return "contact_sync" }
 
+// InsertOpts makes River's attempt limit too high to matter, whichever
+// client inserts the job: the webhook's retry horizon ends its retries.
+func (SyncArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: jobMaxAttempts} }
+
 // lockWait is how long a job waits before looking again when another round
 // for its contact is running.
 const lockWait = 200 * time.Millisecond
@@ -85,25 +89,6 @@ func (q *Queue) round(ctx context.Context, job *river.Job[SyncArgs], c *store.Cl
 	return q.fail(ctx, c, job, runErr, log)
 }
 
-// storeFailed handles an error of the queue's own bookkeeping before a round
-// ran. On shutdown the job waits for the next start; on its last attempt the
-// job's webhook is failed, so that it is not left pending with no job.
-func (q *Queue) storeFailed(ctx context.Context, job *river.Job[SyncArgs], err error) error {
-	if shuttingDown(ctx) {
-		return river.JobSnooze(time.Second)
-	}
-	if job.Attempt < job.MaxAttempts {
-		return err
-	}
-	o := store.Outcome{WebhookID: job.Args.WebhookID, State: store.StateFailed, Message: err.Error()}
-	if ferr := q.db.Webhooks.Fail(context.WithoutCancel(ctx), o.WebhookID, o.Message); ferr != nil {
-		return errors.Join(err, ferr)
-	}
-	q.waiters.notify([]store.Outcome{o})
-	q.countJob("unknown", "failed")
-	return err
-}
-
 // shuttingDown reports whether ctx ended because the queue is stopping. A
 // round that ran past JobTimeout is not shutting down: it failed.
 func shuttingDown(ctx context.Context) bool {
@@ -146,74 +131,6 @@ func (q *Queue) succeed(ctx context.Context, c *store.Claimed, own int64, res co
 	}).Info("round done")
 	return nil
 }
-
-// fail handles a failed round by its verdict.
-func (q *Queue) fail(ctx context.Context, c *store.Claimed, job *river.Job[SyncArgs], runErr error, log logrus.FieldLogger) error {
-	v := q.classify(runErr)
-	if v.Class != Permanent && shuttingDown(ctx) {
-		// Hand the work back untouched; it resumes on the next start.
-		if err := q.db.Webhooks.Release(context.WithoutCancel(ctx), c.IDs); err != nil {
-			return err
-		}
-		log.WithError(runErr).Info("round interrupted, will resume")
-		return river.JobSnooze(time.Second)
-	}
-	if v.Class == Permanent || (v.Class == Temporary && job.Attempt >= job.MaxAttempts) {
-		return q.failForGood(ctx, c, v, runErr, log)
-	}
-	if err := q.db.Webhooks.Release(context.WithoutCancel(ctx), c.IDs); err != nil {
-		return err
-	}
-	action := string(c.Request.Action)
-	switch v.Class {
-	case Throttled:
-		wait := v.Wait
-		if wait <= 0 {
-			wait = time.Second
-		}
-		q.countJob(action, "throttled")
-		log.WithError(runErr).WithField("wait_ms", wait.Milliseconds()).Warn("throttled, waiting")
-		return river.JobSnooze(wait)
-	case AuthFailed:
-		reason := v.Reason + " rejected the credentials"
-		q.pause(q.opts.AuthPause, reason)
-		q.countJob(action, "paused")
-		log.WithError(runErr).WithFields(logrus.Fields{"reason": reason, "hint": "fix the configuration"}).Error("work paused")
-		return river.JobSnooze(q.opts.AuthPause)
-	}
-	next := (&backoffPolicy{base: q.opts.RetryBase, cap: q.opts.RetryCap}).delay(job.Attempt)
-	q.setBackoff(c.Request.ContactID, next)
-	q.countJob(action, "retry")
-	log.WithError(runErr).WithField("retry_in_ms", next.Milliseconds()).Warn("round failed, will retry")
-	return &retryError{err: runErr}
-}
-
-// failForGood fails every claimed webhook with the round's error. A
-// permanent failure cancels the job; a temporary one on its last attempt
-// lets River discard it.
-func (q *Queue) failForGood(ctx context.Context, c *store.Claimed, v Verdict, runErr error, log logrus.FieldLogger) error {
-	outs := make([]store.Outcome, 0, len(c.IDs))
-	for _, id := range c.IDs {
-		outs = append(outs, store.Outcome{WebhookID: id, State: store.StateFailed, Message: runErr.Error()})
-	}
-	if err := q.db.Webhooks.Finish(context.WithoutCancel(ctx), outs); err != nil {
-		return err
-	}
-	q.waiters.notify(outs)
-	q.clearBackoff(c.Request.ContactID)
-	q.countJob(string(c.Request.Action), "failed")
-	log.WithError(runErr).WithField("class", v.Class.String()).Error("round failed for good")
-	if v.Class == Permanent {
-		return river.JobCancel(runErr)
-	}
-	return runErr
-}
-
-// retryError makes River retry; River's own message keeps the cause.
-type retryError struct{ err error }
-
-func (e *retryError) Error() string { return e.err.Error() }
-func (e *retryError) Unwrap() error { return e.err }
 
 func (q *Queue) countJob(action, outcome string) {
 	q.metrics.JobsFinished.WithLabelValues(action, outcome).Inc()

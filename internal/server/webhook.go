@@ -149,6 +149,7 @@ func answer(o store.Outcome) (int, reply) {
 	case store.StateDone, store.StateIgnored:
 		return http.StatusOK, r
 	case store.StateFailed:
+		r.Message = fmt.Sprintf("%s (replay with: wpbridge webhooks retry %d)", o.Message, o.WebhookID)
 		return http.StatusUnprocessableEntity, r
 	}
 	r.Status, r.Message = "queued", "stored; it will be processed (and retried if needed)"
@@ -199,11 +200,13 @@ func parseWebhook(c *gin.Context, form url.Values, action string) (store.Webhook
 	if err != nil {
 		return store.Webhook{}, badRequest("send_notification: %v", err)
 	}
-	if _, err := parseBool(param(c, form, "async")); err != nil {
+	async, err := parseBool(param(c, form, "async"))
+	if err != nil {
 		return store.Webhook{}, badRequest("async: %v", err)
 	}
 	return store.Webhook{
 		ReceivedAt: time.Now(),
+		Async:      async,
 		Request: contactsync.Request{
 			ContactID: id, Action: a, Role: role, SendNotification: notify,
 			Tags: hook.Tags, HasTags: hook.HasTags, EmailHint: email,

@@ -191,10 +191,21 @@ func hookCases() []hookCase {
 
 		// Storing and waiting.
 		{name: "async answers 202 without waiting", method: "GET", target: root("wpf_action=add&contact_id=1&async=true&" + k1), setup: pending,
-			want: 202, status: "queued", submit: true, noWaits: true},
+			want: 202, status: "queued", submit: true, noWaits: true, check: func(t *testing.T, w store.Webhook) {
+				if !w.Async {
+					t.Error("Async false: the history would not show it")
+				}
+			}},
+		{name: "sync is not stored as async", method: "GET", target: root("wpf_action=add&contact_id=1&" + k1), want: 200, submit: true,
+			check: func(t *testing.T, w store.Webhook) {
+				if w.Async {
+					t.Error("Async true")
+				}
+			}},
 		{name: "sync wait done", target: clean("add", k1), body: "contact%5Bid%5D=1", setup: waitGives(store.StateDone, "created"), want: 200, status: "done", submit: true},
 		{name: "sync wait ignored", target: root("wpf_action=update&" + k1), body: "contact%5Bid%5D=1", setup: waitGives(store.StateIgnored, "no user"), want: 200, status: "ignored", msg: "no user", submit: true},
 		{name: "sync wait failed", target: root("wpf_action=add&" + k1), body: "contact%5Bid%5D=1", setup: waitGives(store.StateFailed, "invalid email"), want: 422, status: "failed", msg: "invalid email", submit: true},
+		{name: "failed answer says how to replay", target: root("wpf_action=add&" + k1), body: "contact%5Bid%5D=1", setup: waitGives(store.StateFailed, "invalid email"), want: 422, status: "failed", msg: "invalid email (replay with: wpbridge webhooks retry 9)", submit: true},
 		{name: "sync wait still pending", method: "GET", target: root("wpf_action=add&contact_id=1&" + k1), setup: waitGives("pending", ""), want: 202, status: "queued", submit: true},
 		{name: "wait error still 202", method: "GET", target: root("wpf_action=add&contact_id=1&" + k1), want: 202, submit: true,
 			setup: func(q *fakeQueue) {

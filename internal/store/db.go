@@ -25,6 +25,7 @@ type DB struct {
 	Echoes    *Echoes
 
 	close func() error
+	owner bool // holds the work lock (OpenSQLite, not OpenSQLiteShared)
 }
 
 func newDB(sqlDB *sql.DB, b Backend, rebind func(string) string, closeFn func() error) *DB {
@@ -35,6 +36,10 @@ func newDB(sqlDB *sql.DB, b Backend, rebind func(string) string, closeFn func() 
 		Echoes: &Echoes{c: c, Window: DefaultEchoWindow},
 	}
 }
+
+// OwnsWork reports whether this process holds the database's work lock, so
+// that it alone may work (and rescue) River's jobs.
+func (db *DB) OwnsWork() bool { return db.owner }
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
@@ -63,9 +68,11 @@ func (c conn) queryRow(ctx context.Context, e execer, query string, args ...any)
 	return e.QueryRowContext(ctx, c.rebind(query), args...)
 }
 
-// timeText is how times are stored: RFC 3339 text in UTC, which sorts (and
-// so compares) in time order.
-func timeText(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+// timeText is how times are stored: RFC 3339 text in UTC with a fixed nine
+// fraction digits, which sorts (and so compares) in time order.
+func timeText(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
 

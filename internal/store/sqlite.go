@@ -12,71 +12,57 @@ import (
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 )
 
-const sqliteSchema = `
-CREATE TABLE IF NOT EXISTS wpbridge_webhook (
-	id                INTEGER PRIMARY KEY AUTOINCREMENT,
-	received_at       TEXT    NOT NULL,
-	contact_id        TEXT    NOT NULL,
-	action            TEXT    NOT NULL,
-	role              TEXT    NOT NULL DEFAULT '',
-	send_notification INTEGER NOT NULL DEFAULT 0,
-	tags              TEXT,
-	email_hint        TEXT    NOT NULL DEFAULT '',
-	event_type        TEXT    NOT NULL DEFAULT '',
-	initiated_from    TEXT    NOT NULL DEFAULT '',
-	state             TEXT    NOT NULL DEFAULT 'pending',
-	round             INTEGER,
-	message           TEXT    NOT NULL DEFAULT '',
-	user_id           INTEGER NOT NULL DEFAULT 0,
-	finished_at       TEXT
-);
-CREATE INDEX IF NOT EXISTS wpbridge_webhook_contact_state ON wpbridge_webhook (contact_id, state);
-CREATE INDEX IF NOT EXISTS wpbridge_webhook_state_finished ON wpbridge_webhook (state, finished_at);
-CREATE TABLE IF NOT EXISTS wpbridge_pending_password (
-	contact_id TEXT PRIMARY KEY,
-	password   TEXT NOT NULL,
-	created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS wpbridge_ac_write (
-	contact_id TEXT PRIMARY KEY,
-	written_at TEXT NOT NULL
-);
-`
+// OpenSQLite opens the embedded database at path, creating or upgrading
+// wpbridge's tables. Its settings make a commit durable (WAL,
+// synchronous=FULL), and it uses one connection, as River's SQLite driver
+// wants. It also takes an exclusive lock on path+".lock": the process that
+// holds it owns the work (River's workers, rescuing orphaned jobs), so two
+// servers never share the file. Close releases it.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) { return openSQLite(ctx, path, true) }
 
-// OpenSQLite opens the embedded database at path and creates wpbridge's
-// tables. Its settings make a commit durable (WAL, synchronous=FULL), and it
-// uses one connection, as River's SQLite driver wants. It also takes an
-// exclusive lock on path+".lock" so that two processes never share the file;
-// Close releases it.
-func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+// OpenSQLiteShared opens the database as OpenSQLite does but without the
+// lock, for commands that read and write the webhook history while a server
+// owns the work (WAL and busy_timeout make the concurrent access safe). It
+// must never work jobs.
+func OpenSQLiteShared(ctx context.Context, path string) (*DB, error) {
+	return openSQLite(ctx, path, false)
+}
+
+func openSQLite(ctx context.Context, path string, owner bool) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
-	lock, err := lockFile(path + ".lock")
-	if err != nil {
-		return nil, fmt.Errorf("database %s is in use by another wpbridge process (lock %s.lock): %w", path, path, err)
+	unlock := func() error { return nil }
+	if owner {
+		lock, err := lockFile(path + ".lock")
+		if err != nil {
+			return nil, fmt.Errorf("database %s is in use by another wpbridge process (lock %s.lock): %w", path, path, err)
+		}
+		unlock = lock.Close
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)" +
 		"&_pragma=foreign_keys(1)&_txlock=immediate"
 	sqlDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		lock.Close()
+		unlock()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	sqlDB.SetMaxOpenConns(1)
 	sqlDB.SetConnMaxIdleTime(0)
-	closeAll := func() error { return errors.Join(sqlDB.Close(), lock.Close()) }
+	closeAll := func() error { return errors.Join(sqlDB.Close(), unlock()) }
 	if err := sqlDB.PingContext(ctx); err != nil {
 		closeAll()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	if _, err := sqlDB.ExecContext(ctx, sqliteSchema); err != nil {
+	if err := migrateSQLite(ctx, sqlDB); err != nil {
 		closeAll()
-		return nil, fmt.Errorf("create wpbridge tables: %w", err)
+		return nil, err
 	}
-	return newDB(sqlDB, SQLite, func(q string) string { return q }, closeAll), nil
+	db := newDB(sqlDB, SQLite, func(q string) string { return q }, closeAll)
+	db.owner = owner
+	return db, nil
 }
 
 // lockFile opens path and takes an exclusive lock on it without waiting.

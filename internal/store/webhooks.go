@@ -20,10 +20,18 @@ const (
 	StateFailed  = "failed"
 )
 
+// Sources of stored webhooks.
+const (
+	SourceWebhook = "webhook" // an HTTP call from ActiveCampaign
+	SourceImport  = "import"  // wpbridge import
+)
+
 // Webhook is one accepted webhook, as stored.
 type Webhook struct {
 	ID            int64
 	ReceivedAt    time.Time
+	Source        string // SourceWebhook (when empty) or SourceImport
+	Async         bool   // the caller asked for async=true
 	Request       contactsync.Request
 	EventType     string // AC "type" (empty for automation webhooks)
 	InitiatedFrom string // AC "initiated_from"
@@ -52,7 +60,8 @@ type Claimed struct {
 // Webhooks is the table of stored webhooks.
 type Webhooks struct{ c conn }
 
-// Insert stores w inside tx (pending) and returns its id.
+// Insert stores w inside tx (pending) and returns its id. Its retry horizon
+// starts at its arrival.
 func (s *Webhooks) Insert(ctx context.Context, tx *sql.Tx, w *Webhook) (int64, error) {
 	var tags sql.NullString
 	if w.Request.HasTags {
@@ -62,12 +71,17 @@ func (s *Webhooks) Insert(ctx context.Context, tx *sql.Tx, w *Webhook) (int64, e
 		}
 		tags = sql.NullString{String: string(b), Valid: true}
 	}
+	source := w.Source
+	if source == "" {
+		source = SourceWebhook
+	}
 	var id int64
 	err := s.c.queryRow(ctx, tx, `INSERT INTO wpbridge_webhook
-		(received_at, contact_id, action, role, send_notification, tags, email_hint, event_type, initiated_from)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		timeText(w.ReceivedAt), w.Request.ContactID, string(w.Request.Action), w.Request.Role,
-		w.Request.SendNotification, tags, w.Request.EmailHint, w.EventType, w.InitiatedFrom).Scan(&id)
+		(received_at, retry_from, source, async, contact_id, action, role, send_notification, tags, email_hint,
+		event_type, initiated_from)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		timeText(w.ReceivedAt), timeText(w.ReceivedAt), source, w.Async, w.Request.ContactID, string(w.Request.Action),
+		w.Request.Role, w.Request.SendNotification, tags, w.Request.EmailHint, w.EventType, w.InitiatedFrom).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("insert webhook: %w", err)
 	}
@@ -160,25 +174,37 @@ func scanRequest(rows *sql.Rows, contactID string) (int64, contactsync.Request, 
 	return id, r, nil
 }
 
-// Finish records the outcome of each webhook in one transaction.
+// Finish records the outcome of a round on each webhook it covered, in one
+// transaction; each counts one attempt. A failed webhook keeps its message
+// as its last error; a done or ignored one has none.
 func (s *Webhooks) Finish(ctx context.Context, outs []Outcome) error {
 	tx, err := s.c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin finish: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after commit this is a no-op
-	if err := s.FinishTx(ctx, tx, outs); err != nil {
+	if err := s.finishTx(ctx, tx, outs, 1); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// FinishTx records the outcome of each webhook inside tx.
+// FinishTx records the outcome of each webhook inside tx, without counting
+// an attempt: for webhooks finished before any round (an echo).
 func (s *Webhooks) FinishTx(ctx context.Context, tx *sql.Tx, outs []Outcome) error {
+	return s.finishTx(ctx, tx, outs, 0)
+}
+
+func (s *Webhooks) finishTx(ctx context.Context, tx *sql.Tx, outs []Outcome, attempts int) error {
 	now := timeText(time.Now())
 	for _, o := range outs {
-		if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = ?, message = ?, user_id = ?, finished_at = ?
-			WHERE id = ?`, o.State, o.Message, o.UserID, now, o.WebhookID); err != nil {
+		lastError := ""
+		if o.State == StateFailed {
+			lastError = o.Message
+		}
+		if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = ?, message = ?, user_id = ?, finished_at = ?,
+			attempts = attempts + ?, last_error = ? WHERE id = ?`,
+			o.State, o.Message, o.UserID, now, attempts, lastError, o.WebhookID); err != nil {
 			return fmt.Errorf("record outcome of webhook %d: %w", o.WebhookID, err)
 		}
 	}
@@ -187,8 +213,8 @@ func (s *Webhooks) FinishTx(ctx context.Context, tx *sql.Tx, outs []Outcome) err
 
 // Fail fails webhook id with message unless it is already finished.
 func (s *Webhooks) Fail(ctx context.Context, id int64, message string) error {
-	if _, err := s.c.exec(ctx, s.c.db, `UPDATE wpbridge_webhook SET state = ?, message = ?, finished_at = ?
-		WHERE id = ? AND state IN ('pending', 'claimed')`, StateFailed, message, timeText(time.Now()), id); err != nil {
+	if _, err := s.c.exec(ctx, s.c.db, `UPDATE wpbridge_webhook SET state = ?, message = ?, last_error = ?, finished_at = ?
+		WHERE id = ? AND state IN ('pending', 'claimed')`, StateFailed, message, message, timeText(time.Now()), id); err != nil {
 		return fmt.Errorf("fail webhook %d: %w", id, err)
 	}
 	return nil

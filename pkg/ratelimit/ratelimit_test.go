@@ -3,86 +3,40 @@ package ratelimit
 import (
 	"context"
 	"errors"
-	"sort"
 	"sync"
 	"testing"
 	"time"
 )
 
-// maxInWindow returns the largest number of times that fall within any window of length d.
-func maxInWindow(ts []time.Time, d time.Duration) int {
-	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
-	best, j := 0, 0
-	for i := range ts {
-		for ts[i].Sub(ts[j]) >= d {
-			j++
-		}
-		if n := i - j + 1; n > best {
-			best = n
-		}
-	}
-	return best
-}
-
-func TestNewInterval(t *testing.T) {
+// TestWait: Wait lets perSecond callers go at once; the next one goes a window
+// and the jitter after the first, since its request counts as written at once.
+func TestWait(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		n    int
-		want time.Duration
+		name      string
+		perSecond int
+		wantBurst int
 	}{
-		{"five", 5, 204 * time.Millisecond},
-		{"ten", 10, 102 * time.Millisecond},
-		{"zero means one", 0, 1020 * time.Millisecond},
+		{"five", 5, 5},
+		{"zero means one", 0, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := New(tt.n).Interval(); got != tt.want {
-				t.Errorf("Interval() = %v, want %v", got, tt.want)
+			l := New(tt.perSecond, WithJitter(10*time.Millisecond))
+			first := time.Now()
+			for i := range tt.wantBurst {
+				if p, wait, _ := l.take(true); p == nil {
+					t.Fatalf("Wait %d of %d must wait %v, want none", i+1, tt.wantBurst, wait)
+				}
 			}
-			if got := New(tt.n).Interval() * time.Duration(max(tt.n, 1)); got <= time.Second {
-				t.Errorf("n intervals = %v, want > 1s", got)
+			if err := l.Wait(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(first); d < window+10*time.Millisecond {
+				t.Errorf("Wait %d returned %v after the first, want >= %v", tt.wantBurst+1, d, window+10*time.Millisecond)
 			}
 		})
-	}
-}
-
-func TestWaitConcurrentNeverExceedsRate(t *testing.T) {
-	t.Parallel()
-	const n, workers, perWorker = 5, 8, 2
-	l := New(n)
-	var (
-		mu    sync.Mutex
-		times []time.Time
-		wg    sync.WaitGroup
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range perWorker {
-				if err := l.Wait(context.Background()); err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				times = append(times, time.Now())
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if got := len(times); got != workers*perWorker {
-		t.Fatalf("passes = %d, want %d", got, workers*perWorker)
-	}
-	if got := maxInWindow(times, time.Second); got > n {
-		t.Errorf("max starts in 1s window = %d, want <= %d", got, n)
-	}
-	// 16 starts at 204ms spacing take at least 15 intervals.
-	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-	if span, min := times[len(times)-1].Sub(times[0]), 15*l.Interval()-5*time.Millisecond; span < min {
-		t.Errorf("span = %v, want >= %v", span, min)
 	}
 }
 
@@ -104,31 +58,64 @@ func TestPause(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := l.Wait(context.Background()); err != nil {
+			_, done, err := l.Acquire(context.Background())
+			if err != nil {
 				t.Error(err)
+				return
 			}
+			defer done()
 			if now := time.Now(); now.Before(until) {
-				t.Errorf("Wait returned %v before pause end", until.Sub(now))
+				t.Errorf("Acquire returned %v before the pause end", until.Sub(now))
 			}
 		}()
 	}
 	wg.Wait()
 }
 
+// TestPauseWhileWaiting: a caller already waiting for a slot honours a pause
+// issued meanwhile, even one that ends after the slot comes free.
 func TestPauseWhileWaiting(t *testing.T) {
 	t.Parallel()
-	l := New(2) // slots 510ms apart
-	_ = l.Wait(context.Background())
+	l := New(1)
+	_ = l.Wait(context.Background()) // holds the slot for ~1.03s
 	done := make(chan time.Time)
 	go func() {
-		_ = l.Wait(context.Background()) // slot in ~510ms
+		_ = l.Wait(context.Background())
 		done <- time.Now()
 	}()
-	time.Sleep(50 * time.Millisecond)
-	l.Pause(800 * time.Millisecond)
+	for !l.hasWaiters() {
+		time.Sleep(time.Millisecond)
+	}
+	l.Pause(1500 * time.Millisecond)
 	until := l.PausedUntil()
 	if got := <-done; got.Before(until) {
 		t.Errorf("waiter passed %v before the pause ended", until.Sub(got))
+	}
+}
+
+// TestFillWindow: after a restart nothing goes for a window and the jitter, then
+// the whole budget goes at once.
+func TestFillWindow(t *testing.T) {
+	t.Parallel()
+	const n, jitter = 3, 20 * time.Millisecond
+	l := New(n, WithJitter(jitter))
+	start := time.Now()
+	l.FillWindow()
+	if p, _, _ := l.take(false); p != nil {
+		t.Fatal("a request went right after FillWindow")
+	}
+	_, done, err := l.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	if d := time.Since(start); d < window+jitter {
+		t.Errorf("first request went %v after FillWindow, want >= %v", d, window+jitter)
+	}
+	for i := 1; i < n; i++ {
+		if p, wait, _ := l.take(false); p == nil {
+			t.Fatalf("request %d of %d after the full window must wait %v, want none", i+1, n, wait)
+		}
 	}
 }
 
@@ -164,6 +151,18 @@ func TestWaitContext(t *testing.T) {
 			if d := time.Since(start); d > time.Second {
 				t.Errorf("Wait took %v after cancel", d)
 			}
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if len(l.held) != 0 {
+				t.Errorf("a cancelled Wait holds %d slots", len(l.held))
+			}
 		})
 	}
+}
+
+// hasWaiters reports whether a caller sleeps waiting for a slot or a pause.
+func (l *Limiter) hasWaiters() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.changed != nil
 }

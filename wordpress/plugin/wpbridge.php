@@ -341,6 +341,51 @@ final class WPBridge_Plugin {
 	}
 }
 
+/**
+ * POST /wpbridge/v1/users/{id}/password-check {"password": "..."}: answers {"match": bool}, whether
+ * the password is the user's (wp_check_password against the stored hash). wpbridge asks it about
+ * a user it may have created itself before the link was written: a match with the password it
+ * generated for the contact proves the user is its own. The password is never logged, stored or
+ * echoed. Needs edit_users and edit_user on the target; a user who can manage the site is never
+ * answered for (always no match), so the route is no oracle for administrators' passwords.
+ */
+final class WPBridge_Password_Check {
+	static function check($request) {
+		$user = get_userdata((int) $request['id']);
+		if (!$user) {
+			return new WP_Error('wpbridge_user_not_found', 'No such user.', array('status' => 404));
+		}
+		$password = $request['password'];
+		if (!is_string($password) || '' === $password) {
+			return new WP_Error('rest_invalid_param', 'password must be a non-empty string.', array('status' => 400));
+		}
+		// Slashed as at login: WordPress hashes and checks passwords with the slashes its request
+		// handling adds (wp_signon gets $_POST['pwd'], the users endpoint saves wp_slash()ed data).
+		$match = !WPBridge_Plugin::is_powerful($user) && wp_check_password(wp_slash($password), $user->user_pass, $user->ID);
+		return array('match' => (bool) $match);
+	}
+
+	static function can_check($request) {
+		return current_user_can('edit_users') && current_user_can('edit_user', (int) $request['id']);
+	}
+
+	static function rest_api_init() {
+		register_rest_route('wpbridge/v1', '/users/(?P<id>\\d+)/password-check', array(
+			'methods'             => 'POST',
+			'callback'            => array('WPBridge_Password_Check', 'check'),
+			'permission_callback' => array('WPBridge_Password_Check', 'can_check'),
+			'args'                => array(
+				'id'       => array('type' => 'integer', 'required' => true),
+				'password' => array('type' => 'string', 'required' => true),
+			),
+		));
+	}
+}
+
+if (!wp_installing()) {
+	add_action('rest_api_init', array('WPBridge_Password_Check', 'rest_api_init'));
+}
+
 if (!wp_installing()) {
 	add_action('rest_api_init', array('WPBridge_Plugin', 'rest_api_init'));
 	add_filter('rest_request_before_callbacks', array('WPBridge_Plugin', 'before_callbacks'), 10, 3);

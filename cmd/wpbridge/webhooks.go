@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/wpbridge/wpbridge/activecampaign"
+	"github.com/wpbridge/wpbridge/internal/config"
+	"github.com/wpbridge/wpbridge/internal/store"
+)
+
+const webhooksUsage = `usage: wpbridge webhooks list [--state pending|done|ignored|failed] [--contact ID] [--limit N] [--json]
+       wpbridge webhooks show ID [--json]
+       wpbridge webhooks retry ID [ID...]
+       wpbridge webhooks retry --state failed [--contact ID]
+
+  list    stored webhooks, newest first (50 unless --limit); --json prints
+          one JSON object per line
+  show    one webhook: its parameters, state, attempts, last error, result
+  retry   puts failed webhooks back to pending with a fresh retry horizon;
+          a running wpbridge serve works them (or it does once started)
+
+These commands work while wpbridge serve runs on the same DATABASE_URL.
+`
+
+// webhooksCmd is a parsed wpbridge webhooks command line.
+type webhooksCmd struct {
+	sub     string // list, show or retry
+	state   string
+	contact string
+	limit   int
+	json    bool
+	ids     []int64
+}
+
+// runWebhooks runs wpbridge webhooks and returns the exit status.
+func runWebhooks(ctx context.Context, args []string, env envconfig.Lookuper, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprint(stdout, webhooksUsage)
+		return 0
+	}
+	cmd, err := parseWebhooksCmd(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "wpbridge webhooks: %v\n\n%s", err, webhooksUsage)
+		return 2
+	}
+	cfg, err := config.Load(ctx, env)
+	if err != nil {
+		fmt.Fprintf(stderr, "wpbridge: invalid configuration:\n%v\n", err)
+		return 2
+	}
+	db, err := openHistory(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "wpbridge: %v\n", err)
+		return 1
+	}
+	defer db.Close()
+	switch cmd.sub {
+	case "list":
+		err = listWebhooks(ctx, db, cmd, stdout)
+	case "show":
+		err = showWebhook(ctx, db, cmd, stdout)
+	default:
+		err = retryWebhooks(ctx, db, cmd, stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "wpbridge: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// parseWebhooksCmd reads the subcommand, its flags and its ids (flags and
+// ids may come in any order).
+func parseWebhooksCmd(args []string) (*webhooksCmd, error) {
+	if len(args) == 0 {
+		return nil, errors.New("missing subcommand: list, show or retry")
+	}
+	c := &webhooksCmd{sub: args[0]}
+	fs := flag.NewFlagSet("wpbridge webhooks "+c.sub, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	switch c.sub {
+	case "list":
+		fs.StringVar(&c.state, "state", "", "")
+		fs.StringVar(&c.contact, "contact", "", "")
+		fs.IntVar(&c.limit, "limit", 50, "")
+		fs.BoolVar(&c.json, "json", false, "")
+	case "show":
+		fs.BoolVar(&c.json, "json", false, "")
+	case "retry":
+		fs.StringVar(&c.state, "state", "", "")
+		fs.StringVar(&c.contact, "contact", "", "")
+	default:
+		return nil, fmt.Errorf("unknown subcommand %q: use list, show or retry", c.sub)
+	}
+	pos, err := parseInterleaved(fs, args[1:])
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pos {
+		id, err := strconv.ParseInt(p, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, fmt.Errorf("%q is not a webhook id (a positive number)", p)
+		}
+		if !slices.Contains(c.ids, id) {
+			c.ids = append(c.ids, id)
+		}
+	}
+	return c, c.check()
+}
+
+// parseInterleaved parses flags found anywhere in args and returns the
+// other arguments.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+}
+
+// check says what is wrong with a parsed command line.
+func (c *webhooksCmd) check() error {
+	if c.contact != "" && !activecampaign.ValidID(c.contact) {
+		return fmt.Errorf("--contact %q: a contact id is a number", c.contact)
+	}
+	switch c.sub {
+	case "list":
+		switch c.state {
+		case "", store.StatePending, store.StateDone, store.StateIgnored, store.StateFailed:
+		default:
+			return fmt.Errorf("--state %q: use pending, done, ignored or failed", c.state)
+		}
+		if c.limit <= 0 {
+			return fmt.Errorf("--limit %d: use a positive number", c.limit)
+		}
+		if len(c.ids) > 0 {
+			return errors.New("list takes no webhook id: use show ID")
+		}
+	case "show":
+		if len(c.ids) != 1 {
+			return errors.New("show takes exactly one webhook id")
+		}
+	case "retry":
+		switch {
+		case len(c.ids) > 0 && (c.state != "" || c.contact != ""):
+			return errors.New("retry takes webhook ids or --state failed [--contact ID], not both")
+		case len(c.ids) == 0 && c.state == "":
+			return errors.New("retry needs webhook ids or --state failed")
+		case len(c.ids) == 0 && c.state != store.StateFailed:
+			return fmt.Errorf("--state %q: only failed webhooks can be retried", c.state)
+		}
+	}
+	return nil
+}
+
+// openHistory opens the configured database without taking the server's
+// work lock. It never creates one: a mistyped DATABASE_URL is an error.
+func openHistory(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	path, ok := cfg.SQLitePath()
+	if !ok {
+		return nil, errors.New("DATABASE_URL: postgres is not supported yet; use sqlite:PATH")
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: no database at %s (wpbridge serve creates it): %w", path, err)
+	}
+	db, err := store.OpenSQLiteShared(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	return db, nil
+}
+
+// listItem is one line of list --json, as the contract shows it.
+type listItem struct {
+	ID         int64  `json:"id"`
+	ReceivedAt string `json:"received_at"`
+	Source     string `json:"source"`
+	Action     string `json:"action"`
+	ContactID  string `json:"contact_id"`
+	State      string `json:"state"`
+	Attempts   int    `json:"attempts"`
+	Error      string `json:"error,omitempty"`
+	UserID     int64  `json:"user_id,omitempty"`
+}
+
+func newListItem(r store.Record) listItem {
+	return listItem{
+		ID: r.ID, ReceivedAt: timeOut(r.ReceivedAt), Source: r.Source, Action: string(r.Request.Action),
+		ContactID: r.Request.ContactID, State: r.State, Attempts: r.Attempts, Error: r.Error, UserID: r.UserID,
+	}
+}
+
+// timeOut is how the commands print a time: RFC 3339 in UTC.
+func timeOut(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
