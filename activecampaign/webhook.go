@@ -26,9 +26,18 @@ type Webhook struct {
 
 const fieldPrefix = "contact[fields]["
 
+// Limits of a webhook's contact data, in characters. An email address is at most 254
+// characters (RFC 5321); a contact carries at most MaxTags tags.
+const (
+	MaxEmailLength = 254
+	MaxTags        = 500
+	MaxTagLength   = 255
+)
+
 // ParseWebhook reads a parsed form body (r.PostForm). It fails, wrapping
-// ErrInvalidWebhook, when contact[id] is present but not 1-20 decimal digits, or when any
-// key or value is not valid UTF-8 or contains NUL. A missing contact[id] is not an error.
+// ErrInvalidWebhook, when contact[id] is present but not 1-20 decimal digits, when any
+// key or value is not valid UTF-8 or contains NUL, or when the contact's data is over
+// the limits (CheckEmail, CheckTags). A missing contact[id] is not an error.
 func ParseWebhook(form url.Values) (Webhook, error) {
 	if err := CheckText(form); err != nil {
 		return Webhook{}, err
@@ -49,9 +58,15 @@ func ParseWebhook(form url.Values) (Webhook, error) {
 		}
 		w.ContactID = id
 	}
+	if err := CheckEmail("contact[email]", w.Email); err != nil {
+		return Webhook{}, err
+	}
 	if raw, ok := form["contact[tags]"]; ok && len(raw) > 0 {
 		w.Tags = SplitTags(raw[0])
 		w.HasTags = len(w.Tags) > 0
+		if err := CheckTags(w.Tags); err != nil {
+			return Webhook{}, err
+		}
 	}
 	for k, vs := range form {
 		if len(k) > len(fieldPrefix)+1 && strings.HasPrefix(k, fieldPrefix) && strings.HasSuffix(k, "]") && len(vs) > 0 {
@@ -71,6 +86,30 @@ func SplitTags(s string) []string {
 		}
 	}
 	return out
+}
+
+// CheckEmail fails, wrapping ErrInvalidWebhook, when the email address in parameter
+// name is longer than MaxEmailLength characters. A server applies it to an email given
+// in the query string too.
+func CheckEmail(name, email string) error {
+	if utf8.RuneCountInString(email) > MaxEmailLength {
+		return fmt.Errorf("%w: %s is longer than %d characters", ErrInvalidWebhook, name, MaxEmailLength)
+	}
+	return nil
+}
+
+// CheckTags fails, wrapping ErrInvalidWebhook, when there are more than MaxTags tags or
+// one is longer than MaxTagLength characters.
+func CheckTags(tags []string) error {
+	if len(tags) > MaxTags {
+		return fmt.Errorf("%w: contact[tags] names %d tags, more than %d", ErrInvalidWebhook, len(tags), MaxTags)
+	}
+	for i, t := range tags {
+		if utf8.RuneCountInString(t) > MaxTagLength {
+			return fmt.Errorf("%w: tag %d of contact[tags] is longer than %d characters", ErrInvalidWebhook, i+1, MaxTagLength)
+		}
+	}
+	return nil
 }
 
 // CheckText fails, wrapping ErrInvalidWebhook, when a key or value of v is not valid

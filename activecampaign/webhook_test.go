@@ -2,12 +2,14 @@ package activecampaign
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // Fixture bodies are byte-exact copies of shared/fixtures/activecampaign/*.txt.
@@ -103,6 +105,16 @@ func TestParseWebhookCases(t *testing.T) {
 		{name: "invalid utf-8", form: url.Values{"contact[id]": {"1"}, "contact[first_name]": {"\xff"}}, wantErr: true},
 		{name: "NUL in value", form: url.Values{"contact[email]": {"a\x00b"}}, wantErr: true},
 		{name: "NUL in key", form: url.Values{"x\x00": {"1"}}, wantErr: true},
+		{name: "email of 254 characters", form: url.Values{"contact[id]": {"1"}, "contact[email]": {longEmail(254, "é")}}, id: "1"},
+		{name: "email of 255 characters", form: url.Values{"contact[id]": {"1"}, "contact[email]": {longEmail(255, "a")}}, wantErr: true},
+		{name: "email of 400 KB", form: url.Values{"contact[id]": {"1"}, "contact[email]": {longEmail(400_000, "a")}}, wantErr: true},
+		{name: "500 tags", form: url.Values{"contact[id]": {"1"}, "contact[tags]": {tagList(500, "t")}}, id: "1",
+			tags: strings.Split(tagList(500, "t"), ", "), hasTags: true},
+		{name: "501 tags", form: url.Values{"contact[id]": {"1"}, "contact[tags]": {tagList(501, "t")}}, wantErr: true},
+		{name: "100,000 tags", form: url.Values{"contact[id]": {"1"}, "contact[tags]": {tagList(100_000, "t")}}, wantErr: true},
+		{name: "tag of 255 characters", form: url.Values{"contact[id]": {"1"}, "contact[tags]": {"a, " + strings.Repeat("ü", 255)}}, id: "1",
+			tags: []string{"a", strings.Repeat("ü", 255)}, hasTags: true},
+		{name: "tag of 256 characters", form: url.Values{"contact[id]": {"1"}, "contact[tags]": {"a, " + strings.Repeat("b", 256)}}, wantErr: true},
 		{name: "empty field key ignored", form: url.Values{"contact[id]": {"1"}, "contact[fields][]": {"x"}, "contact[fields][a]": {"y"}},
 			id: "1", nFields: 1},
 	}
@@ -125,6 +137,21 @@ func TestParseWebhookCases(t *testing.T) {
 			}
 		})
 	}
+}
+
+// longEmail returns an address of n characters whose local part repeats ch.
+func longEmail(n int, ch string) string {
+	const domain = "@example.com"
+	return strings.Repeat(ch, n-len(domain)) + domain
+}
+
+// tagList returns a contact[tags] value naming n distinct tags.
+func tagList(n int, prefix string) string {
+	tags := make([]string, n)
+	for i := range tags {
+		tags[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	return strings.Join(tags, ", ")
 }
 
 func FuzzParseWebhook(f *testing.F) {
@@ -151,6 +178,12 @@ func FuzzParseWebhook(f *testing.F) {
 			if tag == "" || tag != strings.TrimSpace(tag) {
 				t.Fatalf("tag %q not trimmed", tag)
 			}
+			if utf8.RuneCountInString(tag) > MaxTagLength {
+				t.Fatalf("tag of %d characters accepted", utf8.RuneCountInString(tag))
+			}
+		}
+		if len(w.Tags) > MaxTags || utf8.RuneCountInString(w.Email) > MaxEmailLength {
+			t.Fatalf("%d tags, email of %d characters accepted", len(w.Tags), utf8.RuneCountInString(w.Email))
 		}
 		if w.Fields == nil {
 			t.Fatal("Fields is nil")

@@ -48,7 +48,7 @@ func TestPlugin_PasswordCheck(t *testing.T) {
 	if ok, err := wp.Users.CheckPassword(ctx, u.ID, password); err != nil || !ok {
 		t.Fatalf("before the grant: %v, %v; want a match", ok, err)
 	}
-	grantCapability(t, u.ID, "manage_options")
+	env.SetCapabilities(t, u.ID, "subscriber", "manage_options")
 	if ok, err := wp.Users.CheckPassword(ctx, u.ID, password); err != nil || ok {
 		t.Errorf("a user with manage_options: %v, %v; want no match", ok, err)
 	}

@@ -12,55 +12,13 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"os/exec"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
-
-// envFileValue reads one value of the test WordPress's env file (skips when unset).
-func envFileValue(t *testing.T, key string) string {
-	t.Helper()
-	path := os.Getenv("WPBRIDGE_WP_ENV")
-	if path == "" {
-		path = wptest.DefaultEnvFile
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read env file: %v", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && k == key && v != "" {
-			return v
-		}
-	}
-	t.Skipf("env file has no %s", key)
-	return ""
-}
-
-// grantCapability gives user id a capability directly, next to the role
-// subscriber, as role-editor plugins do: WordPress's REST API cannot, so the
-// row is written with the mariadb client (credentials from scripts/wordpress.sh).
-func grantCapability(t *testing.T, id int64, capName string) {
-	t.Helper()
-	socket := envFileValue(t, "WPTEST_DB_SOCKET")
-	bin, err := exec.LookPath("mariadb")
-	if err != nil {
-		t.Skip("no mariadb client")
-	}
-	caps := fmt.Sprintf(`a:2:{s:10:"subscriber";b:1;s:%d:"%s";b:1;}`, len(capName), capName)
-	sql := fmt.Sprintf("UPDATE wp_usermeta SET meta_value = '%s' WHERE user_id = %d AND meta_key = 'wp_capabilities'", caps, id)
-	cmd := exec.CommandContext(t.Context(), bin, "--no-defaults", "--socket="+socket, "-uwp", "wordpress", "-e", sql)
-	cmd.Env = append(os.Environ(), "MYSQL_PWD=wp-test-pass")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("grant %s to user %d: %v: %s", capName, id, err, out)
-	}
-}
 
 // rawPost sends body to a REST route spelled exactly as given, with the
 // administrator's application password, and returns the status and error code.
@@ -121,10 +79,14 @@ func TestPlugin_ProtectedUsers(t *testing.T) {
 			ctx := t.Context()
 			email := wptest.UniqueEmail(t, "powerful")
 			password := "Orig-Pass-" + email[:14]
-			u := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": email, "password": password}, Roles: tt.roles})
+			// Through an application password the plugin refuses to hand out
+			// editor or administrator: the roles are written in the database.
+			u := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": email, "password": password}, Roles: []string{"subscriber"}})
+			caps := slices.Clone(tt.roles)
 			if tt.grant != "" {
-				grantCapability(t, u.ID, tt.grant)
+				caps = append(caps, tt.grant)
 			}
+			env.SetCapabilities(t, u.ID, caps...)
 			changes := map[string]wordpress.UserRequest{
 				"role":           {Roles: []string{"customer"}},
 				"no role":        {Roles: []string{}},
@@ -195,8 +157,10 @@ func TestPlugin_BrowserAdminKeepsWorking(t *testing.T) {
 	env := wptest.Env(t)
 	wp := env.Client(t)
 	adminEmail := wptest.UniqueEmail(t, "browser-admin")
-	admin := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": adminEmail, "password": "Browser-Admin-Pass-1"}, Roles: []string{"administrator"}})
-	editor := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": wptest.UniqueEmail(t, "browser-editor")}, Roles: []string{"editor"}})
+	admin := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": adminEmail, "password": "Browser-Admin-Pass-1"}, Roles: []string{"subscriber"}})
+	env.SetCapabilities(t, admin.ID, "administrator")
+	editor := newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": wptest.UniqueEmail(t, "browser-editor")}, Roles: []string{"subscriber"}})
+	env.SetCapabilities(t, editor.ID, "editor")
 
 	jar, err := cookiejar.New(nil)
 	if err != nil {

@@ -2,6 +2,8 @@ package wordpress
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 )
 
@@ -16,6 +18,26 @@ type Status struct {
 	// Capabilities of the authenticated user: create_users, edit_users,
 	// list_users, promote_users.
 	Capabilities map[string]bool
+	// RoleAdminCapabilities lists, for every role, the admin-level
+	// capabilities it holds (edit_users, promote_users, manage_options,
+	// unfiltered_html, activate_plugins); empty for most roles. Nil when the
+	// companion plugin does not report them (an older version).
+	RoleAdminCapabilities map[string][]string
+}
+
+// PrivilegedRoles returns the roles holding at least one admin-level
+// capability, or nil when the plugin does not report them.
+func (s *Status) PrivilegedRoles() map[string]bool {
+	if s.RoleAdminCapabilities == nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for role, caps := range s.RoleAdminCapabilities {
+		if len(caps) > 0 {
+			out[role] = true
+		}
+	}
+	return out
 }
 
 // Status returns the plugin and WordPress versions, the roles and the
@@ -27,6 +49,7 @@ func (s *SiteService) Status(ctx context.Context) (*Status, error) {
 		WordPress    string            `json:"wordpress"`
 		Roles        map[string]string `json:"roles"`
 		Capabilities map[string]bool   `json:"capabilities"`
+		RoleAdmin    roleCaps          `json:"role_admin_capabilities"`
 	}
 	r := request{method: http.MethodGet, route: "/wpbridge/v1/status"}
 	if _, err := s.c.do(ctx, r, &out); err != nil {
@@ -35,5 +58,31 @@ func (s *SiteService) Status(ctx context.Context) (*Status, error) {
 	if out.Version == "" {
 		return nil, &Error{Code: CodeInvalidResponse, Message: "status answer has no version", Method: r.method, Path: r.route}
 	}
-	return &Status{Version: out.Version, WordPress: out.WordPress, Roles: out.Roles, Capabilities: out.Capabilities}, nil
+	return &Status{Version: out.Version, WordPress: out.WordPress, Roles: out.Roles, Capabilities: out.Capabilities,
+		RoleAdminCapabilities: out.RoleAdmin}, nil
+}
+
+// roleCaps decodes role_admin_capabilities; PHP sends an empty list as [] and
+// may send an empty object as [] too.
+type roleCaps map[string][]string
+
+func (r *roleCaps) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		var list []any
+		if json.Unmarshal(b, &list) == nil && len(list) == 0 {
+			*r = roleCaps{}
+			return nil
+		}
+		return err
+	}
+	*r = make(roleCaps, len(raw))
+	for role, v := range raw {
+		var caps []string
+		if err := json.Unmarshal(v, &caps); err != nil {
+			return fmt.Errorf("role_admin_capabilities of %s: %w", role, err)
+		}
+		(*r)[role] = caps
+	}
+	return nil
 }

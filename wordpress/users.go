@@ -34,6 +34,29 @@ type User struct {
 	// Meta holds the user meta exposed by the companion plugin (wpbridge_meta):
 	// each value is a string or a []string. Nil when the plugin is missing.
 	Meta map[string]any
+	// ExtraCapabilities are the user's own capability entries
+	// (extra_capabilities, its wp_capabilities meta): its role names and any
+	// capability granted to it directly, true when granted. Nil when the
+	// answer lacks them.
+	ExtraCapabilities map[string]bool
+	// Capabilities are every capability the user holds through its roles or
+	// directly (capabilities, WordPress's allcaps), true when held. Nil when
+	// the answer lacks them.
+	Capabilities map[string]bool
+}
+
+// GrantedCapabilities returns, sorted, the capabilities granted to the user
+// directly: its own capability entries that are granted and are not one of
+// its roles (role-editor plugins add such entries).
+func (u *User) GrantedCapabilities() []string {
+	var out []string
+	for c, ok := range u.ExtraCapabilities {
+		if ok && !slices.Contains(u.Roles, c) {
+			out = append(out, c)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // MetaString returns the meta value for key as a string ("" when unset; a list
@@ -142,7 +165,37 @@ type wireUser struct {
 	Nickname    string            `json:"nickname"`
 	Roles       []string          `json:"roles"`
 	Meta        json.RawMessage   `json:"wpbridge_meta"`
+	ExtraCaps   capabilities      `json:"extra_capabilities"`
+	Caps        capabilities      `json:"capabilities"`
 	Fields      map[string]string `json:"-"` // every string field by name
+}
+
+// capabilities decodes a capability object ({"edit_posts": true}); PHP may
+// also send 1, "1" or, for none, an empty array. Nil when absent.
+type capabilities map[string]bool
+
+func (c *capabilities) UnmarshalJSON(b []byte) error {
+	var raw map[string]any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		var list []any
+		if json.Unmarshal(b, &list) == nil && len(list) == 0 { // PHP's empty array
+			*c = capabilities{}
+			return nil
+		}
+		return err
+	}
+	*c = make(capabilities, len(raw))
+	for k, v := range raw {
+		switch v := v.(type) {
+		case bool:
+			(*c)[k] = v
+		case float64:
+			(*c)[k] = v != 0
+		case string:
+			(*c)[k] = v != "" && v != "0"
+		}
+	}
+	return nil
 }
 
 // UnmarshalJSON decodes the fields above and keeps every string field by name.
@@ -168,7 +221,7 @@ func (w *wireUser) user() *User {
 	u := &User{
 		ID: w.ID, Username: w.Username, Email: w.Email, FirstName: w.FirstName, LastName: w.LastName,
 		Name: w.Name, Nickname: w.Nickname, Description: w.Description, URL: w.URL, Roles: w.Roles,
-		Fields: w.Fields,
+		Fields: w.Fields, ExtraCapabilities: w.ExtraCaps, Capabilities: w.Caps,
 	}
 	var raw map[string]any
 	if len(w.Meta) > 0 && json.Unmarshal(w.Meta, &raw) == nil {

@@ -70,6 +70,15 @@ type bench struct {
 	client    *http.Client
 	lastID    atomic.Int64 // contact ids, unique across fakes and runs
 	extraEnv  []string     // -wpbridge-env overrides
+	pwField   string       // id of the password field in the current fake AC
+	stderr    io.Writer    // progress lines
+}
+
+// logf prints one progress line to stderr.
+func (b *bench) logf(format string, args ...any) {
+	if b.stderr != nil {
+		fmt.Fprintf(b.stderr, "wpbench: "+format+"\n", args...)
+	}
 }
 
 // addContact adds c to ac under a fresh id: WordPress outlives each fake AC
@@ -90,7 +99,7 @@ func randomHex(n int) string {
 // newFake starts a fake AC with the password field and the tag vocabulary.
 func (b *bench) newFake(rateLimit int) *acfake.Server {
 	ac := acfake.NewServer(acfake.Config{APIKey: b.acKey, RateLimit: rateLimit})
-	ac.AddField("WP Password", "WP_PASSWORD", "text")
+	b.pwField = ac.AddField("WP Password", "WP_PASSWORD", "text")
 	for _, t := range tagVocabulary {
 		ac.AddTag(t)
 	}

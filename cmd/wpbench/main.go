@@ -2,13 +2,16 @@
 // report: webhook acknowledgement latency and throughput (durable SQLite,
 // async webhooks, the real wpbridge binary), AC and WordPress requests per
 // webhook for each action, the settle time of a webhook storm against a fake
-// AC limited to 5 requests per second, and the process's memory.
+// AC limited to 5 requests per second, and the process's memory; with
+// -scenarios, WP Fusion's own scenarios (issue 8: lone webhooks, back to back,
+// bursts sync and async, duplicates) beside WP Fusion's figures.
 //
 // It needs the test WordPress of scripts/wordpress.sh; scripts/bench.sh
 // starts one and runs this command:
 //
 //	bash scripts/bench.sh
 //	go run ./cmd/wpbench -wp-env /tmp/wpbridge-wp-bench/env -rate 200 -duration 10s
+//	go run ./cmd/wpbench -wp-env /tmp/wpbridge-wp/env -scenarios all -ac-delay 0,300ms
 //
 // Every target is on 127.0.0.1; every loop is bounded in count and time.
 package main
@@ -48,6 +51,28 @@ type options struct {
 	keep                      bool
 	runAck, runStorm          bool
 	extraEnv                  []string
+	scenarios                 []scenario
+	acDelays                  []time.Duration
+	loneN, burstN             int
+	settle                    bool
+	markdown                  bool
+}
+
+// delayList parses -ac-delay: a comma list of durations.
+type delayList struct{ o *options }
+
+func (d delayList) String() string { return "0" }
+
+func (d delayList) Set(v string) error {
+	d.o.acDelays = nil
+	for _, f := range strings.Split(v, ",") {
+		x, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || x < 0 || x > 10*time.Second {
+			return fmt.Errorf("want durations in [0, 10s], got %q", f)
+		}
+		d.o.acDelays = append(d.o.acDelays, x)
+	}
+	return nil
 }
 
 // envList collects repeated -wpbridge-env KEY=VALUE flags.
@@ -90,11 +115,30 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (databases, wpbridge logs)")
 	fs.BoolVar(&o.runAck, "ack", true, "run the acknowledgement load runs")
 	fs.BoolVar(&o.runStorm, "storm", true, "run the per-action costs, the storm and the memory measurement")
+	var scen string
+	fs.StringVar(&scen, "scenarios", "", "WP Fusion's scenarios to run: \"all\" or a comma list of "+scenarioKeys()+" (when set, -ack and -storm default to false)")
+	o.acDelays = []time.Duration{0}
+	fs.Var(delayList{o}, "ac-delay", "scenarios: time the fake AC takes for each answer, a comma list runs the scenarios once per value (e.g. 0,300ms)")
+	fs.IntVar(&o.loneN, "lone-n", 10, "scenarios: repetitions of each lone webhook (p50/p99 over them)")
+	fs.IntVar(&o.burstN, "burst-n", 200, "scenarios: webhooks in each burst")
+	fs.BoolVar(&o.settle, "settle", true, "scenarios: count users and passwords after all work is done (false: right after the last answer)")
+	fs.BoolVar(&o.markdown, "markdown", true, "scenarios: also print a markdown table beside WP Fusion's figures")
 	fs.Var(envList{o}, "wpbridge-env", "extra KEY=VALUE for wpbridge's environment, repeatable (default: none, the default config)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	var err error
+	if o.scenarios, err = selectScenarios(scen); err != nil {
+		return nil, err
+	}
+	if len(o.scenarios) > 0 {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		o.runAck, o.runStorm = o.runAck && set["ack"], o.runStorm && set["storm"]
+	}
 	switch {
+	case o.loneN < 1 || o.loneN > 1000 || o.burstN < 1 || o.burstN > 10_000:
+		return nil, errors.New("-lone-n must be 1..1000, -burst-n 1..10000")
 	case fs.NArg() > 0:
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case o.rate < 1 || o.rate > 5000:
@@ -149,6 +193,7 @@ type report struct {
 	pacedCPU  string
 	flatCPU   string
 	costs     []costResult
+	scen      []*scenResult
 	storm     *stormResult
 	stormMem  memory
 	notes     []string
@@ -191,7 +236,8 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		bin: bin, dir: dir, site: site, proxy: proxy,
 		extraEnv:  o.extraEnv,
 		accessKey: "bench-" + randomHex(16), acKey: "bench-ac-" + randomHex(16),
-		runID: fmt.Sprintf("%d", time.Now().UnixNano()),
+		runID:  fmt.Sprintf("%d", time.Now().UnixNano()),
+		stderr: stderr,
 		client: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
 			Proxy: nil, MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: 30 * time.Second,
 		}},
@@ -209,6 +255,18 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "wpbench: per-action costs and storm")
 		if err := b.stormPhase(ctx, rep, rng); err != nil {
 			return err
+		}
+	}
+	for _, d := range o.acDelays {
+		if len(o.scenarios) == 0 {
+			break
+		}
+		fmt.Fprintf(stderr, "wpbench: WP Fusion's scenarios, AC answers after +%s\n", d)
+		res, err := b.scenarioPhase(ctx, o, d, rng)
+		rep.scen = append(rep.scen, res...)
+		if err != nil {
+			rep.notes = append(rep.notes, err.Error())
+			break
 		}
 	}
 	rep.machine = append(rep.machine, "load average at end: "+loadavg())

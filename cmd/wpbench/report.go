@@ -50,7 +50,15 @@ func (r *report) print(w io.Writer) {
 	if r.storm != nil {
 		r.printStorm(w)
 	}
-	r.printSummary(w)
+	if r.paced != nil || r.storm != nil {
+		r.printSummary(w)
+	}
+	if len(r.scen) > 0 {
+		r.printScenarios(w)
+		if r.opts.markdown {
+			r.printScenarioMarkdown(w)
+		}
+	}
 	for _, n := range r.notes {
 		fmt.Fprintln(w, "note:", n)
 	}

@@ -4,6 +4,7 @@
 //	wpbridge [serve]   run the HTTP server and workers
 //	wpbridge check     check the configuration against both APIs
 //	wpbridge webhooks  list, show and retry stored webhooks
+//	wpbridge migrate   create or upgrade the database schema and exit
 package main
 
 import (
@@ -26,10 +27,11 @@ import (
 	"github.com/wpbridge/wpbridge/internal/metrics"
 )
 
-const usage = `usage: wpbridge [serve|check|webhooks]
+const usage = `usage: wpbridge [serve|check|migrate|webhooks]
 
   serve     run the webhook server and workers (default)
   check     check the configuration against ActiveCampaign and WordPress
+  migrate   create or upgrade the database schema (DATABASE_URL) and exit
   webhooks  list, show and retry stored webhooks (wpbridge webhooks help)
 
 Configuration comes from environment variables; see .env.example.
@@ -52,7 +54,7 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 	if cmd == "webhooks" {
 		return runWebhooks(ctx, args[1:], env, stdout, stderr)
 	}
-	if len(args) > 1 || (cmd != "serve" && cmd != "check") {
+	if len(args) > 1 || (cmd != "serve" && cmd != "check" && cmd != "migrate") {
 		if cmd == "help" || cmd == "-h" || cmd == "--help" {
 			fmt.Fprint(stdout, usage)
 			return 0
@@ -82,7 +84,17 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 			return 1
 		}
 		return 0
+	case "migrate":
+		if err := app.Migrate(ctx, cfg); err != nil {
+			log.WithError(err).Error("migration failed")
+			return 1
+		}
+		log.WithField("database", cfg.RedactedDatabaseURL()).Info("database schema is current")
+		return 0
 	default:
+		for _, w := range check.Warnings(cfg) {
+			log.WithFields(logrus.Fields{"variable": w.Var, "advice": w.Advice}).Warn(w.Message)
+		}
 		if err := serve(ctx, cfg, log); err != nil {
 			log.WithError(err).Error("wpbridge stopped with an error")
 			return 1

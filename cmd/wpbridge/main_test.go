@@ -141,7 +141,8 @@ func statusWP(t *testing.T, caps map[string]bool) string {
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"version": "1.0.0", "wordpress": "6.1.9", "capabilities": caps,
-			"roles": map[string]string{"administrator": "Administrator", "subscriber": "Subscriber", "customer": "Customer"},
+			"roles":                   map[string]string{"administrator": "Administrator", "subscriber": "Subscriber", "customer": "Customer"},
+			"role_admin_capabilities": map[string][]string{"administrator": {"manage_options"}, "subscriber": {}, "customer": {}},
 		})
 	}))
 	t.Cleanup(ts.Close)
@@ -290,5 +291,56 @@ func TestServeAddressInUse(t *testing.T) {
 	code, _, stderr := runCmd(t, ctx, []string{"serve"}, env)
 	if code != 1 || !strings.Contains(stderr, "LISTEN_ADDR") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// TestServeStartupWarnings: serve starts with an access key shorter than 16
+// characters and a database file readable by others, and logs a warning for
+// each: naming the variable (never the key), and the file it set to 0600.
+func TestServeStartupWarnings(t *testing.T) {
+	const shortKey = "Sh0rt-Key-9c"
+	env := baseEnv(t)
+	env["ACCESS_KEY"], env["LISTEN_ADDR"], env["LOG_FORMAT"] = shortKey, "127.0.0.1:0", "json"
+	dbPath := strings.TrimPrefix(env["DATABASE_URL"], "sqlite:")
+	if err := os.WriteFile(dbPath, nil, 0o644); err != nil { // an empty file is an empty database
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dbPath, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncbuf.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, nil, envconfig.MapLookuper(env), &stdout, &stderr) }()
+	listenAddr(t, &stderr, done)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr.String())
+	}
+	keyWarned, fileWarned := false, false
+	sc := bufio.NewScanner(strings.NewReader(stderr.String()))
+	for sc.Scan() {
+		var e map[string]any
+		if json.Unmarshal(sc.Bytes(), &e) != nil || e["level"] != "warning" {
+			continue
+		}
+		switch e["msg"] {
+		case "access key shorter than 16 characters":
+			keyWarned = e["variable"] == "ACCESS_KEY"
+		case "database file was readable by other users: permissions set to 0600":
+			fileWarned = e["file"] == dbPath
+		}
+	}
+	if !keyWarned || !fileWarned {
+		t.Errorf("warned about ACCESS_KEY %v, about the database file %v:\n%s", keyWarned, fileWarned, stderr.String())
+	}
+	if st, err := os.Stat(dbPath); err != nil {
+		t.Error(err)
+	} else if st.Mode().Perm() != 0o600 {
+		t.Errorf("database file has mode %o, want 600", st.Mode().Perm())
+	}
+	if strings.Contains(stderr.String(), shortKey) {
+		t.Error("the log shows the access key")
 	}
 }

@@ -171,9 +171,16 @@ func (c *webhooksCmd) check() error {
 // openHistory opens the configured database without taking the server's
 // work lock. It never creates one: a mistyped DATABASE_URL is an error.
 func openHistory(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	if store.IsPostgresURL(cfg.DatabaseURL) {
+		db, err := store.OpenPostgres(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("DATABASE_URL %s: %w", cfg.RedactedDatabaseURL(), err)
+		}
+		return db, nil
+	}
 	path, ok := cfg.SQLitePath()
 	if !ok {
-		return nil, errors.New("DATABASE_URL: postgres is not supported yet; use sqlite:PATH")
+		return nil, errors.New("DATABASE_URL: want sqlite:PATH or postgres://...")
 	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: no database at %s (wpbridge serve creates it): %w", path, err)

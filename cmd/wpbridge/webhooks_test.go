@@ -13,6 +13,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/metrics"
 	"github.com/wpbridge/wpbridge/internal/queue"
 	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/testing/pgtest"
 )
 
 func TestWebhooksUsage(t *testing.T) {
@@ -81,12 +82,23 @@ type historyDB struct {
 	failed2, otherContact int64
 }
 
-func newHistoryDB(t *testing.T) *historyDB {
+// eachDB runs test on a history in SQLite and in the test PostgreSQL.
+func eachDB(t *testing.T, test func(t *testing.T, h *historyDB)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, newHistoryDB(t, false)) })
+	t.Run("postgres", func(t *testing.T) { test(t, newHistoryDB(t, true)) })
+}
+
+func newHistoryDB(t *testing.T, postgres bool) *historyDB {
 	t.Helper()
 	ctx := context.Background()
 	h := &historyDB{env: baseEnv(t)}
 	var err error
-	h.db, err = store.OpenSQLite(ctx, strings.TrimPrefix(h.env["DATABASE_URL"], "sqlite:"))
+	if postgres {
+		h.env["DATABASE_URL"] = pgtest.SchemaURL(t)
+		h.db, err = store.OpenPostgres(ctx, h.env["DATABASE_URL"])
+	} else {
+		h.db, err = store.OpenSQLite(ctx, strings.TrimPrefix(h.env["DATABASE_URL"], "sqlite:"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,8 +147,9 @@ func (h *historyDB) run(t *testing.T, args ...string) (int, string, string) {
 	return runCmd(t, context.Background(), append([]string{"webhooks"}, args...), h.env)
 }
 
-func TestWebhooksList(t *testing.T) {
-	h := newHistoryDB(t)
+func TestWebhooksList(t *testing.T) { eachDB(t, testWebhooksList) }
+
+func testWebhooksList(t *testing.T, h *historyDB) {
 	code, stdout, stderr := h.run(t, "list", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -191,8 +204,9 @@ func TestWebhooksList(t *testing.T) {
 	}
 }
 
-func TestWebhooksShow(t *testing.T) {
-	h := newHistoryDB(t)
+func TestWebhooksShow(t *testing.T) { eachDB(t, testWebhooksShow) }
+
+func testWebhooksShow(t *testing.T, h *historyDB) {
 	code, stdout, stderr := h.run(t, "show", "1", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -231,8 +245,9 @@ func TestWebhooksShow(t *testing.T) {
 	}
 }
 
-func TestWebhooksRetry(t *testing.T) {
-	h := newHistoryDB(t)
+func TestWebhooksRetry(t *testing.T) { eachDB(t, testWebhooksRetry) }
+
+func testWebhooksRetry(t *testing.T, h *historyDB) {
 	ctx := context.Background()
 	state := func(id int64) string {
 		r, err := h.db.Webhooks.Get(ctx, id)
@@ -281,12 +296,17 @@ func TestWebhooksRetry(t *testing.T) {
 	if code, stdout, _ := h.run(t, "retry", "--state", "failed"); code != 0 || stdout != "no failed webhooks to retry\n" {
 		t.Errorf("nothing left: %d %q", code, stdout)
 	}
-	var args string
-	if err := h.db.SQL.QueryRow(`SELECT json(args) FROM river_job ORDER BY id LIMIT 1`).Scan(&args); err != nil {
+	query := `SELECT CAST(args AS TEXT) FROM river_job ORDER BY id LIMIT 1`
+	if h.db.Backend == store.SQLite {
+		query = `SELECT json(args) FROM river_job ORDER BY id LIMIT 1` // River keeps JSONB there
+	}
+	var raw string
+	if err := h.db.SQL.QueryRow(query).Scan(&raw); err != nil {
 		t.Fatal(err)
 	}
-	if args != `{"webhook_id":1,"contact_id":"42"}` {
-		t.Errorf("job args %s", args)
+	var args queue.SyncArgs
+	if err := json.Unmarshal([]byte(raw), &args); err != nil || args != (queue.SyncArgs{WebhookID: 1, ContactID: "42"}) {
+		t.Errorf("job args %s: %+v, %v", raw, args, err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/wpbridge/wpbridge/activecampaign"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
@@ -30,20 +32,39 @@ func newContacts(t *testing.T) (*Contacts, *acfake.Server) {
 	return &Contacts{AC: ac, Echoes: &fakeEchoes{}}, srv
 }
 
-// fakeEchoes records the contacts Record is called with; err, when set, is
-// its answer.
+// fakeEchoes records, in order, what happens to the echo records: "begin
+// ID", "confirm ID", "cancel ID". err, when set, is Begin's answer; begin,
+// when set, is called on each Begin.
 type fakeEchoes struct {
-	err     error
-	record  func(contactID string) // called on each Record
-	records []string
+	err    error
+	begin  func(contactID string)
+	events []string
 }
 
-func (f *fakeEchoes) Record(_ context.Context, contactID string) error {
-	if f.record != nil {
-		f.record(contactID)
+func (f *fakeEchoes) Begin(_ context.Context, contactID string) (EchoWrite, error) {
+	if f.begin != nil {
+		f.begin(contactID)
 	}
-	f.records = append(f.records, contactID)
-	return f.err
+	f.events = append(f.events, "begin "+contactID)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return fakeEchoWrite{f: f, id: contactID}, nil
+}
+
+type fakeEchoWrite struct {
+	f  *fakeEchoes
+	id string
+}
+
+func (w fakeEchoWrite) Confirm(context.Context) error {
+	w.f.events = append(w.f.events, "confirm "+w.id)
+	return nil
+}
+
+func (w fakeEchoWrite) Cancel(context.Context) error {
+	w.f.events = append(w.f.events, "cancel "+w.id)
+	return nil
 }
 
 func TestContactsNotFound(t *testing.T) {
@@ -108,10 +129,11 @@ func TestContactsMapping(t *testing.T) {
 		}
 	}
 
-	// SetField records the echo first; a failed record stops the write.
+	// SetField records the echo as in flight first, confirms it after the
+	// write; a failed record stops the write.
 	echoes := &fakeEchoes{}
-	echoes.record = func(contactID string) { // each record comes before its write
-		if len(srv.FieldWrites(contactID)) != len(echoes.records) {
+	echoes.begin = func(contactID string) { // each begin comes before its write
+		if len(srv.FieldWrites(contactID)) != len(echoes.events)/2 {
 			t.Error("echo recorded after the write")
 		}
 	}
@@ -119,8 +141,9 @@ func TestContactsMapping(t *testing.T) {
 	if err := c.SetField(ctx, id, fid, "51-200"); err != nil {
 		t.Fatalf("SetField: %v", err)
 	}
-	if w := srv.FieldWrites(id); len(w) != 1 || w[0].Field != fid || w[0].Value != "51-200" || !slices.Equal(echoes.records, []string{id}) {
-		t.Errorf("writes %+v, echoes recorded %q", w, echoes.records)
+	if w := srv.FieldWrites(id); len(w) != 1 || w[0].Field != fid || w[0].Value != "51-200" ||
+		!slices.Equal(echoes.events, []string{"begin " + id, "confirm " + id}) {
+		t.Errorf("writes %+v, echo records %q", w, echoes.events)
 	}
 	echoes.err = errors.New("record failed")
 	if err := c.SetField(ctx, id, fid, "x"); !errors.Is(err, echoes.err) {
@@ -128,6 +151,61 @@ func TestContactsMapping(t *testing.T) {
 	}
 	if w := srv.FieldWrites(id); len(w) != 1 {
 		t.Errorf("write happened although recording its echo failed: %+v", w)
+	}
+}
+
+// TestSetFieldEchoRecord: against the real echo table, a failed write leaves
+// no echo record (so a genuine API update right after it is worked), a
+// successful one leaves one (its echo is dropped), and a failed write puts
+// back the record of an earlier write whose echo has not come yet.
+func TestSetFieldEchoRecord(t *testing.T) {
+	c, srv := newContacts(t)
+	ctx := context.Background()
+	db, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "wpbridge.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c.Echoes = StoreEchoes{Echoes: db.Echoes}
+	fid := srv.AddField("Password", "WP_PASSWORD", "text")
+	id := srv.AddContact(acfake.Contact{Email: "echo@example.com"})
+	isEcho := func() bool { // what Submit asks of an API update webhook
+		t.Helper()
+		tx, err := db.SQL.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback() //nolint:errcheck // rolled back on purpose: the check only looks
+		echo, err := db.Echoes.TakeTx(ctx, tx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return echo
+	}
+
+	for _, status := range []int{http.StatusInternalServerError, http.StatusUnprocessableEntity} {
+		srv.Inject(status, 1)
+		if err := c.SetField(ctx, id, fid, "pw"); err == nil {
+			t.Fatalf("SetField against a %d: no error", status)
+		}
+		if isEcho() {
+			t.Errorf("after a failed write (%d) an API update is taken for its echo", status)
+		}
+	}
+	if err := c.SetField(ctx, id, fid, "pw"); err != nil {
+		t.Fatalf("SetField: %v", err)
+	}
+	if !isEcho() {
+		t.Error("after a successful write its echo is not recognised")
+	}
+	// The echo of the successful write has not come yet when a second write
+	// fails: the first write's record stays.
+	srv.Inject(http.StatusInternalServerError, 1)
+	if err := c.SetField(ctx, id, fid, "pw2"); err == nil {
+		t.Fatal("SetField against a 500: no error")
+	}
+	if !isEcho() {
+		t.Error("a failed write erased the record of an earlier successful one")
 	}
 }
 

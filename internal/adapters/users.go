@@ -108,7 +108,25 @@ func toUser(u *wordpress.User) *contactsync.User {
 			fields[target] = v
 		}
 	}
-	return &contactsync.User{ID: u.ID, Login: fields["user_login"], Email: fields["user_email"], Roles: u.Roles, Meta: u.Meta, Fields: fields}
+	cu := &contactsync.User{ID: u.ID, Login: fields["user_login"], Email: fields["user_email"], Roles: u.Roles, Meta: u.Meta, Fields: fields}
+	setCapabilities(cu, u)
+	return cu
+}
+
+// setCapabilities copies what the rules need of u's capabilities: those
+// granted directly and the admin-level ones. Without them in the answer the
+// user counts as unknown (and so is not managed).
+func setCapabilities(cu *contactsync.User, u *wordpress.User) {
+	if u.ExtraCapabilities == nil || u.Capabilities == nil {
+		cu.CapsUnknown = true
+		return
+	}
+	cu.ExtraCaps = u.GrantedCapabilities()
+	for _, c := range contactsync.AdminCapabilities {
+		if u.Capabilities[c] || u.ExtraCapabilities[c] {
+			cu.AdminCaps = append(cu.AdminCaps, c)
+		}
+	}
 }
 
 // toRequest turns a change into the one WordPress request that writes it.

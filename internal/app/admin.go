@@ -2,12 +2,10 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/sirupsen/logrus"
 	"riverqueue.com/riverui"
 
@@ -32,10 +30,7 @@ func (a *App) adminHandler(h admin.History) (server.Admin, error) {
 		return nil, err
 	}
 	a.riverUI = ui
-	opts := admin.Options{Token: token, WPURL: a.cfg.WPURL, TrustedProxies: a.cfg.TrustedProxies}
-	if ui != nil {
-		opts.River = ui
-	}
+	opts := admin.Options{Token: token, WPURL: a.cfg.WPURL, TrustedProxies: a.cfg.TrustedProxies, River: ui}
 	adm, err := admin.New(opts, h, log)
 	if err != nil {
 		return nil, err
@@ -44,14 +39,12 @@ func (a *App) adminHandler(h admin.History) (server.Admin, error) {
 }
 
 // newRiverUI builds River UI on its own insert-only River client (the
-// queue's client works the jobs; this one only reads and acts on them).
-// Backends River UI does not serve give nil.
+// queue's client works the jobs; this one only reads and acts on them), on
+// the database's River driver: SQLite or PostgreSQL, both of which River UI
+// serves.
 func newRiverUI(db *store.DB, log logrus.FieldLogger) (*riverui.Handler, error) {
-	if db.Backend != store.SQLite {
-		return nil, nil
-	}
 	slogger := slog.New(slogBridge{log: log.WithField("component", "riverui")})
-	client, err := river.NewClient[*sql.Tx](riversqlite.New(db.SQL), &river.Config{Logger: slogger})
+	client, err := river.NewClient(db.RiverDriver(), &river.Config{Logger: slogger})
 	if err != nil {
 		return nil, fmt.Errorf("river ui: client: %w", err)
 	}

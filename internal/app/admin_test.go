@@ -15,6 +15,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/browser"
+	"github.com/wpbridge/wpbridge/internal/testing/pgtest"
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 )
@@ -64,7 +65,17 @@ type apiWebhook struct {
 // fixes the contact in AC, presses Retry and sees it done with a link to the
 // new user's profile. The JSON API and River UI answer behind the same token.
 func TestAdminPage(t *testing.T) {
-	b := startBridge(t, map[string]string{"ADMIN_TOKEN": testAdminToken}, app.Options{})
+	testAdminPage(t, map[string]string{"ADMIN_TOKEN": testAdminToken})
+}
+
+// TestAdminPagePostgres is TestAdminPage with DATABASE_URL=postgres://.
+func TestAdminPagePostgres(t *testing.T) {
+	wptest.Env(t) // skip before making a schema when WordPress is not running
+	testAdminPage(t, map[string]string{"ADMIN_TOKEN": testAdminToken, "DATABASE_URL": pgtest.SchemaURL(t)})
+}
+
+func testAdminPage(t *testing.T, env map[string]string) {
+	b := startBridge(t, env, app.Options{})
 	b.secrets = append(b.secrets, testAdminToken)
 	tab := browser.NewTab(t)
 	email := wptest.UniqueEmail(t, "admin-page")

@@ -79,21 +79,45 @@ func Policy(cfg *config.Config) contactsync.Policy {
 	}
 }
 
+// OpenDatabase opens the database named by DATABASE_URL. Errors name it,
+// password redacted.
+func OpenDatabase(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL %s: %w", cfg.RedactedDatabaseURL(), err)
+	}
+	return db, nil
+}
+
+// Migrate creates or upgrades the database schema (wpbridge's tables and
+// River's) and closes the database: wpbridge migrate. Several processes may
+// run it (or start serving) against one PostgreSQL database at once.
+func Migrate(ctx context.Context, cfg *config.Config) error {
+	db, err := OpenDatabase(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return fmt.Errorf("DATABASE_URL %s: %w", cfg.RedactedDatabaseURL(), err)
+	}
+	return db.Close()
+}
+
 // New opens the database (running migrations) and builds everything. Close
 // it when done.
 func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts Options) (*App, error) {
-	path, ok := cfg.SQLitePath()
-	if !ok {
-		return nil, errors.New("DATABASE_URL: postgres is not supported yet; use sqlite:PATH")
-	}
 	m := metrics.New()
 	ac, wp, err := Clients(cfg, m)
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.OpenSQLite(ctx, path)
+	db, err := OpenDatabase(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		return nil, err
+	}
+	for _, f := range db.Tightened {
+		log.WithField("file", f).Warn("database file was readable by other users: permissions set to 0600")
 	}
 	a := &App{cfg: cfg, log: log, db: db, Metrics: m}
 	if err := a.build(ctx, ac, wp, opts); err != nil {
@@ -106,14 +130,16 @@ func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts O
 // build makes the rules, the queue and the server on the open database.
 func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpress.Client, opts Options) error {
 	syncer := &contactsync.Syncer{
-		Contacts:  &adapters.Contacts{AC: ac, Echoes: a.db.Echoes},
+		Contacts:  &adapters.Contacts{AC: ac, Echoes: adapters.StoreEchoes{Echoes: a.db.Echoes}},
 		Users:     &adapters.Users{WP: wp},
+		Roles:     &adapters.Roles{WP: wp},
 		Passwords: a.db.Passwords,
 		Policy:    Policy(a.cfg),
 	}
 	qopts := queue.Options{
 		Workers: a.cfg.Workers, RetryHorizon: a.cfg.RetryHorizon, HistoryRetention: a.cfg.HistoryRetention,
-		RetryBase: opts.RetryBase, RetryCap: opts.RetryCap, AuthPause: opts.AuthPause,
+		MaxPending: a.cfg.MaxPending,
+		RetryBase:  opts.RetryBase, RetryCap: opts.RetryCap, AuthPause: opts.AuthPause,
 	}
 	if opts.RetryHorizon > 0 {
 		qopts.RetryHorizon = opts.RetryHorizon

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wpbridge/wpbridge/activecampaign"
 	"github.com/wpbridge/wpbridge/internal/config"
@@ -23,10 +24,48 @@ type Result struct {
 	Detail string // what was found, or what to fix
 }
 
+// MinAccessKeyLength is the shortest access key that draws no warning.
+// Shorter keys still work: WP Fusion's own keys are often shorter.
+const MinAccessKeyLength = 16
+
+// Warning is a setting that works but weakens wpbridge's security. Message
+// is a constant text (fit for a log message); it never holds a secret.
+type Warning struct {
+	Var     string // the environment variable
+	Message string
+	Advice  string // what to do about it
+}
+
+// Warnings lists the settings that work but weaken security: today, an
+// access key shorter than MinAccessKeyLength characters.
+func Warnings(cfg *config.Config) []Warning {
+	short := 0
+	for _, k := range cfg.AccessKeys {
+		if utf8.RuneCountInString(k.Reveal()) < MinAccessKeyLength {
+			short++
+		}
+	}
+	if short == 0 {
+		return nil
+	}
+	return []Warning{{
+		Var:     "ACCESS_KEY",
+		Message: "access key shorter than 16 characters",
+		Advice: fmt.Sprintf("%d of %d access keys are shorter than %d characters and easier to guess: add a longer random key "+
+			"(e.g. openssl rand -hex 24) next to the old one, change the URL in ActiveCampaign, then remove the old key",
+			short, len(cfg.AccessKeys), MinAccessKeyLength),
+	}}
+}
+
 // Run checks the configuration against both APIs, writes one line per item
-// to w and reports whether everything holds.
+// (and per warning) to w and reports whether everything holds. Warnings do
+// not make it fail.
 func Run(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, wp *wordpress.Client, w io.Writer) bool {
 	results := Check(ctx, cfg, ac, wp)
+	warnings := Warnings(cfg)
+	for _, wn := range warnings {
+		fmt.Fprintf(w, "warn  %s: %s: %s\n", wn.Var, wn.Message, wn.Advice)
+	}
 	failed := 0
 	for _, r := range results {
 		mark := "ok  "
@@ -39,6 +78,10 @@ func Run(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, wp 
 	if failed > 0 {
 		fmt.Fprintf(w, "\n%d of %d checks failed: fix the items marked FAIL and run `wpbridge check` again.\n", failed, len(results))
 		return false
+	}
+	if len(warnings) > 0 {
+		fmt.Fprintf(w, "\nall %d checks passed: wpbridge is ready to go live; consider the lines marked warn.\n", len(results))
+		return true
 	}
 	fmt.Fprintf(w, "\nall %d checks passed: wpbridge is ready to go live.\n", len(results))
 	return true
@@ -112,12 +155,29 @@ func (r *results) site(cfg *config.Config, st *wordpress.Status) {
 	roles := append([]string{cfg.DefaultRole}, cfg.AllowedRoles...)
 	slices.Sort(roles)
 	for _, role := range slices.Compact(roles) {
-		if _, ok := st.Roles[role]; ok {
-			r.add(true, "role "+role, "exists")
-		} else {
-			r.add(false, "role "+role, "does not exist in WordPress (roles: %s): fix DEFAULT_ROLE/ALLOWED_ROLES or create the role", strings.Join(slices.Sorted(maps.Keys(st.Roles)), ", "))
-		}
+		r.role(role, st)
 	}
+}
+
+// role checks that a configured role exists and holds no admin-level
+// capability (a webhook would hand it out).
+func (r *results) role(role string, st *wordpress.Status) {
+	if _, ok := st.Roles[role]; !ok {
+		r.add(false, "role "+role, "does not exist in WordPress (roles: %s): fix DEFAULT_ROLE/ALLOWED_ROLES or create the role", strings.Join(slices.Sorted(maps.Keys(st.Roles)), ", "))
+		return
+	}
+	if st.RoleAdminCapabilities == nil {
+		r.add(false, "role "+role, "exists, but the companion plugin is too old to tell its capabilities: update wp-content/mu-plugins/wpbridge.php from wordpress/plugin/wpbridge.php")
+		return
+	}
+	if caps := st.RoleAdminCapabilities[role]; len(caps) > 0 || role == "administrator" {
+		if len(caps) == 0 {
+			caps = []string{"everything"}
+		}
+		r.add(false, "role "+role, "holds admin-level capabilities (%s): a webhook must never hand it out; remove it from DEFAULT_ROLE/ALLOWED_ROLES or take those capabilities from the role", strings.Join(caps, ", "))
+		return
+	}
+	r.add(true, "role "+role, "exists and holds no admin-level capability")
 }
 
 // fieldRef is an ActiveCampaign custom field the configuration names.

@@ -29,17 +29,21 @@ const (
 
 // wpStatus is the companion plugin's status answer.
 type wpStatus struct {
-	Version      string            `json:"version"`
-	WordPress    string            `json:"wordpress"`
-	Roles        map[string]string `json:"roles"`
-	Capabilities map[string]bool   `json:"capabilities"`
+	Version      string              `json:"version"`
+	WordPress    string              `json:"wordpress"`
+	Roles        map[string]string   `json:"roles"`
+	Capabilities map[string]bool     `json:"capabilities"`
+	RoleAdmin    map[string][]string `json:"role_admin_capabilities,omitempty"`
 }
 
 func goodStatus() wpStatus {
 	return wpStatus{
 		Version: "1.0.0", WordPress: "6.1.9",
-		Roles:        map[string]string{"administrator": "Administrator", "subscriber": "Subscriber", "customer": "Customer"},
+		Roles: map[string]string{"administrator": "Administrator", "subscriber": "Subscriber", "customer": "Customer",
+			"editor": "Editor", "shop_manager": "Shop manager"},
 		Capabilities: map[string]bool{"create_users": true, "edit_users": true, "list_users": true, "promote_users": true},
+		RoleAdmin: map[string][]string{"administrator": {"edit_users", "promote_users", "manage_options", "unfiltered_html", "activate_plugins"},
+			"editor": {"unfiltered_html"}, "shop_manager": {"edit_users", "unfiltered_html"}, "subscriber": {}, "customer": {}},
 	}
 }
 
@@ -202,7 +206,13 @@ func TestCheckFailures(t *testing.T) {
 		{name: "all capabilities missing", wp: func(w *fakeWP) { w.status.Capabilities = nil }, fails: 4,
 			want: []string{"capability create_users", "capability edit_users", "capability list_users", "capability promote_users"}},
 		{name: "allowed role missing", env: map[string]string{"ALLOWED_ROLES": "subscriber,customer,member"},
-			want: []string{"role member", "does not exist", "ALLOWED_ROLES", "administrator, customer, subscriber"}, fails: 1},
+			want: []string{"role member", "does not exist", "ALLOWED_ROLES", "administrator, customer, editor, shop_manager, subscriber"}, fails: 1},
+		{name: "allowed roles that are admins in disguise", env: map[string]string{"ALLOWED_ROLES": "subscriber,editor,shop_manager"}, fails: 2,
+			want: []string{"role editor: holds admin-level capabilities (unfiltered_html)", "role shop_manager: holds admin-level capabilities (edit_users, unfiltered_html)", "ALLOWED_ROLES"}},
+		{name: "default role holding an admin capability", env: map[string]string{"DEFAULT_ROLE": "editor"}, fails: 1,
+			want: []string{"role editor: holds admin-level capabilities", "DEFAULT_ROLE"}},
+		{name: "plugin without role capabilities", wp: func(w *fakeWP) { w.status.RoleAdmin = nil }, fails: 2,
+			want: []string{"role subscriber", "role customer", "too old", "wordpress/plugin/wpbridge.php"}},
 		{name: "default role missing", env: map[string]string{"DEFAULT_ROLE": "student"},
 			want: []string{"role student", "DEFAULT_ROLE"}, fails: 1},
 		{name: "return password field missing", env: map[string]string{"RETURN_PASSWORD_FIELD": "%NO_SUCH_FIELD%"},
@@ -276,6 +286,18 @@ func TestCheckRealWordPress(t *testing.T) {
 		t.Fatal("output contains the application password")
 	}
 
+	t.Run("admin roles in disguise", func(t *testing.T) {
+		boss := wptest.UniqueSlug("check_boss")
+		site.AddRole(t, boss, "manage_options")
+		env := maps.Clone(env)
+		env["ALLOWED_ROLES"] = "subscriber,editor," + boss
+		ok, out, _ := run(t, env)
+		fails := strings.Join(failLines(out), "\n")
+		if ok || len(failLines(out)) != 2 || !strings.Contains(fails, "role editor: holds admin-level capabilities (unfiltered_html)") ||
+			!strings.Contains(fails, "role "+boss+": holds admin-level capabilities (manage_options)") {
+			t.Fatalf("ALLOWED_ROLES with editor and a role holding manage_options: ok=%v\n%s", ok, out)
+		}
+	})
 	t.Run("author lacks capabilities", func(t *testing.T) {
 		if site.AuthorUsername == "" || site.AuthorAppPassword == "" {
 			t.Skip("no author user")
@@ -298,4 +320,49 @@ func TestCheckRealWordPress(t *testing.T) {
 			t.Fatalf("wrong password: ok=%v\n%s", ok, out)
 		}
 	})
+}
+
+// TestShortAccessKeyWarns: an access key shorter than 16 characters (any of
+// several) gives a warn line naming ACCESS_KEY, never the key, and the check
+// still passes; 16 characters give none.
+func TestShortAccessKeyWarns(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		name string
+		keys string
+		warn bool
+	}{
+		{"long key", accessKey, false},
+		{"exactly 16 characters", "0123456789abcdéf", false},
+		{"short key", "Sh0rtKey-15char", true},
+		{"one short key of two", accessKey + ",Sh0rtKey-15char", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := maps.Clone(f.env)
+			env["ACCESS_KEY"] = tc.keys
+			ok, out, _ := run(t, env)
+			if !ok {
+				t.Fatalf("Run = false:\n%s", out)
+			}
+			var warns []string
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "warn") {
+					warns = append(warns, l)
+				}
+			}
+			if !tc.warn {
+				if len(warns) != 0 {
+					t.Errorf("warn lines %q", warns)
+				}
+				return
+			}
+			if len(warns) != 1 || !strings.HasPrefix(warns[0], "warn  ACCESS_KEY: access key shorter than 16 characters") {
+				t.Errorf("warn lines %q, want one about ACCESS_KEY", warns)
+			}
+			if strings.Contains(out, "Sh0rtKey") {
+				t.Error("the output shows the access key")
+			}
+		})
+	}
 }

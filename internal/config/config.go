@@ -66,6 +66,9 @@ type Config struct {
 	WPMaxConcurrent int `env:"WP_MAX_CONCURRENT, default=4"`
 	// Workers is the number of queue workers (1..200).
 	Workers int `env:"WORKERS, default=10"`
+	// MaxPending is the most webhooks pending at once (1..10,000,000);
+	// beyond it new webhooks are answered 503 and not stored.
+	MaxPending int `env:"MAX_PENDING, default=100000"`
 	// TrustedProxies are IPs or CIDRs whose X-Forwarded-For is believed.
 	TrustedProxies []string `env:"TRUSTED_PROXIES"`
 	// LogLevel is debug, info, warn or error.
@@ -101,6 +104,7 @@ var intRanges = map[string][2]int{
 	"AC_RATE_LIMIT":     {1, 100},
 	"WP_MAX_CONCURRENT": {1, 64},
 	"WORKERS":           {1, 200},
+	"MAX_PENDING":       {1, 10_000_000},
 }
 
 // Load reads the configuration through l (envconfig.OsLookuper() in main,

@@ -85,6 +85,7 @@ func TestLoad_Defaults(t *testing.T) {
 		ACRateLimit:      5,
 		WPMaxConcurrent:  4,
 		Workers:          10,
+		MaxPending:       100000,
 		LogLevel:         "info",
 		LogFormat:        "text",
 		RetryHorizon:     72 * time.Hour,
@@ -105,7 +106,7 @@ func TestLoad_EmptyMeansDefault(t *testing.T) {
 	env := requiredEnv()
 	for _, k := range []string{"LISTEN_ADDR", "DATABASE_URL", "SYNC_TIMEOUT", "DEFAULT_ROLE", "ALLOWED_ROLES",
 		"USERNAME_FORMAT", "PASSWORD_LENGTH", "RETURN_PASSWORD_FIELD", "FIELD_MAP", "TAGS_META_KEY",
-		"CONTACT_ID_META_KEY", "AC_RATE_LIMIT", "WP_MAX_CONCURRENT", "WORKERS", "TRUSTED_PROXIES", "LOG_LEVEL", "LOG_FORMAT"} {
+		"CONTACT_ID_META_KEY", "AC_RATE_LIMIT", "WP_MAX_CONCURRENT", "WORKERS", "MAX_PENDING", "TRUSTED_PROXIES", "LOG_LEVEL", "LOG_FORMAT"} {
 		env[k] = ""
 	}
 	env["LOG_FORMAT"] = "   "

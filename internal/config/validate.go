@@ -59,6 +59,7 @@ func (c *Config) problems() []error {
 	checkRange(&p, "AC_RATE_LIMIT", c.ACRateLimit)
 	checkRange(&p, "WP_MAX_CONCURRENT", c.WPMaxConcurrent)
 	checkRange(&p, "WORKERS", c.Workers)
+	checkRange(&p, "MAX_PENDING", c.MaxPending)
 	c.checkRetries(&p)
 	c.checkTrustedProxies(&p)
 	c.checkLogging(&p)

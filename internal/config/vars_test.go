@@ -129,6 +129,9 @@ func TestLoad_Variables(t *testing.T) {
 		{"wp concurrency high", "WP_MAX_CONCURRENT", "65", nil, "WP_MAX_CONCURRENT: must be a whole number from 1 to 64 (got 65)"},
 		{"workers", "WORKERS", "1", func(c *Config) bool { return c.Workers == 1 }, ""},
 		{"workers negative", "WORKERS", "-3", nil, "WORKERS: must be a whole number from 1 to 200 (got -3)"},
+		{"max pending", "MAX_PENDING", "20000", func(c *Config) bool { return c.MaxPending == 20000 }, ""},
+		{"max pending zero", "MAX_PENDING", "0", nil, "MAX_PENDING: must be a whole number from 1 to 10000000 (got 0)"},
+		{"max pending words", "MAX_PENDING", "lots", nil, `MAX_PENDING: must be a whole number from 1 to 10000000 (got "lots")`},
 
 		// TRUSTED_PROXIES
 		{"proxies", "TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1,fd00::/8", func(c *Config) bool {

@@ -130,7 +130,10 @@ func (s *Syncer) create(ctx context.Context, c *Contact, req Request) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
-	role, warning := s.Policy.chooseRole(values["role"], req.Role)
+	role, warning, err := s.newUserRole(ctx, values["role"], req.Role)
+	if err != nil {
+		return Result{}, err
+	}
 	password, generated := values["user_pass"], false
 	if password == "" {
 		if password, generated, err = s.newPassword(ctx, c.ID); err != nil {

@@ -12,7 +12,7 @@
 //
 //   - action.go, request.go: what a webhook asks for (Action, Request)
 //   - model.go: Contact, User and Change, the rules' view of both sides
-//   - stores.go: the ContactSource, UserStore and PasswordStore interfaces
+//   - stores.go: the ContactSource, UserStore, RoleSource and PasswordStore interfaces
 //   - errors.go, result.go: what a run returns
 //   - policy.go: the configuration (Policy, Mapping, CoreFields) and the pure
 //     rules: roles, logins, generated passwords
@@ -21,5 +21,7 @@
 //   - syncer.go: Syncer.Run and the lookups every action shares
 //   - add.go: the add action (link or create a user, return its password)
 //   - update.go: the update and update_tags actions
+//   - managed.go: managed users (whose role, password, email and names a
+//     webhook may change) and privileged roles (never assigned)
 //   - change.go: field mapping and building the one write to a user
 package contactsync

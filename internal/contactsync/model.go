@@ -14,6 +14,15 @@ type User struct {
 	Roles  []string
 	Fields map[string]string // core fields by their FIELD_MAP target name (first_name, ...)
 	Meta   map[string]any    // string or []string values
+	// ExtraCaps are the capabilities granted to the user directly (as
+	// role-editor plugins do), beyond those of its roles.
+	ExtraCaps []string
+	// AdminCaps are the admin-level capabilities (AdminCapabilities) the
+	// user holds, through a role or directly.
+	AdminCaps []string
+	// CapsUnknown: WordPress did not report the user's capabilities, so
+	// ExtraCaps and AdminCaps say nothing; such a user is not managed.
+	CapsUnknown bool
 }
 
 // Change is a set of writes to one user; empty parts are left alone.

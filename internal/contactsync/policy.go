@@ -45,23 +45,14 @@ type Policy struct {
 	ContactIDMetaKey    string
 }
 
-// allows reports whether a webhook may assign role.
+// allows reports whether the configuration lets a webhook assign role. A role
+// holding an admin-level capability in WordPress is refused on top of this
+// (managed.go).
 func (p *Policy) allows(role string) bool {
 	if role == "" || role == "administrator" {
 		return false
 	}
 	return role == p.DefaultRole || slices.Contains(p.AllowedRoles, role)
-}
-
-// protected reports whether u holds a role a webhook could not have given it
-// (administrator, editor, ...). Such users only get tags and meta written.
-func (p *Policy) protected(u *User) bool {
-	for _, r := range u.Roles {
-		if !p.allows(r) {
-			return true
-		}
-	}
-	return false
 }
 
 // chooseRole picks the role for a new user: the mapped AC role, else the URL

@@ -171,23 +171,32 @@ func TestPolicy_allows(t *testing.T) {
 	}
 }
 
-func TestPolicy_protected(t *testing.T) {
+func TestPolicy_unmanaged(t *testing.T) {
 	p := testPolicy()
+	p.DefaultRole = "member"
 	tests := []struct {
-		roles []string
-		want  bool
+		name string
+		user User
+		want string // substring of the reason; "" = managed
 	}{
-		{nil, false},
-		{[]string{"subscriber"}, false},
-		{[]string{"customer", "subscriber"}, false},
-		{[]string{"editor"}, true},
-		{[]string{"administrator"}, true},
-		{[]string{"customer", "shop_manager"}, true},
+		{"subscriber", User{Roles: []string{"subscriber"}}, ""},
+		{"two allowed roles", User{Roles: []string{"customer", "subscriber"}}, ""},
+		{"default role", User{Roles: []string{"member"}}, ""},
+		{"no role", User{}, "no role"},
+		{"empty role list", User{Roles: []string{}}, "no role"},
+		{"editor", User{Roles: []string{"editor"}}, "role editor"},
+		{"administrator", User{Roles: []string{"administrator"}}, "role administrator"},
+		{"one role not allowed", User{Roles: []string{"customer", "shop_manager"}}, "role shop_manager"},
+		{"capability granted directly", User{Roles: []string{"subscriber"}, ExtraCaps: []string{"manage_options"}}, "beyond its roles (manage_options)"},
+		{"harmless capability granted directly", User{Roles: []string{"subscriber"}, ExtraCaps: []string{"read_private_posts"}}, "beyond its roles"},
+		{"allowed role holding an admin capability", User{Roles: []string{"customer"}, AdminCaps: []string{"unfiltered_html"}}, "admin-level capabilities (unfiltered_html)"},
+		{"capabilities unknown", User{Roles: []string{"subscriber"}, CapsUnknown: true}, "did not report"},
 	}
 	for _, tt := range tests {
-		t.Run(strings.Join(tt.roles, ","), func(t *testing.T) {
-			if got := p.protected(&User{Roles: tt.roles}); got != tt.want {
-				t.Errorf("protected(%q) = %v, want %v", tt.roles, got, tt.want)
+		t.Run(tt.name, func(t *testing.T) {
+			got := p.unmanaged(&tt.user)
+			if (got == "") != (tt.want == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("unmanaged(%+v) = %q, want %q", tt.user, got, tt.want)
 			}
 		})
 	}

@@ -23,6 +23,13 @@ type UserStore interface {
 	Update(ctx context.Context, id int64, c Change) (*User, error)
 }
 
+// RoleSource tells which WordPress roles hold an admin-level capability
+// (AdminCapabilities). Roles can change at runtime: an implementation may
+// cache the answer briefly, not for good. The map is read-only.
+type RoleSource interface {
+	PrivilegedRoles(ctx context.Context) (map[string]bool, error)
+}
+
 // PasswordStore keeps a generated password durably between generating it and
 // writing it to ActiveCampaign, so that a crash in between neither loses it
 // nor makes a second, different one.

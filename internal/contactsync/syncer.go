@@ -9,11 +9,13 @@ import (
 )
 
 // Syncer applies the rules. Its fields are its dependencies; Rand defaults to
-// crypto/rand.
+// crypto/rand. Without Roles no role counts as privileged but administrator
+// (tests); production always sets it.
 type Syncer struct {
 	Contacts  ContactSource
 	Users     UserStore
 	Passwords PasswordStore
+	Roles     RoleSource
 	Policy    Policy
 	Rand      io.Reader
 }

@@ -7,7 +7,6 @@ package contactsync
 import (
 	"context"
 	"fmt"
-	"slices"
 )
 
 func (s *Syncer) update(ctx context.Context, req Request) (Result, error) {
@@ -77,14 +76,9 @@ func (s *Syncer) refresh(ctx context.Context, u *User, c *Contact, req Request, 
 	var ch Change
 	s.setLink(&ch, u, c.ID)
 	s.setTags(&ch, u, tags)
-	protected := s.Policy.protected(u)
-	warnings := s.setMapped(&ch, u, c, values, protected)
-	role := values["role"]
-	if role == "" {
-		role = req.Role
-	}
-	if w := s.setRole(&ch, u, roleSlug(role), protected); w != "" {
-		warnings = append(warnings, w)
+	warnings, err := s.setManaged(ctx, &ch, u, c, values, req.Role)
+	if err != nil {
+		return Result{}, err
 	}
 	res, err := s.apply(ctx, u, ch, warnings)
 	if err != nil {
@@ -99,9 +93,9 @@ func (s *Syncer) refresh(ctx context.Context, u *User, c *Contact, req Request, 
 
 // setMapped records the writes of the mapped values that differ from the
 // user's: core fields (not for a protected user; never the login or role)
-// and meta. It returns warnings about values it left alone.
-func (s *Syncer) setMapped(ch *Change, u *User, c *Contact, values map[string]string, protected bool) []string {
-	var warnings []string
+// and meta. It returns warnings about values it left alone, and whether it
+// left a core field alone because the user is protected.
+func (s *Syncer) setMapped(ch *Change, u *User, c *Contact, values map[string]string, protected bool) (warnings []string, skipped bool) {
 	for _, m := range s.Policy.FieldMap {
 		v, ok := values[m.Target]
 		if !ok {
@@ -112,6 +106,7 @@ func (s *Syncer) setMapped(ch *Change, u *User, c *Contact, values map[string]st
 			// logins are immutable; the role is handled by setRole
 		case IsCoreField(m.Target):
 			if protected {
+				skipped = skipped || m.Target == "user_pass" || currentField(u, m.Target) != v
 				continue
 			}
 			if m.Target == "user_email" && !validEmail(v) {
@@ -125,23 +120,7 @@ func (s *Syncer) setMapped(ch *Change, u *User, c *Contact, values map[string]st
 			setMeta(ch, u, m.Target, metaValue(v))
 		}
 	}
-	return warnings
-}
-
-// setRole records role (a slug; "" for none) as the user's only role when it
-// is allowed, the user is not protected and the user does not hold just that
-// role already. It returns a warning when the role is not applied.
-func (s *Syncer) setRole(ch *Change, u *User, role string, protected bool) (warning string) {
-	switch {
-	case role == "":
-	case protected:
-		return fmt.Sprintf("user %d holds a role outside ALLOWED_ROLES, role %q not applied", u.ID, role)
-	case !s.Policy.allows(role):
-		return fmt.Sprintf("role %q is not in ALLOWED_ROLES, not applied", role)
-	case !slices.Equal(u.Roles, []string{role}):
-		ch.Roles = []string{role}
-	}
-	return ""
+	return warnings, skipped
 }
 
 func (s *Syncer) updateTags(ctx context.Context, req Request) (Result, error) {

@@ -18,6 +18,18 @@ func annUser(roles ...string) User {
 		Meta:   map[string]any{cidKey: "42", tagsKey: []string{"VIP"}, "phone_number": "555-0101"}}
 }
 
+// withCaps grants u capabilities directly, beyond its roles.
+func withCaps(u User, caps ...string) User {
+	u.ExtraCaps = caps
+	return u
+}
+
+// withoutRole takes every role from u.
+func withoutRole(u User) User {
+	u.Roles = nil
+	return u
+}
+
 func TestSyncer_Update(t *testing.T) {
 	mapping := func(ms ...Mapping) func(*Policy) {
 		return func(p *Policy) { p.FieldMap = append(p.FieldMap, ms...) }
@@ -78,6 +90,16 @@ func TestSyncer_Update(t *testing.T) {
 			contact: func(c *Contact) { c.Email = "ann@new.example"; c.FirstName = "Eve"; c.Phone = "555-0199" },
 			req:     Request{Role: "subscriber", Tags: []string{"VIP", "Gold"}, HasTags: true}, acCalls: 1, contacts: 1, warn: true,
 			want: &Change{Meta: map[string]any{"phone_number": "555-0199", tagsKey: []string{"VIP", "Gold"}}}},
+		{name: "subscriber with a capability granted directly: tags and meta only", policy: mapping(phone, email, pass), user: withCaps(annUser(), "manage_options"),
+			contact: func(c *Contact) { c.Email = "ann@new.example"; c.FirstName = "Eve"; c.Phone = "555-0199" },
+			req:     Request{Role: "customer", Tags: []string{"VIP", "Gold"}, HasTags: true}, acCalls: 1, contacts: 1, warn: true,
+			want: &Change{Meta: map[string]any{"phone_number": "555-0199", tagsKey: []string{"VIP", "Gold"}}}},
+		{name: "user without a role: tags and meta only", policy: mapping(phone, email, pass), user: withoutRole(annUser()),
+			contact: func(c *Contact) { c.Email = "ann@new.example"; c.FirstName = "Eve"; c.Phone = "555-0199" },
+			req:     Request{Role: "customer", Tags: []string{"VIP", "Gold"}, HasTags: true}, acCalls: 1, contacts: 1, warn: true,
+			want: &Change{Meta: map[string]any{"phone_number": "555-0199", tagsKey: []string{"VIP", "Gold"}}}},
+		{name: "unmanaged user with nothing to skip: no warning", user: withoutRole(annUser()),
+			req: Request{Tags: []string{"VIP"}, HasTags: true}, acCalls: 1, contacts: 1},
 		{name: "multiselect meta as a list", policy: mapping(Mapping{Target: "interests", Source: "%INTERESTS%"}), user: annUser(),
 			req: Request{Tags: []string{"VIP"}, HasTags: true}, acCalls: 2, contacts: 1, // + FieldID
 			want: &Change{Meta: map[string]any{"interests": []string{"Golf", "Tennis"}}}},

@@ -16,6 +16,7 @@ type Metrics struct {
 	reg *prometheus.Registry
 
 	WebhooksReceived *prometheus.CounterVec // action, status (HTTP status class of the answer)
+	WebhooksRejected *prometheus.CounterVec // reason (max_pending): webhooks refused before being stored
 	AckSeconds       prometheus.Histogram   // time from request to answer for webhooks
 	JobsFinished     *prometheus.CounterVec // action, outcome (done, ignored, failed, retry, snoozed)
 	JobSeconds       prometheus.Histogram   // time one round of work takes
@@ -29,7 +30,7 @@ type Metrics struct {
 // New creates the collectors on a fresh registry, with Go and process metrics.
 func New() *Metrics {
 	m := newMetrics()
-	m.reg.MustRegister(m.WebhooksReceived, m.AckSeconds, m.JobsFinished, m.JobSeconds, m.Coalesced,
+	m.reg.MustRegister(m.WebhooksReceived, m.WebhooksRejected, m.AckSeconds, m.JobsFinished, m.JobSeconds, m.Coalesced,
 		m.APIRequests, m.Paused, m.QueueDepth,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -46,6 +47,9 @@ func newMetrics() *Metrics {
 	m.WebhooksReceived = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wpbridge_webhooks_received_total", Help: "Webhooks received, by action and answer status.",
 	}, []string{"action", "status"})
+	m.WebhooksRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wpbridge_webhooks_rejected_total", Help: "Webhooks refused before being stored, by reason (max_pending: MAX_PENDING webhooks were pending).",
+	}, []string{"reason"})
 	m.AckSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "wpbridge_webhook_ack_seconds", Help: "Time to answer a webhook.",
 		Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2, 4, 8},

@@ -33,12 +33,14 @@ func TestNewAndDiscard(t *testing.T) {
 			tc.m.AckSeconds.Observe(0.01)
 			tc.m.JobSeconds.Observe(0.1)
 			tc.m.Coalesced.Add(2)
+			tc.m.WebhooksRejected.WithLabelValues("max_pending").Inc()
 			tc.m.Paused.WithLabelValues("x").Set(1)
 			tc.m.SetDepthFunc(func() float64 { return 3 })
 			body := scrape(t, tc.m)
 			for _, want := range []string{
 				`wpbridge_jobs_total{action="add",outcome="done"} 1`,
 				"wpbridge_webhooks_coalesced_total 2",
+				`wpbridge_webhooks_rejected_total{reason="max_pending"} 1`,
 				"wpbridge_webhooks_pending 3",
 				"go_goroutines",
 			} {

@@ -5,6 +5,14 @@
 // backoff, failure classes and pausing; the rows themselves live in
 // package store.
 //
+// On PostgreSQL several processes share the queue: River's fetch hands each
+// job to one of them, a contact's round also holds the database-wide
+// store.DB.LockContact, and a job left running by a killed process is
+// returned to the queue by River's rescuer (run by the elected leader) once
+// it has run longer than RescueStuckJobsAfter, JobTimeout plus 3 minutes.
+// On SQLite one process owns the database, and Start resumes such jobs at
+// once.
+//
 // Glossary (other packages refer to it):
 //
 //   - webhook: one HTTP call from ActiveCampaign, stored as one row

@@ -110,7 +110,8 @@ type env struct {
 	m      *metrics.Metrics
 }
 
-// openEnv opens (or reopens) the database at path and builds a queue on it,
+// openEnv opens (or reopens) the database at path (a SQLite file, or a
+// postgres URL) and builds a queue on it,
 // not started. Everything is stopped and closed at the end of the test.
 func openEnv(t *testing.T, path string, r *fakeRunner, classify Classifier, opts Options) *env {
 	t.Helper()
@@ -121,9 +122,13 @@ func openEnv(t *testing.T, path string, r *fakeRunner, classify Classifier, opts
 		r = &fakeRunner{}
 	}
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, path)
+	dsn := "sqlite:" + path
+	if store.IsPostgresURL(path) { // a postgres URL (pgtest.SchemaURL)
+		dsn = path
+	}
+	st, err := store.Open(ctx, dsn)
 	if err != nil {
-		t.Fatalf("OpenSQLite: %v", err)
+		t.Fatalf("store.Open: %v", err)
 	}
 	m := metrics.New()
 	logger, hook := logtest.NewNullLogger()

@@ -11,8 +11,6 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
@@ -38,6 +36,7 @@ type Options struct {
 	PollInterval     time.Duration // how often idle workers look for jobs (default 50ms)
 	JobTimeout       time.Duration // longest round (default 2m)
 	HistoryRetention time.Duration // finished webhooks are deleted after this (HISTORY_RETENTION, default 720h)
+	MaxPending       int           // pending webhooks at most; Submit refuses more (default DefaultMaxPending)
 	// Now is the clock of arrivals, retry horizons and retention (default
 	// time.Now); tests move it. River's own scheduling uses the real clock.
 	Now func() time.Time
@@ -47,11 +46,8 @@ type Options struct {
 const (
 	DefaultRetryHorizon     = 72 * time.Hour
 	DefaultHistoryRetention = 720 * time.Hour
+	DefaultMaxPending       = 100_000 // MAX_PENDING's default
 )
-
-// passwordRetention is how long a generated password that never reached
-// ActiveCampaign is kept.
-const passwordRetention = 7 * 24 * time.Hour
 
 // jobMaxAttempts is River's attempt limit of a job, set so high that it
 // never ends the work: a webhook's retry horizon does. It fits Postgres'
@@ -68,6 +64,9 @@ func (o *Options) defaults() {
 		o.Workers = 10
 	}
 	set(&o.RetryHorizon, DefaultRetryHorizon)
+	if o.MaxPending <= 0 {
+		o.MaxPending = DefaultMaxPending
+	}
 	set(&o.RetryBase, time.Second)
 	set(&o.RetryCap, time.Hour)
 	set(&o.AuthPause, 30*time.Second)
@@ -92,6 +91,7 @@ type Queue struct {
 	locks   contactLocks
 	waiters waiters
 	commits groupCommit
+	pending pendingCount // used by the committing leader only
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -102,45 +102,48 @@ type Queue struct {
 	cleanerDone chan struct{}
 }
 
-// New migrates River's tables and builds the queue on db, whose own tables
-// store already created. It does not start working; call Start. A nil
-// classify makes every failure Temporary; m must not be nil (see
+// New migrates the database (store.DB.Migrate: wpbridge's tables and
+// River's) and builds the queue on it. It does not start working; call
+// Start. A nil classify makes every failure Temporary; m must not be nil (see
 // metrics.Discard).
 func New(ctx context.Context, db *store.DB, runner Runner, classify Classifier, opts Options, log logrus.FieldLogger, m *metrics.Metrics) (*Queue, error) {
 	opts.defaults()
 	if classify == nil {
 		classify = func(error) Verdict { return Verdict{Class: Temporary} }
 	}
-	driver, err := riverDriver(db)
-	if err != nil {
+	if err := checkPool(db, opts.Workers); err != nil {
 		return nil, err
 	}
-	migrator, err := rivermigrate.New(driver, nil)
-	if err != nil {
-		return nil, fmt.Errorf("queue: create migrator: %w", err)
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("queue: migrate river tables: %w", err)
+	if err := db.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
 	}
 	q := &Queue{
 		db: db, runner: runner, classify: classify, opts: opts, log: log, metrics: m,
 		locks: contactLocks{held: map[string]bool{}}, waiters: waiters{m: map[int64][]chan store.Outcome{}},
 		backoff: map[string]time.Time{},
 	}
-	if q.river, err = q.newRiver(driver); err != nil {
+	var err error
+	if q.river, err = q.newRiver(db.RiverDriver()); err != nil {
 		return nil, err
 	}
 	m.SetDepthFunc(q.depth)
 	return q, nil
 }
 
-// riverDriver picks River's driver for the database's backend.
-func riverDriver(db *store.DB) (riverdriver.Driver[*sql.Tx], error) {
-	switch db.Backend {
-	case store.SQLite:
-		return riversqlite.New(db.SQL), nil
+// poolSpare is how many connections River and the webhook handlers need
+// beside the rounds.
+const poolSpare = 4
+
+// checkPool refuses a PostgreSQL pool too small for the workers: each round
+// keeps a connection for its contact's lock (store.DB.LockContact) and needs
+// another for its queries.
+func checkPool(db *store.DB, workers int) error {
+	size := db.SQL.Stats().MaxOpenConnections
+	if db.Backend != store.PostgreSQL || size == 0 || size >= workers+poolSpare {
+		return nil
 	}
-	return nil, fmt.Errorf("queue: no River driver for %s", db.Backend)
+	return fmt.Errorf("queue: a pool of %d database connections is too small for %d workers: "+
+		"set pool_max_conns=%d or more in DATABASE_URL, or fewer WORKERS", size, workers, workers+poolSpare)
 }
 
 func (q *Queue) newRiver(driver riverdriver.Driver[*sql.Tx]) (*river.Client[*sql.Tx], error) {
@@ -177,20 +180,14 @@ func (q *Queue) depth() float64 {
 }
 
 // Start rescues work left running by a killed process and starts the workers.
-// The database lock taken by store.OpenSQLite guarantees no other process
-// works these jobs, so jobs still marked running are orphans; a database
-// opened without it (store.OpenSQLiteShared) is refused.
+// A database opened without the work lock (store.OpenSQLiteShared) is
+// refused: only the server works jobs.
 func (q *Queue) Start(ctx context.Context) error {
 	if !q.db.OwnsWork() {
 		return errors.New("queue: the database was opened without the work lock; only the server works jobs")
 	}
-	// River's table, River's SQLite time format: a Postgres backend needs now().
-	res, err := q.db.SQL.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec') WHERE state = 'running'`)
-	if err != nil {
-		return fmt.Errorf("queue: rescue orphaned jobs: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n > 0 {
-		q.log.WithField("jobs", n).Warn("resumed jobs interrupted by an earlier stop")
+	if err := q.rescueOrphans(ctx); err != nil {
+		return err
 	}
 	// River stops when its start context ends; stopping is Stop's job.
 	if err := q.river.Start(context.WithoutCancel(ctx)); err != nil {
@@ -201,6 +198,26 @@ func (q *Queue) Start(ctx context.Context) error {
 	q.started, q.stopCleaner, q.cleanerDone = true, cancel, make(chan struct{})
 	q.mu.Unlock()
 	go q.cleanLoop(cctx)
+	return nil
+}
+
+// rescueOrphans makes the jobs an earlier process left running available
+// again, on SQLite: the database lock taken by store.OpenSQLite guarantees no
+// other process works them, so they are orphans. On PostgreSQL several
+// processes share the jobs and a running job may belong to a live one: there
+// River's rescuer (run by the elected leader) returns a job to the queue once
+// it has run longer than RescueStuckJobsAfter (JobTimeout plus a margin).
+func (q *Queue) rescueOrphans(ctx context.Context) error {
+	if q.db.Backend != store.SQLite {
+		return nil
+	}
+	res, err := q.db.SQL.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec') WHERE state = 'running'`)
+	if err != nil {
+		return fmt.Errorf("queue: rescue orphaned jobs: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		q.log.WithField("jobs", n).Warn("resumed jobs interrupted by an earlier stop")
+	}
 	return nil
 }
 
@@ -228,6 +245,10 @@ func (q *Queue) Stop(ctx context.Context) error {
 	return nil
 }
 
+// waitPoll is how often Wait reads the outcome on PostgreSQL, where another
+// process may work the webhook and notify only its own waiters.
+const waitPoll = 100 * time.Millisecond
+
 // Wait waits up to d for webhook id to finish and returns where it stands.
 func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outcome, error) {
 	ch := q.waiters.add(id)
@@ -238,13 +259,25 @@ func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outc
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case o := <-ch:
-		return o, nil
-	case <-t.C:
-		return o, nil
-	case <-ctx.Done():
-		return o, nil
+	var poll <-chan time.Time
+	if q.db.Backend == store.PostgreSQL {
+		tk := time.NewTicker(waitPoll)
+		defer tk.Stop()
+		poll = tk.C
+	}
+	for {
+		select {
+		case o := <-ch:
+			return o, nil
+		case <-t.C:
+			return o, nil
+		case <-ctx.Done():
+			return o, nil
+		case <-poll:
+			if cur, err := q.db.Webhooks.Outcome(ctx, id); err == nil && cur.Final() {
+				return cur, nil
+			}
+		}
 	}
 }
 
@@ -252,6 +285,9 @@ func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outc
 func (q *Queue) Outcome(ctx context.Context, id int64) (store.Outcome, error) {
 	return q.db.Webhooks.Outcome(ctx, id)
 }
+
+// readyPingTimeout bounds Ready's check of the database.
+const readyPingTimeout = 5 * time.Second
 
 // Ready says why work cannot proceed now, or nil.
 func (q *Queue) Ready(ctx context.Context) error {
@@ -264,7 +300,9 @@ func (q *Queue) Ready(ctx context.Context) error {
 	if time.Now().Before(until) {
 		return fmt.Errorf("work paused: %s", reason)
 	}
-	if err := q.db.Ping(ctx); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, readyPingTimeout) // an unreachable database must not hang /readyz
+	defer cancel()
+	if err := q.db.Ping(pctx); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
 	return nil
@@ -298,8 +336,8 @@ func (q *Queue) pausedFor() time.Duration {
 }
 
 // cleanLoop deletes, hourly, finished webhooks past HistoryRetention,
-// never-returned passwords past passwordRetention, and expired records of
-// our AC writes.
+// passwords no round needs any more (Finish drops them already; this is the
+// backstop) and expired records of our AC writes.
 func (q *Queue) cleanLoop(ctx context.Context) {
 	defer close(q.cleanerDone)
 	t := time.NewTicker(time.Hour)
@@ -308,7 +346,7 @@ func (q *Queue) cleanLoop(ctx context.Context) {
 		now := q.opts.Now()
 		for _, err := range []error{
 			q.db.Webhooks.DeleteFinished(ctx, now.Add(-q.opts.HistoryRetention)),
-			q.db.Passwords.DeleteBefore(ctx, now.Add(-passwordRetention)),
+			q.db.Passwords.DeleteUnneeded(ctx),
 			q.db.Echoes.DeleteExpired(ctx),
 		} {
 			if err != nil && ctx.Err() == nil {

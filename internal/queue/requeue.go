@@ -20,12 +20,8 @@ import (
 // the jobs up when it next polls (or when it starts). Webhooks that are
 // not failed are left alone; it returns the ids put back.
 func Requeue(ctx context.Context, db *store.DB, ids []int64, now time.Time) ([]int64, error) {
-	driver, err := riverDriver(db)
-	if err != nil {
-		return nil, err
-	}
 	// No queues and no workers: River only inserts.
-	client, err := river.NewClient(driver, &river.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	client, err := river.NewClient(db.RiverDriver(), &river.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return nil, fmt.Errorf("queue: create insert-only river client: %w", err)
 	}

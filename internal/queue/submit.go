@@ -14,7 +14,8 @@ import (
 // Submit stores a webhook and its job durably. When it returns without error
 // the webhook is committed (and fsync'd). An AC update that echoes our own
 // write (initiated_from=api shortly after we wrote the contact) is stored as
-// ignored and starts no work.
+// ignored and starts no work. When MaxPending webhooks are pending already,
+// it stores nothing and fails with store.ErrTooManyPending.
 //
 // Concurrent submits share one transaction (group commit): while one commit
 // is in flight the next webhooks gather, and the first of them commits them
@@ -109,15 +110,73 @@ func (q *Queue) commitBatch(batch []*submission) {
 		return
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	for _, r := range batch {
+	room, err := q.room(ctx, tx, len(batch))
+	if err != nil {
+		fail(err)
+		return
+	}
+	stored := 0
+	for i, r := range batch {
+		if i >= room {
+			r.err = fmt.Errorf("queue: %w: %d pending, MAX_PENDING is %d", store.ErrTooManyPending, q.pending.n+stored, q.opts.MaxPending)
+			continue
+		}
 		if r.out, err = q.insert(ctx, tx, r.w); err != nil {
 			fail(err)
 			return
 		}
+		if !r.out.Final() {
+			stored++
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("queue: commit: %w", err))
+		return
 	}
+	q.pending.n += stored
+}
+
+// pendingCount is what the queue knows of the number of pending webhooks,
+// so that admitting a webhook costs no query: the count read from the
+// database, plus the webhooks stored since. Webhooks finished since (or
+// stored by another process) are noticed at the next count.
+type pendingCount struct {
+	n       int
+	counted time.Time
+	took    time.Duration // how long the last count took
+}
+
+// A count costs time in proportion to the pending webhooks (about 30 ms for
+// 100,000), and holds the database meanwhile: it is read again at most every
+// countMaxAge, and never more than 1% of the time; when the queue looks full
+// it is read again sooner (countFullAge, and at most 5% of the time), since
+// finished webhooks may have made room.
+const (
+	countMaxAge  = time.Second
+	countFullAge = 100 * time.Millisecond
+)
+
+func (p *pendingCount) stale(full bool) bool {
+	age := time.Since(p.counted)
+	if full {
+		return age > max(countFullAge, 20*p.took)
+	}
+	return age > max(countMaxAge, 100*p.took)
+}
+
+// room returns how many of want webhooks may be stored in tx without going
+// over MaxPending.
+func (q *Queue) room(ctx context.Context, tx *sql.Tx, want int) (int, error) {
+	p := &q.pending
+	if p.stale(p.n+want > q.opts.MaxPending) {
+		start := time.Now()
+		n, err := q.db.Webhooks.UnfinishedTx(ctx, tx)
+		if err != nil {
+			return 0, fmt.Errorf("queue: %w", err)
+		}
+		p.n, p.counted, p.took = n, time.Now(), time.Since(start)
+	}
+	return max(q.opts.MaxPending-p.n, 0), nil
 }
 
 // insert stores one webhook (and its job, unless it is an echo) in tx.

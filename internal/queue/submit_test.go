@@ -2,9 +2,11 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/store"
@@ -53,5 +55,77 @@ func TestSubmitGroupCommit(t *testing.T) {
 	// 16 contacts: each is worked by at least one round.
 	if calls := len(e.runner.Calls()); calls < 16 {
 		t.Errorf("rounds = %d, want at least one per contact (16)", calls)
+	}
+}
+
+// TestSubmitMaxPending: with MaxPending webhooks pending, Submit stores
+// nothing more (neither the row nor a job) and says so; once work is done,
+// webhooks are stored again. Concurrent submits sharing a commit are
+// admitted up to the limit exactly.
+func TestSubmitMaxPending(t *testing.T) {
+	opts := fastOptions()
+	opts.MaxPending = 3
+	e := openEnv(t, "", nil, nil, opts) // not started: nothing gets done
+	rows := func() (hooks, jobs int) {
+		t.Helper()
+		if err := e.db.QueryRow(`SELECT count(*) FROM wpbridge_webhook`).Scan(&hooks); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.db.QueryRow(`SELECT count(*) FROM river_job`).Scan(&jobs); err != nil {
+			t.Fatal(err)
+		}
+		return hooks, jobs
+	}
+	var ids []int64
+	for i := range 3 {
+		ids = append(ids, e.submit(hook(fmt.Sprint(100+i), contactsync.ActionAdd)).WebhookID)
+	}
+	for _, w := range []store.Webhook{hook("200", contactsync.ActionAdd), hook("100", contactsync.ActionUpdate)} {
+		o, err := e.q.Submit(context.Background(), w)
+		if !errors.Is(err, store.ErrTooManyPending) {
+			t.Fatalf("Submit over MaxPending = %+v, %v; want ErrTooManyPending", o, err)
+		}
+	}
+	if h, j := rows(); h != 3 || j != 3 {
+		t.Fatalf("%d webhooks and %d jobs stored, want 3 and 3", h, j)
+	}
+
+	e.start()
+	e.waitFinal(ids...)
+	eventually(t, 5*time.Second, func() (bool, string) {
+		_, err := e.q.Submit(context.Background(), hook("200", contactsync.ActionAdd))
+		return err == nil, fmt.Sprint(err)
+	})
+
+	// 20 at once against a limit of 5: exactly 5 stored.
+	opts.MaxPending = 5
+	e2 := openEnv(t, "", nil, nil, opts)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	stored, refused := 0, 0
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e2.q.Submit(context.Background(), hook(fmt.Sprint(300+i), contactsync.ActionAdd))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				stored++
+			case errors.Is(err, store.ErrTooManyPending):
+				refused++
+			default:
+				t.Errorf("Submit: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	var n int
+	if err := e2.db.QueryRow(`SELECT count(*) FROM wpbridge_webhook`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if stored != 5 || refused != 15 || n != 5 {
+		t.Errorf("stored %d, refused %d, rows %d; want 5, 15, 5", stored, refused, n)
 	}
 }

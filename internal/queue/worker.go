@@ -62,6 +62,14 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return river.JobSnooze(lockWait)
 	}
 	defer q.locks.unlock(contact)
+	unlock, ok, err := q.db.LockContact(ctx, contact) // other processes sharing a PostgreSQL database
+	if err != nil {
+		return q.storeFailed(ctx, job, err)
+	}
+	if !ok {
+		return river.JobSnooze(lockWait)
+	}
+	defer unlock()
 
 	c, err := q.db.Webhooks.Claim(ctx, contact, job.ID)
 	if err != nil {

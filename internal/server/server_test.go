@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -108,6 +109,44 @@ func TestMetrics(t *testing.T) {
 	}
 	if strings.Contains(body, "bogus") {
 		t.Error("an unknown action became a metric label")
+	}
+}
+
+// TestMaxPendingRefused: a webhook the queue refuses for MAX_PENDING is
+// answered 503, counted in wpbridge_webhooks_rejected_total and logged once
+// as a warning with the contact.
+func TestMaxPendingRefused(t *testing.T) {
+	q := &fakeQueue{SubmitFunc: func(context.Context, store.Webhook) (store.Outcome, error) {
+		return store.Outcome{}, fmt.Errorf("queue: %w: 3 pending, MAX_PENDING is 3", store.ErrTooManyPending)
+	}}
+	s, logs := newTestServer(t, Options{}, q)
+	for range 2 {
+		rec := send(s, "GET", "/?wpf_action=add&contact_id=31&access_key="+key1, "", nil, nil)
+		if r := decode(t, rec); rec.Code != 503 || r.Status != "error" || !strings.Contains(r.Message, "nothing was stored") {
+			t.Fatalf("answer %d %+v", rec.Code, r)
+		}
+	}
+	body := send(s, "GET", "/metrics", "", nil, nil).Body.String()
+	for _, want := range []string{
+		`wpbridge_webhooks_rejected_total{reason="max_pending"} 2`,
+		`wpbridge_webhooks_received_total{action="add",status="503"} 2`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	n := 0
+	for _, e := range logs.entries(t) {
+		if e["msg"] != "webhook refused: too many pending webhooks" {
+			continue
+		}
+		n++
+		if e["level"] != "warning" || e["contact_id"] != "31" || !strings.Contains(fmt.Sprint(e["error"]), "MAX_PENDING is 3") {
+			t.Errorf("log line %v", e)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d refusal log lines, want 2", n)
 	}
 }
 

@@ -119,6 +119,13 @@ func (s *Server) answerWebhook(c *gin.Context, form url.Values, action string, r
 	log = log.WithField("contact_id", w.Request.ContactID)
 	ctx := c.Request.Context()
 	out, err := s.queue.Submit(ctx, w)
+	if errors.Is(err, store.ErrTooManyPending) {
+		s.metrics.WebhooksRejected.WithLabelValues("max_pending").Inc()
+		log.WithError(err).Warn("webhook refused: too many pending webhooks")
+		c.JSON(http.StatusServiceUnavailable, reply{Status: "error",
+			Message: "too many webhooks are waiting to be processed; nothing was stored: send it again later"})
+		return http.StatusServiceUnavailable
+	}
 	if err != nil {
 		log.WithError(err).Error("webhook not stored")
 		c.JSON(http.StatusServiceUnavailable, reply{Status: "error", Message: "webhook could not be stored; nothing was acknowledged"})
@@ -191,6 +198,9 @@ func parseWebhook(c *gin.Context, form url.Values, action string) (store.Webhook
 	email := hook.Email
 	if email == "" {
 		email = c.Query("email")
+		if err := activecampaign.CheckEmail("email", email); err != nil {
+			return store.Webhook{}, badRequest("%v", err)
+		}
 	}
 	role := strings.ToLower(strings.TrimSpace(param(c, form, "role")))
 	if role != "" && !rolePattern.MatchString(role) {

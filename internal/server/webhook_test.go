@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -36,6 +37,18 @@ type hookCase struct {
 }
 
 func root(query string) string { return "/?" + query }
+
+// longLocal returns an email local part of n characters (two bytes each).
+func longLocal(n int) string { return strings.Repeat("%C3%A9", n) }
+
+// tagList returns a form-encoded contact[tags] value naming n tags.
+func tagList(n int) string {
+	tags := make([]string, n)
+	for i := range tags {
+		tags[i] = fmt.Sprint("tag", i)
+	}
+	return url.QueryEscape(strings.Join(tags, ", "))
+}
 func clean(action, query string) string {
 	return "/webhooks/activecampaign/" + action + "?" + query
 }
@@ -221,6 +234,32 @@ func hookCases() []hookCase {
 		{name: "submit error is 503", target: clean("add", k1), body: "contact%5Bid%5D=1", want: 503, msg: "nothing was acknowledged", submit: true, noWaits: true,
 			setup: func(q *fakeQueue) {
 				q.SubmitFunc = func(context.Context, store.Webhook) (store.Outcome, error) { return store.Outcome{}, errStore }
+			}},
+
+		// Limits: 400, nothing stored; over MAX_PENDING: 503.
+		{name: "huge email and 100,000 tags", target: clean("add", k1),
+			body: "contact%5Bid%5D=1&contact%5Bemail%5D=" + strings.Repeat("a", 400_000) + "%40example.com&contact%5Btags%5D=" +
+				strings.Repeat("ab,+", 100_000), want: 400},
+		{name: "email of 255 characters", target: clean("add", k1), body: "contact%5Bid%5D=1&contact%5Bemail%5D=" + longLocal(255-12) + "%40example.com",
+			want: 400, msg: "contact[email] is longer than 254 characters"},
+		{name: "email of 254 characters", target: clean("add", k1), body: "contact%5Bid%5D=1&contact%5Bemail%5D=" + longLocal(254-12) + "%40example.com",
+			want: 200, submit: true},
+		{name: "query email of 255 characters", method: "GET", target: root("wpf_action=update&contact_id=1&email=" + longLocal(255-12) + "%40example.com&" + k1),
+			want: 400, msg: "email is longer than 254 characters"},
+		{name: "501 tags", target: clean("update_tags", k1), body: "contact%5Bid%5D=1&contact%5Btags%5D=" + tagList(501), want: 400, msg: "more than 500"},
+		{name: "500 tags", target: clean("update_tags", k1), body: "contact%5Bid%5D=1&contact%5Btags%5D=" + tagList(500), want: 200, submit: true,
+			check: func(t *testing.T, w store.Webhook) {
+				if len(w.Request.Tags) != 500 {
+					t.Errorf("%d tags", len(w.Request.Tags))
+				}
+			}},
+		{name: "tag of 256 characters", target: clean("update_tags", k1), body: "contact%5Bid%5D=1&contact%5Btags%5D=a,+" + strings.Repeat("t", 256),
+			want: 400, msg: "longer than 255 characters"},
+		{name: "over MAX_PENDING is 503", target: clean("add", k1), body: "contact%5Bid%5D=1", want: 503, msg: "nothing was stored", submit: true, noWaits: true,
+			setup: func(q *fakeQueue) {
+				q.SubmitFunc = func(context.Context, store.Webhook) (store.Outcome, error) {
+					return store.Outcome{}, fmt.Errorf("queue: %w: 5 pending", store.ErrTooManyPending)
+				}
 			}},
 
 		// URL forms, methods, PHP $_REQUEST semantics.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Backend names the database a DB runs on.
@@ -24,22 +26,32 @@ type DB struct {
 	Passwords *Passwords
 	Echoes    *Echoes
 
-	close func() error
-	owner bool // holds the work lock (OpenSQLite, not OpenSQLiteShared)
+	rebind   func(string) string
+	close    func() error
+	owner    bool          // may work jobs: SQLite with the work lock (OpenSQLite), or PostgreSQL
+	listener *pgxpool.Pool // PostgreSQL: River's connection for LISTEN
+	// Tightened lists the database files that were readable or writable by
+	// others when the database was opened, and are now 0600: warn about them.
+	Tightened []string
 }
 
 func newDB(sqlDB *sql.DB, b Backend, rebind func(string) string, closeFn func() error) *DB {
-	c := conn{db: sqlDB, rebind: rebind}
+	c := conn{db: sqlDB, rebind: rebind, sqlite: b == SQLite}
 	return &DB{
-		SQL: sqlDB, Backend: b, close: closeFn,
+		SQL: sqlDB, Backend: b, rebind: rebind, close: closeFn,
 		Webhooks: &Webhooks{c: c}, Passwords: &Passwords{c: c},
 		Echoes: &Echoes{c: c, Window: DefaultEchoWindow},
 	}
 }
 
-// OwnsWork reports whether this process holds the database's work lock, so
-// that it alone may work (and rescue) River's jobs.
+// OwnsWork reports whether this process may work River's jobs: on SQLite
+// only the holder of the work lock (which alone rescues orphaned jobs); on
+// PostgreSQL every replica.
 func (db *DB) OwnsWork() bool { return db.owner }
+
+// Rebind writes a query's ? placeholders in the backend's style ($1, $2, ...
+// on PostgreSQL).
+func (db *DB) Rebind(query string) string { return db.rebind(query) }
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
@@ -52,6 +64,7 @@ func (db *DB) Close() error { return db.close() }
 type conn struct {
 	db     *sql.DB
 	rebind func(query string) string
+	sqlite bool // the SQLite backend (file-level erasing in eraseFreed)
 }
 
 // execer runs a statement on a *sql.DB or a *sql.Tx.

@@ -8,9 +8,12 @@
 //
 // The currency is database/sql: a DB wraps one *sql.DB, and the calls that
 // must commit together with other work (River's job insert) take a *sql.Tx.
-// SQLite is the only backend today; everything specific to it is in
-// sqlite.go (opening, locking) and sqlite_schema.go (the schema, versioned
-// by PRAGMA user_version and upgraded in place). The queries elsewhere are
-// portable SQL whose ? placeholders a backend may rebind, so that a Postgres
-// backend can sit beside it.
+// Two backends: SQLite (sqlite.go: one process owns the file and its work;
+// sqlite_schema.go: the schema, versioned by PRAGMA user_version and upgraded
+// in place) and PostgreSQL (postgres.go: any number of processes share the
+// database and its work); Open picks one from a DATABASE_URL. The queries
+// elsewhere are portable SQL whose ? placeholders each backend rebinds.
+// Migrate creates or upgrades the schema, River's tables included (on
+// PostgreSQL under an advisory lock), and RiverDriver gives River's driver on
+// the same *sql.DB.
 package store

@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-func TestEchoes(t *testing.T) {
-	db := openTemp(t)
+func TestEchoes(t *testing.T) { eachBackend(t, testEchoes) }
+
+func testEchoes(t *testing.T, db *DB) {
 	ctx := context.Background()
 	e := db.Echoes
 	if e.Window != DefaultEchoWindow {
@@ -31,7 +32,7 @@ func TestEchoes(t *testing.T) {
 	}
 	age := func(contactID string, d time.Duration) {
 		t.Helper()
-		if _, err := db.SQL.Exec(`UPDATE wpbridge_ac_write SET written_at = ? WHERE contact_id = ?`,
+		if _, err := db.SQL.Exec(db.Rebind(`UPDATE wpbridge_ac_write SET written_at = ? WHERE contact_id = ?`),
 			timeText(time.Now().Add(-d)), contactID); err != nil {
 			t.Fatal(err)
 		}
@@ -70,5 +71,65 @@ func TestEchoes(t *testing.T) {
 	age("42", DefaultEchoWindow+time.Minute)
 	if take("42") {
 		t.Error("a record older than the window made an echo")
+	}
+}
+
+// TestEchoWrite: a write in flight is an echo already (the echo can come
+// before the write's answer); confirmed it stays one, cancelled it leaves
+// the table as it was; an echo taken in flight is not recorded again.
+func TestEchoWrite(t *testing.T) {
+	db := openTemp(t)
+	ctx := context.Background()
+	e := db.Echoes
+	take := func(contactID string) bool {
+		t.Helper()
+		var echo bool
+		inTx(t, db, func(tx *sql.Tx) (err error) {
+			echo, err = e.TakeTx(ctx, tx, contactID)
+			return err
+		})
+		return echo
+	}
+	begin := func(contactID string) *EchoWrite {
+		t.Helper()
+		w, err := e.Begin(ctx, contactID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	settle := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	settle(begin("1").Cancel(ctx))
+	if take("1") {
+		t.Error("a cancelled write left an echo record")
+	}
+	settle(begin("2").Confirm(ctx))
+	if !take("2") {
+		t.Error("a confirmed write has no echo record")
+	}
+	w := begin("3")
+	if !take("3") {
+		t.Error("an echo arriving while the write is in flight was not recognised")
+	}
+	settle(w.Confirm(ctx))
+	if take("3") {
+		t.Error("confirming a write whose echo already came recorded it again")
+	}
+	settle(e.Record(ctx, "4")) // an earlier write, its echo not come yet
+	settle(begin("4").Cancel(ctx))
+	if !take("4") {
+		t.Error("cancelling a write erased the record of an earlier one")
+	}
+	w = begin("5")
+	take("5")
+	settle(w.Cancel(ctx)) // nothing left to cancel: no error, nothing recorded
+	if take("5") {
+		t.Error("an echo record appeared after cancelling")
 	}
 }

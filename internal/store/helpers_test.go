@@ -7,7 +7,33 @@ import (
 	"testing"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/testing/pgtest"
 )
+
+// eachBackend runs test once on each backend, as subtests named after them:
+// on a fresh SQLite file, and on PostgreSQL in a schema of its own (skipped,
+// with one line saying how to run it, when the test PostgreSQL is not
+// running; failed when WPBRIDGE_REQUIRE_PG=1).
+func eachBackend(t *testing.T, test func(t *testing.T, db *DB)) {
+	t.Run(string(SQLite), func(t *testing.T) { test(t, openTemp(t)) })
+	t.Run(string(PostgreSQL), func(t *testing.T) { test(t, openPostgres(t)) })
+}
+
+// openPostgres opens and migrates a fresh schema of the test PostgreSQL,
+// closed at the end of the test.
+func openPostgres(t *testing.T) *DB {
+	t.Helper()
+	u := pgtest.SchemaURL(t)
+	db, err := OpenPostgres(context.Background(), u)
+	if err != nil {
+		t.Fatalf("OpenPostgres: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return db
+}
 
 // openTemp opens a database in a fresh temporary directory, closed at the
 // end of the test.

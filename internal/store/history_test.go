@@ -34,8 +34,9 @@ func get(t *testing.T, db *DB, id int64) Record {
 	return r
 }
 
-func TestWebhooksGet(t *testing.T) {
-	db := openTemp(t)
+func TestWebhooksGet(t *testing.T) { eachBackend(t, testWebhooksGet) }
+
+func testWebhooksGet(t *testing.T, db *DB) {
 	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 	w := Webhook{ReceivedAt: at, Source: SourceImport, Async: true, Request: contactsync.Request{
 		ContactID: "42", Action: contactsync.ActionAdd, Role: "customer", SendNotification: true,
@@ -62,8 +63,9 @@ func TestWebhooksGet(t *testing.T) {
 	}
 }
 
-func TestWebhooksFinishCountsAttempts(t *testing.T) {
-	db := openTemp(t)
+func TestWebhooksFinishCountsAttempts(t *testing.T) { eachBackend(t, testWebhooksFinishCountsAttempts) }
+
+func testWebhooksFinishCountsAttempts(t *testing.T, db *DB) {
 	ctx := context.Background()
 	ids := insert(t, db, req("1"), req("2"), req("3"))
 	if err := db.Webhooks.Finish(ctx, []Outcome{
@@ -91,10 +93,11 @@ func TestWebhooksFinishCountsAttempts(t *testing.T) {
 	}
 }
 
-func TestWebhooksPostpone(t *testing.T) {
-	db := openTemp(t)
+func TestWebhooksPostpone(t *testing.T) { eachBackend(t, testWebhooksPostpone) }
+
+func testWebhooksPostpone(t *testing.T, db *DB) {
 	ctx := context.Background()
-	now := time.Now()
+	now := time.Now().Truncate(time.Microsecond) // PostgreSQL keeps microseconds
 	old := insertAt(t, db, Webhook{ReceivedAt: now.Add(-3 * time.Hour), Request: req("42")})
 	fresh := insertAt(t, db, Webhook{ReceivedAt: now.Add(-time.Minute), Request: req("42")})
 	other := insertAt(t, db, Webhook{ReceivedAt: now.Add(-5 * time.Hour), Request: req("7")})
@@ -152,8 +155,9 @@ func TestWebhooksPostpone(t *testing.T) {
 	}
 }
 
-func TestWebhooksList(t *testing.T) {
-	db := openTemp(t)
+func TestWebhooksList(t *testing.T) { eachBackend(t, testWebhooksList) }
+
+func testWebhooksList(t *testing.T, db *DB) {
 	ctx := context.Background()
 	ids := insert(t, db, req("1"), req("2"), req("1"), req("3"), req("1"))
 	if err := db.Webhooks.Finish(ctx, []Outcome{
@@ -207,10 +211,11 @@ func TestWebhooksList(t *testing.T) {
 	}
 }
 
-func TestWebhooksRetry(t *testing.T) {
-	db := openTemp(t)
+func TestWebhooksRetry(t *testing.T) { eachBackend(t, testWebhooksRetry) }
+
+func testWebhooksRetry(t *testing.T, db *DB) {
 	ctx := context.Background()
-	arrived := time.Now().Add(-100 * time.Hour)
+	arrived := time.Now().Add(-100 * time.Hour).Truncate(time.Microsecond) // PostgreSQL keeps microseconds
 	a := insertAt(t, db, Webhook{ReceivedAt: arrived, Request: req("1")})
 	b := insertAt(t, db, Webhook{ReceivedAt: arrived, Request: req("2")})
 	done := insertAt(t, db, Webhook{ReceivedAt: arrived, Request: req("1")})
@@ -229,7 +234,7 @@ func TestWebhooksRetry(t *testing.T) {
 			t.Errorf("FailedIDs(%q) = %v, %v; want %v", tc.contact, got, err, tc.want)
 		}
 	}
-	now := time.Now()
+	now := time.Now().Truncate(time.Microsecond)
 	var got []Retried
 	inTx(t, db, func(tx *sql.Tx) (err error) {
 		got, err = db.Webhooks.RetryTx(ctx, tx, []int64{a, done, 99999}, now)

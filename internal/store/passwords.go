@@ -40,18 +40,43 @@ func (p *Passwords) SavePendingPassword(ctx context.Context, contactID, pw strin
 	return nil
 }
 
-// DeletePendingPassword forgets the password once it reached AC.
+// DeletePendingPassword forgets the password once it reached AC, and erases
+// it from the database files.
 func (p *Passwords) DeletePendingPassword(ctx context.Context, contactID string) error {
-	if _, err := p.c.exec(ctx, p.c.db, `DELETE FROM wpbridge_pending_password WHERE contact_id = ?`, contactID); err != nil {
+	res, err := p.c.exec(ctx, p.c.db, `DELETE FROM wpbridge_pending_password WHERE contact_id = ?`, contactID)
+	if err != nil {
 		return fmt.Errorf("delete pending password of contact %s: %w", contactID, err)
 	}
-	return nil
+	return p.eraseIfDeleted(ctx, res)
 }
 
-// DeleteBefore deletes the passwords stored before t that never reached AC.
-func (p *Passwords) DeleteBefore(ctx context.Context, t time.Time) error {
-	if _, err := p.c.exec(ctx, p.c.db, `DELETE FROM wpbridge_pending_password WHERE created_at < ?`, timeText(t)); err != nil {
-		return fmt.Errorf("delete stale pending passwords: %w", err)
+// DeleteUnneeded deletes the passwords no round of work will need: those of
+// contacts without a pending webhook. A password is needed from the round
+// that generates it until it reaches AC; once its contact's webhooks are all
+// finished it either reached AC (and was deleted then), or was for a user
+// found not to be ours, or the add failed for good.
+func (p *Passwords) DeleteUnneeded(ctx context.Context) error {
+	res, err := deleteUnneededPasswords(ctx, p.c, p.c.db)
+	if err != nil {
+		return err
 	}
-	return nil
+	return p.eraseIfDeleted(ctx, res)
+}
+
+// deleteUnneededPasswords is DeleteUnneeded's statement, run in e.
+func deleteUnneededPasswords(ctx context.Context, c conn, e execer) (sql.Result, error) {
+	res, err := c.exec(ctx, e, `DELETE FROM wpbridge_pending_password WHERE NOT EXISTS (SELECT 1 FROM wpbridge_webhook w
+		WHERE w.contact_id = wpbridge_pending_password.contact_id AND w.state IN ('pending', 'claimed'))`)
+	if err != nil {
+		return nil, fmt.Errorf("delete pending passwords no longer needed: %w", err)
+	}
+	return res, nil
+}
+
+// eraseIfDeleted erases deleted passwords from the files if res deleted any.
+func (p *Passwords) eraseIfDeleted(ctx context.Context, res sql.Result) error {
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err
+	}
+	return p.c.eraseFreed(ctx)
 }

@@ -1,14 +1,19 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
-func TestPasswords(t *testing.T) {
-	db := openTemp(t)
+func TestPasswords(t *testing.T) { eachBackend(t, testPasswords) }
+
+func testPasswords(t *testing.T, db *DB) {
 	ctx := context.Background()
 	p := db.Passwords
 	if _, ok, err := p.PendingPassword(ctx, "42"); ok || err != nil {
@@ -30,21 +35,23 @@ func TestPasswords(t *testing.T) {
 		t.Errorf("PendingPassword after delete = %v, %v", ok, err)
 	}
 
-	// DeleteBefore forgets passwords stored before its time only.
+	// DeleteUnneeded keeps the passwords of contacts with pending webhooks
+	// only.
 	if err := p.SavePendingPassword(ctx, "7", "kept"); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.DeleteBefore(ctx, time.Now().Add(-time.Hour)); err != nil {
+	if err := p.SavePendingPassword(ctx, "8", "dropped"); err != nil {
+		t.Fatal(err)
+	}
+	insert(t, db, req("7"))
+	if err := p.DeleteUnneeded(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, _ := p.PendingPassword(ctx, "7"); !ok {
-		t.Error("a fresh password was deleted")
+		t.Error("the password of a contact with a pending webhook was deleted")
 	}
-	if err := p.DeleteBefore(ctx, time.Now().Add(time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, _ := p.PendingPassword(ctx, "7"); ok {
-		t.Error("an old password was kept")
+	if _, ok, _ := p.PendingPassword(ctx, "8"); ok {
+		t.Error("the password of a contact without pending webhooks was kept")
 	}
 
 	// Errors name the contact, not the password.
@@ -52,5 +59,113 @@ func TestPasswords(t *testing.T) {
 	err := p.SavePendingPassword(ctx, "42", "s3cret")
 	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "42") {
 		t.Errorf("SavePendingPassword on a closed database = %v", err)
+	}
+}
+
+// TestPasswordsDroppedWhenFinished: a pending password goes as soon as its
+// contact has no pending webhook left: when the round that covers them
+// finishes (done or failed for good) or the last one is failed. A webhook
+// still pending (another round to come) keeps it.
+func TestPasswordsDroppedWhenFinished(t *testing.T) {
+	db := openTemp(t)
+	ctx := context.Background()
+	p := db.Passwords
+	has := func(contactID string) bool {
+		t.Helper()
+		_, ok, err := p.PendingPassword(ctx, contactID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	save := func(contactID string) {
+		t.Helper()
+		if err := p.SavePendingPassword(ctx, contactID, "pw-"+contactID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ids := insert(t, db, req("42"), req("42"))
+	save("42")
+	if err := db.Webhooks.Finish(ctx, []Outcome{{WebhookID: ids[0], State: StateFailed, Message: "contact has no email"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !has("42") {
+		t.Fatal("dropped while a webhook of the contact is still pending")
+	}
+	if err := db.Webhooks.Finish(ctx, []Outcome{{WebhookID: ids[1], State: StateFailed, Message: "contact has no email"}}); err != nil {
+		t.Fatal(err)
+	}
+	if has("42") {
+		t.Error("kept after the contact's add failed for good")
+	}
+
+	id := insert(t, db, req("43"))[0]
+	save("43")
+	if _, err := db.Webhooks.Claim(ctx, "43", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Webhooks.Fail(ctx, id, "bookkeeping failed"); err != nil {
+		t.Fatal(err)
+	}
+	if has("43") {
+		t.Error("kept after Fail finished the contact's last webhook")
+	}
+}
+
+// TestPasswordErased: a deleted password is gone from the bytes of the
+// database files (secure_delete, and the write-ahead log truncated), also
+// after a checkpoint copies the log into the database file.
+func TestPasswordErased(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wpbridge.db")
+	db, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	const pw = "Zq7uXw3PlK9mRt2B"
+	contains := func() []string {
+		t.Helper()
+		var in []string
+		for _, name := range []string{path, path + "-wal", path + "-shm"} {
+			b, err := os.ReadFile(name)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.Fatal(err)
+			}
+			if bytes.Contains(b, []byte(pw)) {
+				in = append(in, filepath.Base(name))
+			}
+		}
+		return in
+	}
+	for _, c := range []string{"41", "42", "43"} { // neighbours on the same page
+		if err := db.Passwords.SavePendingPassword(ctx, c, pw[:8]+c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Passwords.SavePendingPassword(ctx, "44", pw); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil { // in both files now
+		t.Fatal(err)
+	}
+	if len(contains()) == 0 {
+		t.Fatal("the stored password is not in the files: the test cannot see erasure")
+	}
+	if err := db.Passwords.DeletePendingPassword(ctx, "44"); err != nil {
+		t.Fatal(err)
+	}
+	if in := contains(); len(in) > 0 {
+		t.Errorf("deleted password still readable in %v", in)
+	}
+	if _, err := db.SQL.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+		t.Fatal(err)
+	}
+	if in := contains(); len(in) > 0 {
+		t.Errorf("deleted password readable in %v after a checkpoint", in)
+	}
+	if _, ok, err := db.Passwords.PendingPassword(ctx, "43"); !ok || err != nil {
+		t.Errorf("a neighbour's password was lost: %v, %v", ok, err)
 	}
 }

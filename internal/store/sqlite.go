@@ -14,11 +14,16 @@ import (
 
 // OpenSQLite opens the embedded database at path, creating or upgrading
 // wpbridge's tables. Its settings make a commit durable (WAL,
-// synchronous=FULL), and it uses one connection, as River's SQLite driver
-// wants. It also takes an exclusive lock on path+".lock": the process that
+// synchronous=FULL) and overwrite deleted rows (secure_delete), and it uses
+// one connection, as River's SQLite driver wants. Its files are readable by
+// their owner only (0600); existing ones that were not are tightened and
+// listed in DB.Tightened. It also takes an exclusive lock on path+".lock": the process that
 // holds it owns the work (River's workers, rescuing orphaned jobs), so two
 // servers never share the file. Close releases it.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) { return openSQLite(ctx, path, true) }
+
+// busyTimeoutMS is how long a statement waits for another process's lock.
+const busyTimeoutMS = 10000
 
 // OpenSQLiteShared opens the database as OpenSQLite does but without the
 // lock, for commands that read and write the webhook history while a server
@@ -34,6 +39,10 @@ func openSQLite(ctx context.Context, path string, owner bool) (*DB, error) {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
+	tightened, err := securePath(path)
+	if err != nil {
+		return nil, err
+	}
 	unlock := func() error { return nil }
 	if owner {
 		lock, err := lockFile(path + ".lock")
@@ -42,8 +51,8 @@ func openSQLite(ctx context.Context, path string, owner bool) (*DB, error) {
 		}
 		unlock = lock.Close
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=foreign_keys(1)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(" + fmt.Sprint(busyTimeoutMS) + ")" +
+		"&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_txlock=immediate"
 	sqlDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		unlock()
@@ -62,13 +71,18 @@ func openSQLite(ctx context.Context, path string, owner bool) (*DB, error) {
 	}
 	db := newDB(sqlDB, SQLite, func(q string) string { return q }, closeAll)
 	db.owner = owner
+	db.Tightened = tightened
 	return db, nil
 }
 
 // lockFile opens path and takes an exclusive lock on it without waiting.
 func lockFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, privateMode)
 	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(privateMode); err != nil { // whatever the umask took away
+		f.Close()
 		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {

@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -17,7 +21,7 @@ func TestOpenSQLite(t *testing.T) {
 	if db.Backend != SQLite {
 		t.Errorf("Backend = %q", db.Backend)
 	}
-	pragmas := map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "10000"}
+	pragmas := map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "10000", "secure_delete": "1"}
 	for name, want := range pragmas {
 		var got string
 		if err := db.SQL.QueryRow(`PRAGMA ` + name).Scan(&got); err != nil {
@@ -71,5 +75,63 @@ func TestOpenSQLiteBadPath(t *testing.T) {
 	// A path below a regular file cannot be created.
 	if _, err := OpenSQLite(context.Background(), filepath.Join(file, "x.db")); err == nil {
 		t.Error("OpenSQLite below a file: no error")
+	}
+}
+
+// TestOpenSQLitePermissions: whatever the umask, the database, its -wal and
+// -shm files and the lock are created readable by their owner only; files
+// left wider by an older version are tightened and reported.
+func TestOpenSQLitePermissions(t *testing.T) {
+	old := syscall.Umask(0) // the most permissive umask; restored below
+	defer syscall.Umask(old)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "wpbridge.db")
+	modes := func() map[string]fs.FileMode {
+		t.Helper()
+		m := map[string]fs.FileMode{}
+		for _, name := range []string{path, path + "-wal", path + "-shm", path + ".lock"} {
+			st, err := os.Stat(name)
+			if err != nil {
+				t.Fatalf("%s: %v", filepath.Base(name), err)
+			}
+			m[filepath.Base(name)] = st.Mode().Perm()
+		}
+		return m
+	}
+	db, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert(t, db, req("42")) // the log and its index exist now
+	for name, mode := range modes() {
+		if mode != 0o600 {
+			t.Errorf("%s created with mode %o, want 600", name, mode)
+		}
+	}
+	if len(db.Tightened) != 0 {
+		t.Errorf("Tightened = %v on a new database", db.Tightened)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, name := range []string{path, path + ".lock"} {
+		if err := os.Chmod(name, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err = OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	insert(t, db, req("42"))
+	for name, mode := range modes() {
+		if mode != 0o600 {
+			t.Errorf("%s has mode %o after reopening, want 600", name, mode)
+		}
+	}
+	if want := []string{path, path + ".lock"}; !slices.Equal(db.Tightened, want) {
+		t.Errorf("Tightened = %v, want %v", db.Tightened, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
@@ -25,6 +26,10 @@ const (
 	SourceWebhook = "webhook" // an HTTP call from ActiveCampaign
 	SourceImport  = "import"  // wpbridge import
 )
+
+// ErrTooManyPending is what storing a webhook fails with when MAX_PENDING
+// webhooks are already pending (queue.Queue.Submit): nothing was stored.
+var ErrTooManyPending = errors.New("too many pending webhooks")
 
 // Webhook is one accepted webhook, as stored.
 type Webhook struct {
@@ -49,6 +54,11 @@ type Outcome struct {
 func (o Outcome) Final() bool {
 	return o.State == StateDone || o.State == StateIgnored || o.State == StateFailed
 }
+
+// idChunk is how many ids one statement names at most: SQLite takes at
+// most 32,766 variables in a statement, and a contact may have more pending
+// webhooks than that.
+const idChunk = 1000
 
 // Claimed is the set of webhooks one round of work covers, and the request
 // they merge into.
@@ -115,9 +125,11 @@ func (s *Webhooks) Claim(ctx context.Context, contactID string, round int64) (*C
 	if err != nil || len(c.IDs) == 0 {
 		return c, err
 	}
-	if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = 'claimed', round = ?
-		WHERE id IN (`+placeholders(len(c.IDs))+`)`, append([]any{round}, int64sAny(c.IDs)...)...); err != nil {
-		return nil, fmt.Errorf("claim webhooks: %w", err)
+	for ids := range slices.Chunk(c.IDs, idChunk) {
+		if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = 'claimed', round = ?
+			WHERE id IN (`+placeholders(len(ids))+`)`, append([]any{round}, int64sAny(ids)...)...); err != nil {
+			return nil, fmt.Errorf("claim webhooks: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit claim: %w", err)
@@ -186,7 +198,26 @@ func (s *Webhooks) Finish(ctx context.Context, outs []Outcome) error {
 	if err := s.finishTx(ctx, tx, outs, 1); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return s.commitDroppingPasswords(ctx, tx)
+}
+
+// commitDroppingPasswords deletes, inside tx, the pending passwords that the
+// webhooks just finished leave unneeded (Passwords.DeleteUnneeded), commits
+// tx and erases them from the files.
+func (s *Webhooks) commitDroppingPasswords(ctx context.Context, tx *sql.Tx) error {
+	res, err := deleteUnneededPasswords(ctx, s.c, tx)
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit outcomes: %w", err)
+	}
+	// The outcomes are committed: an erase that fails now is not the
+	// caller's failure. The deleted rows are overwritten already
+	// (secure_delete); their older copies in the write-ahead log go at the
+	// next erase or checkpoint.
+	_ = (&Passwords{c: s.c}).eraseIfDeleted(ctx, res) //nolint:errcheck // see above
+	return nil
 }
 
 // FinishTx records the outcome of each webhook inside tx, without counting
@@ -213,11 +244,16 @@ func (s *Webhooks) finishTx(ctx context.Context, tx *sql.Tx, outs []Outcome, att
 
 // Fail fails webhook id with message unless it is already finished.
 func (s *Webhooks) Fail(ctx context.Context, id int64, message string) error {
-	if _, err := s.c.exec(ctx, s.c.db, `UPDATE wpbridge_webhook SET state = ?, message = ?, last_error = ?, finished_at = ?
+	tx, err := s.c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin fail: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after commit this is a no-op
+	if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = ?, message = ?, last_error = ?, finished_at = ?
 		WHERE id = ? AND state IN ('pending', 'claimed')`, StateFailed, message, message, timeText(time.Now()), id); err != nil {
 		return fmt.Errorf("fail webhook %d: %w", id, err)
 	}
-	return nil
+	return s.commitDroppingPasswords(ctx, tx)
 }
 
 // Release hands claimed webhooks back to pending after a round that did not
@@ -226,18 +262,36 @@ func (s *Webhooks) Release(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := s.c.exec(ctx, s.c.db, `UPDATE wpbridge_webhook SET state = 'pending', round = NULL
-		WHERE state = 'claimed' AND id IN (`+placeholders(len(ids))+`)`, int64sAny(ids)...)
+	tx, err := s.c.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("release webhooks: %w", err)
+		return fmt.Errorf("begin release: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	for chunk := range slices.Chunk(ids, idChunk) {
+		if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = 'pending', round = NULL
+			WHERE state = 'claimed' AND id IN (`+placeholders(len(chunk))+`)`, int64sAny(chunk)...); err != nil {
+			return fmt.Errorf("release webhooks: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit release: %w", err)
 	}
 	return nil
 }
 
 // Unfinished counts the webhooks stored and not yet finished.
 func (s *Webhooks) Unfinished(ctx context.Context) (int, error) {
+	return s.unfinishedCount(ctx, s.c.db)
+}
+
+// UnfinishedTx counts, inside tx, the webhooks stored and not yet finished.
+func (s *Webhooks) UnfinishedTx(ctx context.Context, tx *sql.Tx) (int, error) {
+	return s.unfinishedCount(ctx, tx)
+}
+
+func (s *Webhooks) unfinishedCount(ctx context.Context, e execer) (int, error) {
 	var n int
-	err := s.c.queryRow(ctx, s.c.db, `SELECT count(*) FROM wpbridge_webhook WHERE state IN ('pending', 'claimed')`).Scan(&n)
+	err := s.c.queryRow(ctx, e, `SELECT count(*) FROM wpbridge_webhook WHERE state IN ('pending', 'claimed')`).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unfinished webhooks: %w", err)
 	}

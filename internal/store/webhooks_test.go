@@ -15,8 +15,9 @@ func req(contactID string) contactsync.Request {
 	return contactsync.Request{ContactID: contactID, Action: contactsync.ActionUpdate}
 }
 
-func TestWebhooksInsert(t *testing.T) {
-	db := openTemp(t)
+func TestWebhooksInsert(t *testing.T) { eachBackend(t, testWebhooksInsert) }
+
+func testWebhooksInsert(t *testing.T, db *DB) {
 	w := Webhook{
 		ReceivedAt: time.Now(),
 		Request: contactsync.Request{
@@ -35,8 +36,8 @@ func TestWebhooksInsert(t *testing.T) {
 	}
 	var contact, action, role, tags, email, event, from string
 	var notify bool
-	err := db.SQL.QueryRow(`SELECT contact_id, action, role, send_notification, tags, email_hint, event_type, initiated_from
-		FROM wpbridge_webhook WHERE id = ?`, id).Scan(&contact, &action, &role, &notify, &tags, &email, &event, &from)
+	err := db.SQL.QueryRow(db.Rebind(`SELECT contact_id, action, role, send_notification, tags, email_hint, event_type, initiated_from
+		FROM wpbridge_webhook WHERE id = ?`), id).Scan(&contact, &action, &role, &notify, &tags, &email, &event, &from)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +53,9 @@ func TestWebhooksInsert(t *testing.T) {
 	}
 }
 
-func TestWebhooksClaim(t *testing.T) {
-	db := openTemp(t)
+func TestWebhooksClaim(t *testing.T) { eachBackend(t, testWebhooksClaim) }
+
+func testWebhooksClaim(t *testing.T, db *DB) {
 	ctx := context.Background()
 	tagged := contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdateTags, Tags: []string{"t"}, HasTags: true}
 	add := contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, Role: "r"}
@@ -90,7 +92,7 @@ func TestWebhooksClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	var state string
-	if err := db.SQL.QueryRow(`SELECT state FROM wpbridge_webhook WHERE id = ?`, ids[2]).Scan(&state); err != nil || state != StatePending {
+	if err := db.SQL.QueryRow(db.Rebind(`SELECT state FROM wpbridge_webhook WHERE id = ?`), ids[2]).Scan(&state); err != nil || state != StatePending {
 		t.Errorf("released webhook is %q, %v", state, err)
 	}
 	if c, err := db.Webhooks.Claim(ctx, "42", 3); err != nil || !slices.Equal(c.IDs, ids[2:]) {
@@ -104,10 +106,11 @@ func TestWebhooksClaim(t *testing.T) {
 	}
 }
 
-func TestWebhooksClaimBadTags(t *testing.T) {
-	db := openTemp(t)
+func TestWebhooksClaimBadTags(t *testing.T) { eachBackend(t, testWebhooksClaimBadTags) }
+
+func testWebhooksClaimBadTags(t *testing.T, db *DB) {
 	ids := insert(t, db, contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, HasTags: true})
-	if _, err := db.SQL.Exec(`UPDATE wpbridge_webhook SET tags = 'not json' WHERE id = ?`, ids[0]); err != nil {
+	if _, err := db.SQL.Exec(db.Rebind(`UPDATE wpbridge_webhook SET tags = 'not json' WHERE id = ?`), ids[0]); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Webhooks.Claim(context.Background(), "42", 1); err == nil || !strings.Contains(err.Error(), "decode tags") {
@@ -119,7 +122,10 @@ func TestWebhooksClaimBadTags(t *testing.T) {
 }
 
 func TestWebhooksFailAndDeleteFinished(t *testing.T) {
-	db := openTemp(t)
+	eachBackend(t, testWebhooksFailAndDeleteFinished)
+}
+
+func testWebhooksFailAndDeleteFinished(t *testing.T, db *DB) {
 	ctx := context.Background()
 	ids := insert(t, db, req("1"), req("2"), req("3"))
 	if err := db.Webhooks.Finish(ctx, []Outcome{{WebhookID: ids[0], State: StateIgnored, Message: "echo"}}); err != nil {
@@ -153,5 +159,52 @@ func TestWebhooksFailAndDeleteFinished(t *testing.T) {
 	}
 	if o := outcome(t, db, ids[2]); o.State != StatePending {
 		t.Errorf("unfinished webhook after DeleteFinished = %+v", o)
+	}
+}
+
+// TestWebhooksClaimMany: a contact with more pending webhooks than SQLite
+// takes variables in one statement (32,766) is claimed in chunks: all of
+// them, in order, merged into one request; releasing them works too.
+func TestWebhooksClaimMany(t *testing.T) {
+	if raceEnabled {
+		t.Skip("minutes under the race detector, and single-goroutine: run without -race")
+	}
+	db := openTemp(t)
+	ctx := context.Background()
+	const n = 40_000
+	inTx(t, db, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
+			INSERT INTO wpbridge_webhook (received_at, contact_id, action)
+			SELECT ?, '42', CASE WHEN i = 20000 THEN 'add' ELSE 'update_tags' END FROM seq`, n, timeText(time.Now()))
+		return err
+	})
+	other := insert(t, db, req("7"))[0]
+
+	c, err := db.Webhooks.Claim(ctx, "42", 1)
+	if err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	if len(c.IDs) != n || !slices.IsSorted(c.IDs) || c.Request.Action != contactsync.ActionAdd {
+		t.Fatalf("claimed %d webhooks (sorted %v), request %+v; want %d merged into an add", len(c.IDs), slices.IsSorted(c.IDs), c.Request.Action, n)
+	}
+	count := func(state string) int {
+		t.Helper()
+		var k int
+		if err := db.SQL.QueryRow(`SELECT count(*) FROM wpbridge_webhook WHERE contact_id = '42' AND state = ?`, state).Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	if got := count(stateClaimed); got != n {
+		t.Errorf("%d rows claimed, want %d", got, n)
+	}
+	if o := outcome(t, db, other); o.State != StatePending {
+		t.Errorf("another contact's webhook: %+v", o)
+	}
+	if err := db.Webhooks.Release(ctx, c.IDs); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if got := count(StatePending); got != n {
+		t.Errorf("%d rows pending after release, want %d", got, n)
 	}
 }

@@ -11,7 +11,8 @@
  * Every read and write needs a user who may edit users (edit_users + edit_user on the target);
  * keys holding capabilities (of any table prefix), sessions, core user fields or "protected"
  * (_-prefixed) data are never read or written. Requests made with an application password
- * (wpbridge's) never change the roles, password or email of a user who can manage the site.
+ * (wpbridge's) never change the roles, password or email of a user who can manage the site, and
+ * never assign a role that can (403 wpbridge_privileged_role).
  * WordPress's own permission checks stay in force.
  */
 
@@ -182,8 +183,55 @@ final class WPBridge_Plugin {
 		if ($changes && self::via_app_password() && self::is_powerful($user)) {
 			return self::protected_user($user, $changes);
 		}
-		return $response;
+		$refused = self::privileged_role_refusal($user, $request);
+		return null !== $refused ? $refused : $response;
 	}
+
+	/* ---- Privileged roles: never handed out through an application password. ---- */
+
+	/** The POWER_CAPS role $slug holds (administrator: all of them; an unknown role: none). */
+	static function role_admin_caps($slug) {
+		if ('administrator' === $slug) {
+			return self::POWER_CAPS;
+		}
+		$role = get_role($slug);
+		if (!$role) {
+			return array();
+		}
+		return array_values(array_filter(self::POWER_CAPS, function ($cap) use ($role) { return $role->has_cap($cap); }));
+	}
+
+	/**
+	 * 403 wpbridge_privileged_role when a request made with an application password would give
+	 * $user (false: the user being created) a role holding any of POWER_CAPS it does not hold
+	 * yet; null otherwise. Roles the user already holds are no assignment.
+	 */
+	static function privileged_role_refusal($user, $request) {
+		if (null === $request['roles'] || !self::via_app_password()) {
+			return null;
+		}
+		$have = $user ? array_map('strval', (array) $user->roles) : array();
+		foreach (array_map('strval', (array) $request['roles']) as $slug) {
+			if (in_array($slug, $have, true) || !self::role_admin_caps($slug)) {
+				continue;
+			}
+			return new WP_Error('wpbridge_privileged_role', sprintf(
+				'The role "%s" can manage this site or its users: wpbridge never assigns it. Assign it in wp-admin if needed.', $slug
+			), array('status' => 403, 'role' => $slug));
+		}
+		return null;
+	}
+
+	/** role_admin_capabilities of the status route: every role with the POWER_CAPS it holds. */
+	static function roles_admin_caps() {
+		$out = array();
+		foreach (array_keys(wp_roles()->get_names()) as $slug) {
+			$out[$slug] = self::role_admin_caps((string) $slug);
+		}
+		return (object) $out;
+	}
+
+	/* ---- End of privileged roles. ---- */
 
 	/** True when the current request was authenticated with an application password (wpbridge's way in). */
 	static function via_app_password() {
@@ -303,6 +351,7 @@ final class WPBridge_Plugin {
 			'wordpress'    => get_bloginfo('version'),
 			'roles'        => (object) wp_roles()->get_names(),
 			'capabilities' => $caps,
+			'role_admin_capabilities' => self::roles_admin_caps(),
 		);
 	}
 

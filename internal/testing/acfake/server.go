@@ -26,6 +26,9 @@ type Config struct {
 	APIKey     string // expected Api-Token; empty accepts any non-empty token
 	RateLimit  int    // requests accepted per sliding 1s window (429 answers don't count); 0 = unlimited
 	RetryAfter int    // seconds sent in Retry-After on 429; default 1
+	// Latency is added to every answer from the start, as SetDelay does (the
+	// real API answers in ~100-300 ms); the rate limit counts arrivals.
+	Latency time.Duration
 }
 
 // Contact is a contact as seen by tests.
@@ -97,6 +100,7 @@ func NewServer(cfg Config) *Server {
 		seq:         map[string]int{},
 		writes:      map[string][]FieldWrite{},
 		createdTime: time.Now(),
+		delay:       cfg.Latency,
 	}
 	s.ts = httptest.NewServer(s)
 	return s
@@ -257,7 +261,7 @@ func (s *Server) SetDown(status int) {
 	s.downStatus = status
 }
 
-// SetDelay adds latency to every request.
+// SetDelay adds latency to every request (replacing Config.Latency).
 func (s *Server) SetDelay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

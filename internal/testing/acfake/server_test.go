@@ -253,3 +253,38 @@ func TestClient429PausesSharedLimiter(t *testing.T) {
 		t.Errorf("limiter paused for %v, want about 2s", d)
 	}
 }
+
+// Config.Latency delays every answer; the rate limit still counts arrivals,
+// so the sixth request arriving within the second gets 429 even though the
+// first five are still being answered.
+func TestConfigLatency(t *testing.T) {
+	const lat = 150 * time.Millisecond
+	srv := acfake.NewServer(acfake.Config{APIKey: key, RateLimit: 5, Latency: lat})
+	defer srv.Close()
+	t0 := time.Now()
+	if resp, _ := do(t, srv, http.MethodGet, "/api/3/users/me", key, ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if el := time.Since(t0); el < lat {
+		t.Errorf("answer after %s, want >= %s", el, lat)
+	}
+	var wg sync.WaitGroup
+	codes := make(chan int, 5)
+	for range 5 {
+		wg.Go(func() {
+			resp, _ := do(t, srv, http.MethodGet, "/api/3/users/me", key, "")
+			codes <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(codes)
+	n429 := 0
+	for c := range codes {
+		if c == http.StatusTooManyRequests {
+			n429++
+		}
+	}
+	if n429 != 1 || srv.Throttled() != 1 {
+		t.Errorf("429 answers = %d (Throttled %d), want 1 of 6 arrivals in one second", n429, srv.Throttled())
+	}
+}

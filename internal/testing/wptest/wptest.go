@@ -35,6 +35,7 @@ type Site struct {
 	AuthorUsername    string // WPTEST_AUTHOR_USERNAME (role author: cannot edit users)
 	AuthorAppPassword string // WPTEST_AUTHOR_APP_PASSWORD
 	MailLog           string // WPTEST_MAIL_LOG: JSON lines of captured wp_mail calls
+	DBSocket          string // WPTEST_DB_SOCKET: the test database's socket (db.go)
 }
 
 // Env reads the env file named by $WPBRIDGE_WP_ENV (default DefaultEnvFile).
@@ -67,6 +68,7 @@ func Env(t testing.TB) Site {
 		AuthorUsername:    vals["WPTEST_AUTHOR_USERNAME"],
 		AuthorAppPassword: vals["WPTEST_AUTHOR_APP_PASSWORD"],
 		MailLog:           vals["WPTEST_MAIL_LOG"],
+		DBSocket:          vals["WPTEST_DB_SOCKET"],
 	}
 }
 
@@ -209,4 +211,10 @@ func UniqueEmail(t testing.TB, prefix string) string {
 		p = "user"
 	}
 	return fmt.Sprintf("%s-%d-%d@example.com", p, time.Now().UnixMicro(), seq.Add(1))
+}
+
+// UniqueSlug returns a role or key name no other test run uses, such as
+// "prefix_1732690000123456_3".
+func UniqueSlug(prefix string) string {
+	return fmt.Sprintf("%s_%d_%d", prefix, time.Now().UnixMicro(), seq.Add(1))
 }

@@ -39,6 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tags := fs.String("tags", "", "the contact's tags, comma-separated")
 	field := fs.String("password-field", "WP_PASSWORD", "personalization tag of the text field for returned passwords")
 	rate := fs.Int("rate-limit", 5, "requests accepted per second (AC's limit), 0 for none")
+	latency := fs.Duration("latency", 0, "time added to every answer (e.g. 300ms, closer to the real API)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -46,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "acfake: -api-key and -email are required (see -h)")
 		return 2
 	}
-	srv := acfake.NewServer(acfake.Config{APIKey: *apiKey, RateLimit: *rate})
+	srv := acfake.NewServer(acfake.Config{APIKey: *apiKey, RateLimit: *rate, Latency: *latency})
 	defer srv.Close()
 	fieldID := srv.AddField("WP Password", *field, "text")
 	var tagList []string

@@ -1,0 +1,127 @@
+package contactsync
+
+// Managed users and privileged roles: whose role, password, email and names
+// a webhook may change, and which roles it may hand out.
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// AdminCapabilities are the WordPress capabilities that let a user manage the
+// site or other users. A role holding any of them is never assigned by a
+// webhook, and a user holding any of them is never managed. The companion
+// plugin keeps the same list (POWER_CAPS).
+var AdminCapabilities = []string{"edit_users", "promote_users", "manage_options", "unfiltered_html", "activate_plugins"}
+
+// unmanaged says why a webhook may not change u's role, password, email or
+// names, or "" when it may: u is managed only when it has at least one role,
+// every role is allowed, and it holds no capability beyond its roles and no
+// admin-level capability. Anyone else gets tags and meta only.
+func (p *Policy) unmanaged(u *User) string {
+	switch {
+	case u.CapsUnknown:
+		return "WordPress did not report its capabilities"
+	case len(u.Roles) == 0:
+		// Hook for remove_access (a later issue): a user it left without a
+		// role carries its marker and stays managed; check that marker here.
+		return "it has no role"
+	}
+	for _, r := range u.Roles {
+		if !p.allows(r) {
+			return fmt.Sprintf("it holds the role %s, which is not in ALLOWED_ROLES", r)
+		}
+	}
+	if len(u.ExtraCaps) > 0 {
+		return fmt.Sprintf("it holds capabilities beyond its roles (%s)", strings.Join(u.ExtraCaps, ", "))
+	}
+	if len(u.AdminCaps) > 0 {
+		return fmt.Sprintf("it holds admin-level capabilities (%s)", strings.Join(u.AdminCaps, ", "))
+	}
+	return ""
+}
+
+// setManaged records the mapped fields and the role (mapped, else requested)
+// for an existing user: everything when the user is managed, else meta only
+// with a warning naming why.
+func (s *Syncer) setManaged(ctx context.Context, ch *Change, u *User, c *Contact, values map[string]string, requested string) ([]string, error) {
+	why := s.Policy.unmanaged(u)
+	warnings, skipped := s.setMapped(ch, u, c, values, why != "")
+	role := values["role"]
+	if role == "" {
+		role = requested
+	}
+	role = roleSlug(role)
+	if why != "" {
+		if skipped || role != "" {
+			warnings = append(warnings, fmt.Sprintf("user %d is not managed by wpbridge (%s): only its tags and meta are written", u.ID, why))
+		}
+		return warnings, nil
+	}
+	w, err := s.setRole(ctx, ch, u, role)
+	if w != "" {
+		warnings = append(warnings, w)
+	}
+	return warnings, err
+}
+
+// setRole records role (a slug; "" for none) as the managed user's only role
+// when it is allowed, holds no admin-level capability and the user does not
+// hold just that role already. It returns a warning when the role is not
+// applied.
+func (s *Syncer) setRole(ctx context.Context, ch *Change, u *User, role string) (warning string, err error) {
+	switch {
+	case role == "":
+		return "", nil
+	case !s.Policy.allows(role):
+		return fmt.Sprintf("role %q is not in ALLOWED_ROLES, not applied", role), nil
+	case slices.Equal(u.Roles, []string{role}):
+		return "", nil
+	}
+	privileged, err := s.privileged(ctx, role)
+	if err != nil {
+		return "", err
+	}
+	if privileged {
+		return fmt.Sprintf("role %q holds an admin-level capability in WordPress, not applied", role), nil
+	}
+	ch.Roles = []string{role}
+	return "", nil
+}
+
+// newUserRole is the role for a new user: chooseRole's pick, or DEFAULT_ROLE
+// with a warning when that role holds an admin-level capability. When
+// DEFAULT_ROLE holds one too, no user is created.
+func (s *Syncer) newUserRole(ctx context.Context, mapped, requested string) (role, warning string, err error) {
+	role, warning = s.Policy.chooseRole(mapped, requested)
+	privileged, err := s.privileged(ctx, role)
+	if err != nil || !privileged {
+		return role, warning, err
+	}
+	if role != s.Policy.DefaultRole {
+		warning = fmt.Sprintf("role %q holds an admin-level capability in WordPress, using %q", role, s.Policy.DefaultRole)
+		role = s.Policy.DefaultRole
+		if privileged, err = s.privileged(ctx, role); err != nil || !privileged {
+			return role, warning, err
+		}
+	}
+	return "", "", permanentf("DEFAULT_ROLE %q holds an admin-level capability in WordPress: choose another role (see wpbridge check)", role)
+}
+
+// privileged reports whether role holds an admin-level capability in
+// WordPress now. administrator always does.
+func (s *Syncer) privileged(ctx context.Context, role string) (bool, error) {
+	if role == "administrator" {
+		return true, nil
+	}
+	if s.Roles == nil {
+		return false, nil
+	}
+	roles, err := s.Roles.PrivilegedRoles(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read the roles' capabilities from WordPress: %w", err)
+	}
+	return roles[role], nil
+}

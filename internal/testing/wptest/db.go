@@ -1,0 +1,109 @@
+package wptest
+
+// Changes the REST API cannot make (or, through the companion plugin, refuses
+// to make with an application password): a user's own capability entries and
+// custom roles, written straight into the test database.
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// The test database's credentials, as scripts/wordpress.sh creates them.
+const (
+	dbUser     = "wp"
+	dbPassword = "wp-test-pass"
+	dbName     = "wordpress"
+)
+
+// dbSocket returns the test database's socket (skips without one).
+func (e Site) dbSocket(t testing.TB) string {
+	t.Helper()
+	if e.DBSocket == "" {
+		t.Skip("env file has no WPTEST_DB_SOCKET")
+	}
+	return e.DBSocket
+}
+
+// SetCapabilities replaces user id's own capability entries (its
+// wp_capabilities meta) with caps: role names and capabilities granted
+// directly, as role-editor plugins write them. This is how tests give a user
+// the role administrator or editor: through an application password the
+// companion plugin refuses to.
+func (e Site) SetCapabilities(t testing.TB, id int64, caps ...string) {
+	t.Helper()
+	socket := e.dbSocket(t)
+	bin, err := exec.LookPath("mariadb")
+	if err != nil {
+		t.Skip("no mariadb client")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "a:%d:{", len(caps))
+	for _, c := range caps {
+		fmt.Fprintf(&b, `s:%d:"%s";b:1;`, len(c), c)
+	}
+	b.WriteString("}")
+	sql := fmt.Sprintf("UPDATE wp_usermeta SET meta_value = '%s' WHERE user_id = %d AND meta_key = 'wp_capabilities'",
+		strings.ReplaceAll(b.String(), "'", "''"), id)
+	cmd := exec.CommandContext(t.Context(), bin, "--no-defaults", "--socket="+socket, "-u"+dbUser, dbName, "-e", sql)
+	cmd.Env = append(os.Environ(), "MYSQL_PWD="+dbPassword)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("set capabilities of user %d: %v: %s", id, err, out)
+	}
+}
+
+// roleScript adds (ADD=1) or removes the role $SLUG in the wp_user_roles
+// option, in a transaction so that concurrent tests do not lose each other's
+// roles. $CAPS is a comma-separated capability list.
+const roleScript = `
+$db = new mysqli('localhost', getenv('DB_USER'), getenv('MYSQL_PWD'), getenv('DB_NAME'), 0, getenv('DB_SOCKET'));
+$db->begin_transaction();
+$row = $db->query("SELECT option_value FROM wp_options WHERE option_name = 'wp_user_roles' FOR UPDATE")->fetch_row();
+$roles = unserialize($row[0]);
+$slug = getenv('SLUG');
+if (getenv('ADD') === '1') {
+	$caps = array('read' => true);
+	foreach (array_filter(explode(',', getenv('CAPS'))) as $c) { $caps[$c] = true; }
+	$roles[$slug] = array('name' => $slug, 'capabilities' => $caps);
+} else {
+	unset($roles[$slug]);
+}
+$st = $db->prepare("UPDATE wp_options SET option_value = ? WHERE option_name = 'wp_user_roles'");
+$v = serialize($roles);
+$st->bind_param('s', $v);
+$st->execute();
+$db->commit();
+`
+
+// AddRole creates the role slug holding read and caps for the duration of
+// the test (WordPress's REST API cannot create roles). Use a slug no other
+// test uses.
+func (e Site) AddRole(t testing.TB, slug string, caps ...string) {
+	t.Helper()
+	sort.Strings(caps)
+	e.role(t, slug, true, caps)
+	t.Cleanup(func() { e.role(t, slug, false, nil) })
+}
+
+func (e Site) role(t testing.TB, slug string, add bool, caps []string) {
+	t.Helper()
+	socket := e.dbSocket(t)
+	bin, err := exec.LookPath("php")
+	if err != nil {
+		t.Skip("no php")
+	}
+	flag := "0"
+	if add {
+		flag = "1"
+	}
+	cmd := exec.Command(bin, "-r", roleScript)
+	cmd.Env = append(os.Environ(), "DB_USER="+dbUser, "MYSQL_PWD="+dbPassword, "DB_NAME="+dbName, "DB_SOCKET="+socket,
+		"SLUG="+slug, "ADD="+flag, "CAPS="+strings.Join(caps, ","))
+	if out, err := cmd.CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Fatalf("role %s (add %v): %v: %s", slug, add, err, out)
+	}
+}
