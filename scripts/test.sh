@@ -18,6 +18,7 @@ export WPBRIDGE_REQUIRE_WP=1 # integration tests fail instead of skipping withou
 FUZZTIME=${FUZZTIME:-10s}
 
 bash scripts/proxies.sh install; export WPBRIDGE_REQUIRE_PROXIES=1 # nginx, caddy for deploy/ (tests fail without them)
+bash scripts/browser.sh install; export WPBRIDGE_REQUIRE_BROWSER=1 # chromium for the admin page (browser tests fail without it)
 bash scripts/wordpress.sh start
 bash scripts/postgres.sh start; export WPBRIDGE_REQUIRE_PG=1 # throwaway PostgreSQL 15 (tests fail without it)
 trap 'bash scripts/wordpress.sh stop; bash scripts/postgres.sh stop' EXIT

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"riverqueue.com/riverui"
 
 	"github.com/wpbridge/wpbridge/activecampaign"
 	"github.com/wpbridge/wpbridge/internal/adapters"
@@ -38,6 +39,7 @@ type App struct {
 	Queue   *queue.Queue
 	Server  *server.Server
 	Metrics *metrics.Metrics
+	riverUI *riverui.Handler // River UI under /admin/river/ (nil when off)
 }
 
 // Options tune the queue beyond the configuration (tests shorten retries).
@@ -152,9 +154,11 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 	for _, k := range a.cfg.AccessKeys {
 		keys = append(keys, k.Reveal())
 	}
-	a.Server, err = server.New(server.Options{
-		AccessKeys: keys, SyncTimeout: a.cfg.SyncTimeout, TrustedProxies: a.cfg.TrustedProxies,
-	}, a.Queue, a.log.WithField("component", "http"), a.Metrics)
+	sopts := server.Options{AccessKeys: keys, SyncTimeout: a.cfg.SyncTimeout, TrustedProxies: a.cfg.TrustedProxies}
+	if sopts.Admin, err = a.adminHandler(adminHistory{db: a.db}); err != nil {
+		return err
+	}
+	a.Server, err = server.New(sopts, a.Queue, a.log.WithField("component", "http"), a.Metrics)
 	return err
 }
 
@@ -165,6 +169,11 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err := a.Queue.Start(ctx); err != nil {
 		return err
+	}
+	if a.riverUI != nil {
+		if err := a.riverUI.Start(ctx); err != nil {
+			return fmt.Errorf("river ui: %w", err)
+		}
 	}
 	srv := &http.Server{
 		Handler:           a.Server,

@@ -75,6 +75,9 @@ type Config struct {
 	LogLevel string `env:"LOG_LEVEL, default=info"`
 	// LogFormat is text or json.
 	LogFormat string `env:"LOG_FORMAT, default=text"`
+	// AdminToken turns on /admin/ and /admin/api/ (ADMIN_TOKEN, at least
+	// 24 characters); empty leaves them off (404).
+	AdminToken Secret `env:"ADMIN_TOKEN"`
 	// RetryHorizon is how long temporary failures of a webhook are retried,
 	// from its arrival or its last manual retry (1m..8760h).
 	RetryHorizon time.Duration `env:"RETRY_HORIZON, default=72h"`

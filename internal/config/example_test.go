@@ -56,7 +56,7 @@ func TestEnvExample(t *testing.T) {
 	wantOrder := []string{"ACCESS_KEY", "AC_API_URL", "AC_API_KEY", "WP_URL", "WP_USERNAME", "WP_APP_PASSWORD",
 		"LISTEN_ADDR", "DATABASE_URL", "SYNC_TIMEOUT", "DEFAULT_ROLE", "ALLOWED_ROLES", "USERNAME_FORMAT",
 		"PASSWORD_LENGTH", "RETURN_PASSWORD_FIELD", "FIELD_MAP", "TAGS_META_KEY", "CONTACT_ID_META_KEY",
-		"AC_RATE_LIMIT", "TRUSTED_PROXIES", "LOG_LEVEL", "LOG_FORMAT", "WP_MAX_CONCURRENT", "WORKERS",
+		"AC_RATE_LIMIT", "TRUSTED_PROXIES", "LOG_LEVEL", "LOG_FORMAT", "ADMIN_TOKEN", "WP_MAX_CONCURRENT", "WORKERS",
 		"RETRY_HORIZON", "HISTORY_RETENTION", "MAX_PENDING"}
 	if strings.Join(order, " ") != strings.Join(wantOrder, " ") {
 		t.Errorf("variables in .env.example:\n%v\nwant\n%v", order, wantOrder)

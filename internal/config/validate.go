@@ -63,6 +63,7 @@ func (c *Config) problems() []error {
 	c.checkRetries(&p)
 	c.checkTrustedProxies(&p)
 	c.checkLogging(&p)
+	c.checkAdminToken(&p)
 	return p
 }
 
@@ -287,4 +288,13 @@ func got(v string) string {
 		v = v[:200] + "..."
 	}
 	return fmt.Sprintf(" (got %q)", v)
+}
+
+// minAdminToken is the shortest accepted ADMIN_TOKEN.
+const minAdminToken = 24
+
+func (c *Config) checkAdminToken(p *problems) {
+	if n := len(c.AdminToken.Reveal()); n > 0 && n < minAdminToken {
+		p.add("ADMIN_TOKEN", "must be at least %d characters (got %d); generate one with: openssl rand -base64 32", minAdminToken, n)
+	}
 }

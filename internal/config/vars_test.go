@@ -149,6 +149,10 @@ func TestLoad_Variables(t *testing.T) {
 		{"log json", "LOG_FORMAT", "JSON", func(c *Config) bool { return c.LogFormat == "json" }, ""},
 		{"log logfmt", "LOG_FORMAT", "logfmt", nil, `LOG_FORMAT: must be text or json (got "logfmt")`},
 
+		// ADMIN_TOKEN
+		{"admin token 24", "ADMIN_TOKEN", "abcdefghijklmnopqrstuvwx", func(c *Config) bool { return c.AdminToken.Reveal() == "abcdefghijklmnopqrstuvwx" }, ""},
+		{"admin token short", "ADMIN_TOKEN", "short-admin-token", nil, "ADMIN_TOKEN: must be at least 24 characters (got 17)"},
+
 		// RETRY_HORIZON, HISTORY_RETENTION
 		{"retry horizon", "RETRY_HORIZON", "168h", func(c *Config) bool { return c.RetryHorizon == 168*time.Hour }, ""},
 		{"retry horizon short", "RETRY_HORIZON", "30s", nil, "RETRY_HORIZON: must be from 1m to 8760h (a year) (got 30s)"},

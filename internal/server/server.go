@@ -33,6 +33,12 @@ type Options struct {
 	AccessKeys     []string      // accepted webhook access keys
 	SyncTimeout    time.Duration // how long a webhook waits for its job before 202
 	TrustedProxies []string      // CIDRs/IPs whose X-Forwarded-For is believed
+	Admin          Admin         // the admin page (admin.Handler); nil leaves /admin/ off (404)
+}
+
+// Admin registers the admin page's routes on the /admin group.
+type Admin interface {
+	Register(g *gin.RouterGroup)
 }
 
 // Server implements http.Handler.
@@ -71,6 +77,9 @@ func New(opts Options, q Queue, log logrus.FieldLogger, m *metrics.Metrics) (*Se
 	s.engine.GET("/healthz", s.handleHealth)
 	s.engine.GET("/readyz", s.handleReady)
 	s.engine.GET("/metrics", gin.WrapH(m.Handler()))
+	if opts.Admin != nil {
+		opts.Admin.Register(s.engine.Group("/admin"))
+	}
 	s.engine.NoRoute(func(c *gin.Context) {
 		c.JSON(http.StatusNotFound, reply{Status: "error", Message: "not found: webhooks go to /?wpf_action=ACTION&access_key=KEY or /webhooks/activecampaign/ACTION?access_key=KEY"})
 	})
