@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite, on a fresh Debian 12 machine as root:
-# installs and starts a real WordPress 6.1 with MariaDB (scripts/wordpress.sh),
-# runs vet, the unit, integration and end-to-end tests with the race detector,
-# and a short fuzzing pass; stops WordPress again on exit.
+# installs what the tests need from Debian's packages (nginx and caddy,
+# chromium), starts a real WordPress 6.1 with MariaDB (scripts/wordpress.sh)
+# and a throwaway PostgreSQL 15 (scripts/postgres.sh) on 127.0.0.1, runs
+# gofmt, vet, the unit, integration and end-to-end tests with the race
+# detector, and a short fuzzing pass; stops WordPress and PostgreSQL on exit.
 #
 #   FUZZTIME   fuzzing time per target (default 10s; 0 skips fuzzing)
 set -euo pipefail
