@@ -270,6 +270,11 @@ func (s *UsersService) Get(ctx context.Context, id int64) (*User, error) {
 	return s.one(ctx, request{method: http.MethodGet, route: userRoute(id), query: editContext})
 }
 
+// Me loads the user the client acts as (GET /wp/v2/users/me).
+func (s *UsersService) Me(ctx context.Context) (*User, error) {
+	return s.one(ctx, request{method: http.MethodGet, route: "/wp/v2/users/me", query: editContext})
+}
+
 // FindByEmail returns the user whose email equals email, ignoring ASCII case
 // only (GET /wp/v2/users?search=...; WordPress searches substrings, and its
 // database may fold look-alikes such as the Kelvin sign to "k", so anything

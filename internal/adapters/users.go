@@ -69,6 +69,23 @@ func (s *Users) Update(ctx context.Context, id int64, ch contactsync.Change) (*c
 	return toUser(u), nil
 }
 
+// Delete deletes user id, its content given to user reassign.
+func (s *Users) Delete(ctx context.Context, id, reassign int64) error {
+	if err := s.WP.Users.Delete(ctx, id, reassign); err != nil {
+		return notFound(err, wordpress.ErrNotFound, contactsync.ErrUserNotFound)
+	}
+	return nil
+}
+
+// Self loads the user the WordPress client acts as (WP_USERNAME).
+func (s *Users) Self(ctx context.Context) (*contactsync.User, error) {
+	u, err := s.WP.Users.Me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return toUser(u), nil
+}
+
 // CheckPassword asks WordPress (companion plugin) whether password is the
 // user's. A plugin too old to have the check cannot tell: false, as before it
 // existed.

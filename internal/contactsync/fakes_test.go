@@ -48,6 +48,7 @@ type fakeUsers struct {
 	creates   []NewUser
 	updates   []userUpdate
 	notified  []int64
+	deleted   [][2]int64 // user id, reassigned to
 	callLog
 	// beforeCreate runs before Create touches the table (without the lock).
 	beforeCreate func()
@@ -188,6 +189,25 @@ func (f *fakeUsers) Update(_ context.Context, id int64, ch Change) (*User, error
 	}
 	f.write(u, ch)
 	return cloneUser(u), nil
+}
+
+func (f *fakeUsers) Delete(_ context.Context, id, reassign int64) error {
+	if err := f.enter("Delete"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.users[id]; !ok || id == reassign {
+		return ErrUserNotFound
+	}
+	delete(f.users, id)
+	f.deleted = append(f.deleted, [2]int64{id, reassign})
+	return nil
+}
+
+// Self is user 1, the admin wpbridge acts as.
+func (f *fakeUsers) Self(_ context.Context) (*User, error) {
+	return &User{ID: 1, Login: "admin", Roles: []string{"administrator"}}, nil
 }
 
 func (f *fakeUsers) CheckPassword(_ context.Context, id int64, password string) (bool, error) {

@@ -9,15 +9,31 @@ type Request struct {
 	Tags             []string // tag names from the payload
 	HasTags          bool     // Tags came with the payload (else they are loaded from AC)
 	EmailHint        string   // contact[email] from the payload
+	// Delete (remove_access only): delete the user instead of taking its
+	// roles; its content goes to the user with the email Reassign, or to
+	// the WP_USERNAME user when Reassign is "".
+	Delete   bool
+	Reassign string
 }
 
 // Merge folds a later request for the same contact into r: the stronger
 // action wins, a requested notification is kept, the latest role and the
 // latest webhook's tags (none: loaded from AC) are used.
+//
+// Add and remove_access rank the same: the later one wins, so "add then
+// remove_access" removes access and "remove_access then add" keeps it;
+// update and update_tags never override either. The delete options are
+// those of the remove_access that wins, if one does.
 func (r Request) Merge(later Request) Request {
 	out := r
-	if later.Action.Rank() > out.Action.Rank() {
+	if later.Action.Rank() > out.Action.Rank() || (later.Action.Rank() == 3 && later.Action != out.Action) {
 		out.Action = later.Action
+		out.Delete, out.Reassign = later.Delete, later.Reassign
+	} else if later.Action == ActionRemoveAccess {
+		out.Delete, out.Reassign = later.Delete, later.Reassign
+	}
+	if out.Action != ActionRemoveAccess {
+		out.Delete, out.Reassign = false, ""
 	}
 	if later.Role != "" {
 		out.Role = later.Role

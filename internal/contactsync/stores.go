@@ -21,6 +21,10 @@ type UserStore interface {
 	CheckPassword(ctx context.Context, id int64, password string) (bool, error)
 	Create(ctx context.Context, u NewUser) (*User, error) // ErrLoginTaken, ErrEmailTaken
 	Update(ctx context.Context, id int64, c Change) (*User, error)
+	// Delete deletes user id for good, its content given to user reassign.
+	Delete(ctx context.Context, id, reassign int64) error // ErrUserNotFound
+	// Self is the user wpbridge acts as in WordPress (WP_USERNAME).
+	Self(ctx context.Context) (*User, error)
 }
 
 // RoleSource tells which WordPress roles hold an admin-level capability

@@ -174,9 +174,9 @@ func parseWebhook(c *gin.Context, form url.Values, action string) (store.Webhook
 	a, ok := contactsync.ParseAction(action)
 	if !ok {
 		if action == "" {
-			return store.Webhook{}, badRequest("no action: use wpf_action=add, update, update_tags or test")
+			return store.Webhook{}, badRequest("no action: use wpf_action=add, update, update_tags, remove_access or test")
 		}
-		return store.Webhook{}, badRequest("unknown action %q: use add, update, update_tags or test", activecampaign.Truncate(action, 40))
+		return store.Webhook{}, badRequest("unknown action %q: use add, update, update_tags, remove_access or test", activecampaign.Truncate(action, 40))
 	}
 	hook, err := activecampaign.ParseWebhook(form)
 	if err != nil {
@@ -214,16 +214,45 @@ func parseWebhook(c *gin.Context, form url.Values, action string) (store.Webhook
 	if err != nil {
 		return store.Webhook{}, badRequest("async: %v", err)
 	}
+	del, reassign, rerr := removeOptions(c, form, a)
+	if rerr != nil {
+		return store.Webhook{}, rerr
+	}
 	return store.Webhook{
 		ReceivedAt: time.Now(),
 		Async:      async,
 		Request: contactsync.Request{
 			ContactID: id, Action: a, Role: role, SendNotification: notify,
 			Tags: hook.Tags, HasTags: hook.HasTags, EmailHint: email,
+			Delete: del, Reassign: reassign,
 		},
 		EventType:     hook.Type,
 		InitiatedFrom: hook.InitiatedFrom,
 	}, nil
+}
+
+// removeOptions reads remove_access's delete= and reassign= (an email; that
+// a WordPress user has it is checked when the webhook runs, which fails for
+// good when none does). Other actions take neither.
+func removeOptions(c *gin.Context, form url.Values, a contactsync.Action) (bool, string, *requestError) {
+	del, err := parseBool(param(c, form, "delete"))
+	if err != nil {
+		return false, "", badRequest("delete: %v", err)
+	}
+	reassign := strings.TrimSpace(param(c, form, "reassign"))
+	if a != contactsync.ActionRemoveAccess {
+		if del || reassign != "" {
+			return false, "", badRequest("delete and reassign are options of remove_access only")
+		}
+		return false, "", nil
+	}
+	if reassign != "" && !del {
+		return false, "", badRequest("reassign needs delete=true")
+	}
+	if reassign != "" && (!strings.Contains(reassign, "@") || activecampaign.CheckEmail("reassign", reassign) != nil) {
+		return false, "", badRequest("reassign must be the email of an existing WordPress user")
+	}
+	return del, reassign, nil
 }
 
 // parseBool reads WP Fusion's flag values: "", false, 0, no, off are false.
