@@ -86,6 +86,19 @@ func (s *Users) Self(ctx context.Context) (*contactsync.User, error) {
 	return toUser(u), nil
 }
 
+// ResetKey makes a new password-reset key for user id (companion plugin),
+// sending WordPress's reset email when sendEmail.
+func (s *Users) ResetKey(ctx context.Context, id int64, sendEmail bool) (key, login string, err error) {
+	key, login, err = s.WP.Users.ResetKey(ctx, id, sendEmail)
+	if errors.Is(err, wordpress.ErrPluginMissing) {
+		return "", "", contactsync.Permanent(fmt.Errorf("the wpbridge companion plugin on this site is too old for password resets and links: update it: %w", err))
+	}
+	if err != nil {
+		return "", "", notFound(err, wordpress.ErrNotFound, contactsync.ErrUserNotFound)
+	}
+	return key, login, nil
+}
+
 // CheckPassword asks WordPress (companion plugin) whether password is the
 // user's. A plugin too old to have the check cannot tell: false, as before it
 // existed.

@@ -73,6 +73,7 @@ func Policy(cfg *config.Config) contactsync.Policy {
 	return contactsync.Policy{
 		DefaultRole: cfg.DefaultRole, AllowedRoles: cfg.AllowedRoles, UsernameFormat: cfg.UsernameFormat,
 		PasswordLength: cfg.PasswordLength, ReturnPasswordField: cfg.ReturnPasswordField,
+		ReturnLinkField: cfg.ReturnLinkField, SiteURL: cfg.WPURL,
 		FieldMap: cfg.FieldMap, TagsMetaKey: cfg.TagsMetaKey, ContactIDMetaKey: cfg.ContactIDMetaKey,
 	}
 }

@@ -117,7 +117,7 @@ func (c *Config) checkDefaultRole(p *problems) {
 }
 
 // checkNewUsers checks how new users get their login and password:
-// USERNAME_FORMAT, PASSWORD_LENGTH and RETURN_PASSWORD_FIELD.
+// USERNAME_FORMAT, PASSWORD_LENGTH, RETURN_PASSWORD_FIELD and RETURN_LINK_FIELD.
 func (c *Config) checkNewUsers(p *problems) {
 	switch c.UsernameFormat {
 	case "email", "flname", "fnamenum":
@@ -128,6 +128,11 @@ func (c *Config) checkNewUsers(p *problems) {
 	if f := c.ReturnPasswordField; f != "" {
 		if norm, err := normalizeReturnField(f); err != nil || norm != f {
 			p.add("RETURN_PASSWORD_FIELD", "must be an AC custom field id like 12 or a personalization tag like %%WP_PASSWORD%% (got %q); leave it empty to turn it off", f)
+		}
+	}
+	if f := c.ReturnLinkField; f != "" {
+		if norm, err := normalizeReturnField(f); err != nil || norm != f {
+			p.add("RETURN_LINK_FIELD", "must be an AC custom field id like 13 or a personalization tag like %%PASSWORD_LINK%% (got %q); leave it empty to turn it off", f)
 		}
 	}
 }

@@ -12,22 +12,28 @@ const (
 	ActionUpdate       Action = "update"
 	ActionUpdateTags   Action = "update_tags"
 	ActionRemoveAccess Action = "remove_access"
+	// ActionPasswordReset does what ActionAdd does, then sends WordPress's
+	// password-reset email (and a set-password link to RETURN_LINK_FIELD).
+	ActionPasswordReset Action = "password_reset"
 )
 
 // ParseAction returns the Action named s (lower case), or false.
 func ParseAction(s string) (Action, bool) {
 	switch a := Action(s); a {
-	case ActionAdd, ActionUpdate, ActionUpdateTags, ActionRemoveAccess:
+	case ActionAdd, ActionUpdate, ActionUpdateTags, ActionRemoveAccess, ActionPasswordReset:
 		return a, true
 	}
 	return "", false
 }
 
-// Rank orders actions by how much they cover: add and remove_access >
-// update > update_tags. Actions of the same top rank replace each other in
-// the order the webhooks came (Request.Merge).
+// Rank orders actions by how much they cover: password_reset > add >
+// update > update_tags, and remove_access ranks with add. Between
+// remove_access and add or password_reset the later webhook wins
+// (Request.Merge), whatever their rank.
 func (a Action) Rank() int {
 	switch a {
+	case ActionPasswordReset:
+		return 4
 	case ActionAdd, ActionRemoveAccess:
 		return 3
 	case ActionUpdate:

@@ -113,6 +113,10 @@ func TestRequest_MergeAccess(t *testing.T) {
 		{"remove then update", []Request{remove, upd}, ActionRemoveAccess, true},
 		{"update then remove", []Request{upd, remove}, ActionRemoveAccess, true},
 		{"add, remove, add", []Request{add, remove, add}, ActionAdd, false},
+		{"add then password_reset", []Request{add, {ContactID: "42", Action: ActionPasswordReset}}, ActionPasswordReset, false},
+		{"password_reset then add", []Request{{ContactID: "42", Action: ActionPasswordReset}, add}, ActionPasswordReset, false},
+		{"password_reset then remove", []Request{{ContactID: "42", Action: ActionPasswordReset}, remove}, ActionRemoveAccess, true},
+		{"remove then password_reset", []Request{remove, {ContactID: "42", Action: ActionPasswordReset}}, ActionPasswordReset, false},
 		{"remove then plain remove", []Request{remove, {ContactID: "42", Action: ActionRemoveAccess}}, ActionRemoveAccess, false},
 	}
 	for _, tt := range tests {

@@ -20,13 +20,15 @@ type Request struct {
 // action wins, a requested notification is kept, the latest role and the
 // latest webhook's tags (none: loaded from AC) are used.
 //
-// Add and remove_access rank the same: the later one wins, so "add then
-// remove_access" removes access and "remove_access then add" keeps it;
-// update and update_tags never override either. The delete options are
-// those of the remove_access that wins, if one does.
+// Between remove_access and add or password_reset the later one wins, so
+// "add then remove_access" removes access and "remove_access then add"
+// keeps it; update and update_tags never override either, and
+// password_reset covers add. The delete options are those of the latest
+// remove_access, if it wins.
 func (r Request) Merge(later Request) Request {
 	out := r
-	if later.Action.Rank() > out.Action.Rank() || (later.Action.Rank() == 3 && later.Action != out.Action) {
+	if later.Action.Rank() > out.Action.Rank() || (decidesAccess(later.Action) && decidesAccess(out.Action) &&
+		(later.Action == ActionRemoveAccess) != (out.Action == ActionRemoveAccess)) {
 		out.Action = later.Action
 		out.Delete, out.Reassign = later.Delete, later.Reassign
 	} else if later.Action == ActionRemoveAccess {
@@ -46,4 +48,10 @@ func (r Request) Merge(later Request) Request {
 		out.EmailHint = later.EmailHint
 	}
 	return out
+}
+
+// decidesAccess reports whether a gives (add, password_reset) or takes
+// (remove_access) the contact's access.
+func decidesAccess(a Action) bool {
+	return a == ActionAdd || a == ActionPasswordReset || a == ActionRemoveAccess
 }

@@ -25,6 +25,10 @@ type UserStore interface {
 	Delete(ctx context.Context, id, reassign int64) error // ErrUserNotFound
 	// Self is the user wpbridge acts as in WordPress (WP_USERNAME).
 	Self(ctx context.Context) (*User, error)
+	// ResetKey makes a new WordPress password-reset key for user id (any
+	// earlier one stops working) and returns it with the user's login;
+	// sendEmail also sends WordPress's own password-reset email with it.
+	ResetKey(ctx context.Context, id int64, sendEmail bool) (key, login string, err error)
 }
 
 // RoleSource tells which WordPress roles hold an admin-level capability

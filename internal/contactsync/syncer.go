@@ -43,6 +43,8 @@ func (s *Syncer) Run(ctx context.Context, req Request) (Result, error) {
 		return s.add(ctx, req)
 	case ActionRemoveAccess:
 		return s.removeAccess(ctx, req)
+	case ActionPasswordReset:
+		return s.passwordReset(ctx, req)
 	}
 	return Result{}, permanentf("unknown action %q", req.Action)
 }

@@ -174,9 +174,9 @@ func parseWebhook(c *gin.Context, form url.Values, action string) (store.Webhook
 	a, ok := contactsync.ParseAction(action)
 	if !ok {
 		if action == "" {
-			return store.Webhook{}, badRequest("no action: use wpf_action=add, update, update_tags, remove_access or test")
+			return store.Webhook{}, badRequest("no action: use wpf_action=add, update, update_tags, password_reset, remove_access or test")
 		}
-		return store.Webhook{}, badRequest("unknown action %q: use add, update, update_tags, remove_access or test", activecampaign.Truncate(action, 40))
+		return store.Webhook{}, badRequest("unknown action %q: use add, update, update_tags, password_reset, remove_access or test", activecampaign.Truncate(action, 40))
 	}
 	hook, err := activecampaign.ParseWebhook(form)
 	if err != nil {
