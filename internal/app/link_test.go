@@ -6,13 +6,16 @@ package app_test
 // WordPress's mail log.
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,23 +50,36 @@ func onlyLink(t *testing.T, b *bridge, contact, linkField string) string {
 }
 
 // TestSetPasswordLink: a new user's link is written once (no password
-// anywhere), sets a password through WordPress's own form, that password
+// anywhere), even under a storm of duplicate adds, sets a password through WordPress's own form, that password
 // logs in, and the link then no longer works.
 func TestSetPasswordLink(t *testing.T) {
 	b, linkField := startLinkBridge(t)
 	email := wptest.UniqueEmail(t, "link")
 	id := b.addContact(acfake.Contact{Email: email})
 	t.Cleanup(func() { b.deleteUserByEmail(email) })
-	r := b.post("/", hook("add"), contactBody(id, email))
-	if r.Status != "done" || r.UserID == 0 {
-		t.Fatalf("add = %d %q %q", r.Code, r.Status, r.Message)
+	// A duplicate storm: AC (or an automation) sends the add 8 times at once.
+	var wg sync.WaitGroup
+	codes := make([]int, 8)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _ = sendHook(b.URL, hook("add"), contactBody(id, email))
+		}()
 	}
-	r = b.post("/", hook("add"), contactBody(id, email)) // no second link
-	if r.Status != "done" {
-		t.Fatalf("second add = %d %q %q", r.Code, r.Status, r.Message)
+	wg.Wait()
+	for _, code := range codes {
+		if code != http.StatusOK && code != http.StatusAccepted {
+			t.Fatalf("add answers %v, want 200 or 202", codes)
+		}
+	}
+	waitSettled(t, b.URL, 30*time.Second)
+	u, err := contactUser(b.Site, b.WP, id, email)
+	if err != nil {
+		t.Fatal(err)
 	}
 	link := onlyLink(t, b, id, linkField)
-	login := b.user(r.UserID).Username
+	login := u.Username
 	password := "Set-By-Link-" + id
 	if err := setPasswordByLink(t, link, password); err != nil {
 		t.Fatalf("set a password through the link: %v", err)
@@ -153,4 +169,70 @@ func setPasswordByLink(t *testing.T, link, password string) error {
 		return errors.New("WordPress did not reset the password")
 	}
 	return nil
+}
+
+// TestCrashLinks kills wpbridge (SIGKILL) while it creates users with
+// set-password links only, restarts it on the same database, and checks
+// that every contact got one user and one link (a second write of the same
+// link only when the first was sent before the kill), that no password was
+// written, and that the links work.
+func TestCrashLinks(t *testing.T) {
+	ac, _ := newAC(t, 5)
+	linkField := ac.AddField("Password link", "PASSWORD_LINK", "text")
+	c := newChild(t, ac)
+	c.env["RETURN_PASSWORD_FIELD"] = ""
+	c.env["RETURN_LINK_FIELD"] = "%PASSWORD_LINK%"
+	c.start()
+	const n = 30
+	cs := crashStorm(t, c.p.URL, ac, n)
+	wait.For(t, 2*time.Minute, "a third of the links to be written", func() (bool, string) {
+		done := 0
+		for _, x := range cs {
+			if len(ac.FieldWrites(x.id)) > 0 {
+				done++
+			}
+		}
+		return done >= n/3, fmt.Sprintf("%d of %d written", done, n)
+	})
+	c.p.Kill()
+	killedAt := time.Now()
+	c.start()
+	waitSettled(t, c.p.URL, 3*time.Minute)
+	site := wptest.Env(t)
+	wp := site.Client(t)
+	var ids []int64
+	t.Cleanup(func() { deleteUsers(t, wp, ids) })
+	for i, x := range cs {
+		u, err := contactUser(site, wp, x.id, x.email)
+		if err != nil {
+			t.Errorf("contact %s: %v", x.id, err)
+			if more, err := site.UserIDsWithEmail(context.Background(), x.email); err == nil {
+				ids = append(ids, more...)
+			}
+			continue
+		}
+		ids = append(ids, u.ID)
+		ws := ac.FieldWrites(x.id)
+		if len(ws) == 0 {
+			t.Errorf("contact %s: no link written", x.id)
+			continue
+		}
+		for _, w := range ws {
+			if w.Field != linkField || w.Value != ws[0].Value {
+				t.Errorf("contact %s: a write to field %s that is not its one link", x.id, w.Field)
+			}
+		}
+		if len(ws) > 2 || (len(ws) == 2 && !ws[0].At.Before(killedAt)) {
+			t.Errorf("contact %s: link written %d times, not explained by the kill", x.id, len(ws))
+		}
+		if i%6 == 0 || len(ws) > 1 {
+			if err := setPasswordByLink(t, ws[0].Value, "Crash-Link-"+x.id); err != nil || !site.CheckPassword(t, u.Username, "Crash-Link-"+x.id) {
+				t.Errorf("contact %s: the link written to AC does not set a password that logs in (%v)", x.id, err)
+			}
+		}
+	}
+	if err := c.p.Stop(30 * time.Second); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	checkSecrets(t, c.logs.String(), ac, contactIDs(cs), testAccessKey, testACKey, site.AppPassword)
 }
