@@ -154,6 +154,7 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 	}
 	a.Server, err = server.New(server.Options{
 		AccessKeys: keys, SyncTimeout: a.cfg.SyncTimeout, TrustedProxies: a.cfg.TrustedProxies,
+		UserExists: syncer.UserExists,
 	}, a.Queue, a.log.WithField("component", "http"), a.Metrics)
 	return err
 }

@@ -97,7 +97,7 @@ func TestRemoveAccess(t *testing.T) {
 
 // TestRemoveAccessDelete: delete=true deletes the user; its post goes to
 // the reassign= user, or to the WP_USERNAME user. An unknown reassign email
-// fails the webhook for good and deletes nothing.
+// is answered 400 and deletes nothing.
 func TestRemoveAccessDelete(t *testing.T) {
 	b := startBridge(t, nil, app.Options{})
 	heir, _ := lifecycleUser(t, b, "heir")
@@ -117,8 +117,8 @@ func TestRemoveAccessDelete(t *testing.T) {
 		post := createPost(t, b.Site, u.ID)
 		if tc.reassign != "" {
 			r := b.post("/", hook("remove_access", "delete", "true", "reassign", "missing-"+tc.reassign), contactBody(id, u.Email))
-			if r.Code != http.StatusUnprocessableEntity || r.Status != "failed" || !strings.Contains(r.Message, "no WordPress user has that email") {
-				t.Errorf("unknown reassign = %d %q %q, want 422 failed", r.Code, r.Status, r.Message)
+			if r.Code != http.StatusBadRequest || !strings.Contains(r.Message, "no WordPress user has that email") {
+				t.Errorf("unknown reassign = %d %q %q, want 400", r.Code, r.Status, r.Message)
 			}
 			b.user(u.ID) // still there
 		}

@@ -86,3 +86,11 @@ func (s *Syncer) deleteUser(ctx context.Context, u *User, reassign string) (Resu
 	return Result{Status: StatusDone, UserID: u.ID, Changes: []string{"deleted"},
 		Message: fmt.Sprintf("deleted user %d, its content reassigned to user %d", u.ID, to.ID)}, nil
 }
+
+// UserExists reports whether a WordPress user has exactly this email (but
+// for ASCII case): remove_access's reassign= is checked with it when the
+// webhook arrives.
+func (s *Syncer) UserExists(ctx context.Context, email string) (bool, error) {
+	u, err := s.findByEmail(ctx, email)
+	return u != nil, err
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"mime"
@@ -118,6 +119,9 @@ func (s *Server) answerWebhook(c *gin.Context, form url.Values, action string, r
 	}
 	log = log.WithField("contact_id", w.Request.ContactID)
 	ctx := c.Request.Context()
+	if rerr := s.checkReassign(ctx, log, w.Request.Reassign); rerr != nil {
+		return s.reject(c, log, rerr)
+	}
 	out, err := s.queue.Submit(ctx, w)
 	if errors.Is(err, store.ErrTooManyPending) {
 		s.metrics.WebhooksRejected.WithLabelValues("max_pending").Inc()
@@ -253,6 +257,24 @@ func removeOptions(c *gin.Context, form url.Values, a contactsync.Action) (bool,
 		return false, "", badRequest("reassign must be the email of an existing WordPress user")
 	}
 	return del, reassign, nil
+}
+
+// checkReassign answers 400 when no WordPress user has the reassign= email.
+// When WordPress cannot tell now, the webhook is stored anyway: its round
+// checks again and fails it for good if there is still no such user.
+func (s *Server) checkReassign(ctx context.Context, log logrus.FieldLogger, email string) *requestError {
+	if email == "" || s.exists == nil {
+		return nil
+	}
+	ok, err := s.exists(ctx, email)
+	if err != nil {
+		log.WithError(err).Warn("reassign user not checked: WordPress did not answer, the round checks it")
+		return nil
+	}
+	if !ok {
+		return badRequest("reassign: no WordPress user has that email")
+	}
+	return nil
 }
 
 // parseBool reads WP Fusion's flag values: "", false, 0, no, off are false.
