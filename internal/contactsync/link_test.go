@@ -79,3 +79,25 @@ func TestSyncer_PasswordReset(t *testing.T) {
 		t.Fatalf("retry: mails %v, writes %v; want one of each", e.wp.resetMails, e.ac.writes)
 	}
 }
+
+// TestSyncer_LinkOwedAcrossFailure: a user created whose link could not be
+// made yet (WordPress failed after the create) gets its link on the retry,
+// once, with no second user.
+func TestSyncer_LinkOwedAcrossFailure(t *testing.T) {
+	e := linkEnv()
+	e.wp.fail = failOn("ResetKey", 1, errTransient)
+	if _, err := e.s.Run(context.Background(), Request{ContactID: "42", Action: ActionAdd}); !errors.Is(err, errTransient) {
+		t.Fatalf("first run: %v, want the reset key's error", err)
+	}
+	if link, ok := e.pw.pending(linkKey("42")); !ok || link != "" {
+		t.Fatalf("after the failure: pending %q %v, want a link owed", link, ok)
+	}
+	mustRun(t, e.s, Request{ContactID: "42", Action: ActionUpdate}) // no link from an update
+	if len(e.ac.writes) != 0 {
+		t.Fatalf("update wrote %v", e.ac.writes)
+	}
+	res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionAdd})
+	if len(e.wp.ids()) != 1 || len(e.ac.writes) != 1 || !hasString(res.Changes, "link_returned") || len(e.pw.m) != 0 {
+		t.Fatalf("retry: users %v, writes %v, changes %v, pending %d", e.wp.ids(), e.ac.writes, res.Changes, len(e.pw.m))
+	}
+}

@@ -40,7 +40,9 @@ type RoleSource interface {
 
 // PasswordStore keeps a generated password durably between generating it and
 // writing it to ActiveCampaign, so that a crash in between neither loses it
-// nor makes a second, different one.
+// nor makes a second, different one. Set-password links are kept the same
+// way under LinkKeyPrefix + the contact id ("" while a link is owed but not
+// made yet).
 type PasswordStore interface {
 	PendingPassword(ctx context.Context, contactID string) (string, bool, error)
 	SavePendingPassword(ctx context.Context, contactID, password string) error

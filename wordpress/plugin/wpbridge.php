@@ -1,7 +1,7 @@
 <?php
 /**
  * Plugin Name: wpbridge
- * Description: REST API helpers for wpbridge (ActiveCampaign to WordPress user sync): user meta, find a user by meta, the new-user email, a status route.
+ * Description: REST API helpers for wpbridge (ActiveCampaign to WordPress user sync): user meta, find a user by meta, the new-user email, password-reset keys and emails, a status route.
  * Version: 1.0.0
  * Requires at least: 5.7
  * Requires PHP: 7.4
