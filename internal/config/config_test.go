@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/wpbridge/wpbridge/internal/contactsync"
 )
 
 // Secret values used by the tests; none may ever show up in an error or in
@@ -265,6 +267,9 @@ func TestConfig_Validate(t *testing.T) {
 		}, `target "role" is mapped twice`},
 		{"bad return field", func(c *Config) { c.ReturnPasswordField = "%lower%" }, "RETURN_PASSWORD_FIELD:"},
 		{"bad link field", func(c *Config) { c.ReturnLinkField = "12a" }, "RETURN_LINK_FIELD:"},
+		{"field map onto the remove_access marker", func(c *Config) {
+			c.FieldMap = append(c.FieldMap, contactsync.Mapping{Target: "WPBridge_Access_Removed", Source: "phone"})
+		}, "remove_access marker"},
 		{"empty allowed roles", func(c *Config) { c.AllowedRoles = nil }, "ALLOWED_ROLES: must list at least one role"},
 		{"negative timeout", func(c *Config) { c.SyncTimeout = -time.Second }, "SYNC_TIMEOUT: must be from 0s to 30s"},
 	}

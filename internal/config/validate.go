@@ -263,6 +263,11 @@ func (c *Config) checkMetaKeys(p *problems) {
 			}
 		}
 	}
+	for _, fm := range c.FieldMap {
+		if strings.EqualFold(fm.Target, contactsync.AccessRemovedMetaKey) {
+			p.add("FIELD_MAP", "target %q is wpbridge's remove_access marker (it keeps a user without a role managed): map to another key", fm.Target)
+		}
+	}
 	if c.TagsMetaKey != "" && strings.EqualFold(c.TagsMetaKey, c.ContactIDMetaKey) {
 		p.add("CONTACT_ID_META_KEY", "must differ from TAGS_META_KEY, also in case (got %q and %q)", c.ContactIDMetaKey, c.TagsMetaKey)
 	}
