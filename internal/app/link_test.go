@@ -95,6 +95,24 @@ func TestSetPasswordLink(t *testing.T) {
 	}
 }
 
+// TestSetPasswordLinkExpires: a link older than WordPress's expiry (a day)
+// is refused by WordPress.
+func TestSetPasswordLinkExpires(t *testing.T) {
+	b, linkField := startLinkBridge(t)
+	email := wptest.UniqueEmail(t, "link-expired")
+	id := b.addContact(acfake.Contact{Email: email})
+	t.Cleanup(func() { b.deleteUserByEmail(email) })
+	r := b.post("/", hook("add"), contactBody(id, email))
+	if r.Status != "done" || r.UserID == 0 {
+		t.Fatalf("add = %d %q %q", r.Code, r.Status, r.Message)
+	}
+	link := onlyLink(t, b, id, linkField)
+	b.Site.AgeResetKey(t, r.UserID, 25*time.Hour)
+	if err := setPasswordByLink(t, link, "Too-Late-"+id); err == nil || !strings.Contains(err.Error(), "expiredkey") {
+		t.Fatalf("a link a day old: %v, want WordPress to refuse it as expired", err)
+	}
+}
+
 // TestPasswordReset: password_reset sends exactly one WordPress reset
 // email, carrying the key of the link written to AC; an editor gets none.
 func TestPasswordReset(t *testing.T) {
