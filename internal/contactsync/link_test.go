@@ -36,7 +36,7 @@ func TestSyncer_LinkForNewUser(t *testing.T) {
 	mustRun(t, e.s, Request{ContactID: "42", Action: ActionAdd})
 	want := "https://site.example/wp-login.php?action=rp&key=key-1&login=ann%40example.com"
 	if len(e.ac.writes) != 1 || e.ac.writes[0] != (fieldWrite{"42", "13", want}) {
-		t.Fatalf("AC writes = %v, want the one link %s", e.ac.writes, want)
+		t.Fatalf("%d AC writes, want exactly the link %s", len(e.ac.writes), want)
 	}
 	if !hasString(res.Changes, "link_returned") || e.wp.count("ResetKey") != 1 || len(e.wp.resetMails) != 0 {
 		t.Errorf("changes %v, %d keys, %d mails; want link_returned, 1 key, no mail", res.Changes, e.wp.count("ResetKey"), len(e.wp.resetMails))
@@ -52,18 +52,18 @@ func TestSyncer_PasswordReset(t *testing.T) {
 	e := linkEnv()
 	res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionPasswordReset})
 	if !res.Created || len(e.wp.resetMails) != 1 || len(e.ac.writes) != 1 || e.wp.count("ResetKey") != 1 {
-		t.Fatalf("new user: %+v, mails %v, writes %v", res, e.wp.resetMails, e.ac.writes)
+		t.Fatalf("new user: %+v, mails %v, %d writes", res, e.wp.resetMails, len(e.ac.writes))
 	}
 	mustRun(t, e.s, Request{ContactID: "42", Action: ActionPasswordReset})
 	if len(e.wp.resetMails) != 2 || len(e.ac.writes) != 2 || e.ac.writes[1].value == e.ac.writes[0].value {
-		t.Fatalf("second reset: mails %v, writes %v: want a second mail and a new link", e.wp.resetMails, e.ac.writes)
+		t.Fatalf("second reset: mails %v, %d writes: want a second mail and a new link", e.wp.resetMails, len(e.ac.writes))
 	}
 
 	e = linkEnv()
 	e.wp.seed(annUser("editor"), "secret")
 	res = mustRun(t, e.s, Request{ContactID: "42", Action: ActionPasswordReset})
 	if res.Status != StatusIgnored || len(e.wp.resetMails) != 0 || len(e.ac.writes) != 0 {
-		t.Fatalf("editor: %+v, mails %v, writes %v; want ignored, nothing sent", res, e.wp.resetMails, e.ac.writes)
+		t.Fatalf("editor: %+v, mails %v, %d writes; want ignored, nothing sent", res, e.wp.resetMails, len(e.ac.writes))
 	}
 
 	// A link made (and its email sent) by a run whose AC write failed is
@@ -76,7 +76,7 @@ func TestSyncer_PasswordReset(t *testing.T) {
 	}
 	mustRun(t, e.s, Request{ContactID: "42", Action: ActionPasswordReset})
 	if len(e.wp.resetMails) != 1 || len(e.ac.writes) != 1 {
-		t.Fatalf("retry: mails %v, writes %v; want one of each", e.wp.resetMails, e.ac.writes)
+		t.Fatalf("retry: mails %v, %d writes; want one of each", e.wp.resetMails, len(e.ac.writes))
 	}
 }
 
@@ -94,10 +94,22 @@ func TestSyncer_LinkOwedAcrossFailure(t *testing.T) {
 	}
 	mustRun(t, e.s, Request{ContactID: "42", Action: ActionUpdate}) // no link from an update
 	if len(e.ac.writes) != 0 {
-		t.Fatalf("update wrote %v", e.ac.writes)
+		t.Fatalf("update wrote %d AC values", len(e.ac.writes))
 	}
 	res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionAdd})
 	if len(e.wp.ids()) != 1 || len(e.ac.writes) != 1 || !hasString(res.Changes, "link_returned") || len(e.pw.m) != 0 {
-		t.Fatalf("retry: users %v, writes %v, changes %v, pending %d", e.wp.ids(), e.ac.writes, res.Changes, len(e.pw.m))
+		t.Fatalf("retry: users %v, %d writes, changes %v, pending %d", e.wp.ids(), len(e.ac.writes), res.Changes, len(e.pw.m))
+	}
+}
+
+// TestSyncer_PasswordAndLink: with both fields set a new user gets its
+// password and its link, each written once.
+func TestSyncer_PasswordAndLink(t *testing.T) {
+	e := linkEnv()
+	e.s.Policy.ReturnPasswordField = "12"
+	mustRun(t, e.s, Request{ContactID: "42", Action: ActionAdd})
+	mustRun(t, e.s, Request{ContactID: "42", Action: ActionAdd})
+	if len(e.ac.writes) != 2 || e.ac.writes[0].fieldID != "12" || e.ac.writes[1].fieldID != "13" || len(e.pw.m) != 0 {
+		t.Fatalf("%d AC writes, pending %d; want one to field 12 then one to 13, nothing pending", len(e.ac.writes), len(e.pw.m))
 	}
 }
