@@ -271,6 +271,11 @@ func (s *UsersService) Get(ctx context.Context, id int64) (*User, error) {
 	return s.one(ctx, request{method: http.MethodGet, route: userRoute(id), query: editContext})
 }
 
+// Me loads the user the client acts as (GET /wp/v2/users/me).
+func (s *UsersService) Me(ctx context.Context) (*User, error) {
+	return s.one(ctx, request{method: http.MethodGet, route: "/wp/v2/users/me", query: editContext})
+}
+
 // FindByEmail returns the user whose email equals email, ignoring ASCII case
 // only (GET /wp/v2/users?search=...; WordPress searches substrings, and its
 // database may fold look-alikes such as the Kelvin sign to "k", so anything
@@ -306,6 +311,31 @@ func (s *UsersService) FindByEmail(ctx context.Context, email string) (*User, er
 func equalEmail(a, b string) bool {
 	isASCII := func(s string) bool { return strings.IndexFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) < 0 }
 	return a == b || (isASCII(a) && isASCII(b) && strings.EqualFold(a, b))
+}
+
+// ResetKey makes a new password-reset key for user id (POST
+// /wpbridge/v1/users/{id}/reset-key, companion plugin: WordPress's
+// get_password_reset_key, which replaces any earlier key) and returns it
+// with the user's login. With sendEmail WordPress also sends its own
+// password-reset email, carrying that key. The key is a secret: it never
+// appears in an error. ErrPluginMissing with a plugin too old for the route.
+func (s *UsersService) ResetKey(ctx context.Context, id int64, sendEmail bool) (key, login string, err error) {
+	if id <= 0 {
+		return "", "", invalidf("reset key: user id %d", id)
+	}
+	r := request{method: http.MethodPost, route: "/wpbridge/v1/users/" + strconv.FormatInt(id, 10) + "/reset-key",
+		body: map[string]bool{"send_email": sendEmail}}
+	var out struct {
+		Key   string `json:"key"`
+		Login string `json:"login"`
+	}
+	if _, err := s.c.do(ctx, r, &out); err != nil {
+		return "", "", err
+	}
+	if out.Key == "" || out.Login == "" {
+		return "", "", &Error{Code: CodeInvalidResponse, Message: "answer has no key or login", Method: r.method, Path: r.route}
+	}
+	return out.Key, out.Login, nil
 }
 
 // CheckPassword reports whether password is user id's password

@@ -70,7 +70,9 @@ type showItem struct {
 	SendNotification bool     `json:"send_notification"`
 	Async            bool     `json:"async"`
 	Email            string   `json:"email"`
-	Tags             []string `json:"tags"` // null when the payload had no tags field
+	Tags             []string `json:"tags"`               // null when the payload had no tags field
+	Delete           bool     `json:"delete,omitempty"`   // remove_access only
+	Reassign         string   `json:"reassign,omitempty"` // remove_access only
 	Message          string   `json:"message"`
 	RetryFrom        string   `json:"retry_from"`
 	FinishedAt       string   `json:"finished_at,omitempty"`
@@ -89,6 +91,7 @@ func showWebhook(ctx context.Context, db *store.DB, c *webhooksCmd, w io.Writer)
 	it := showItem{
 		listItem: newListItem(r), Role: r.Request.Role, SendNotification: r.Request.SendNotification, Async: r.Async,
 		Email: r.Request.EmailHint, Message: r.Message, RetryFrom: timeOut(r.RetryFrom), FinishedAt: timeOut(r.FinishedAt),
+		Delete: r.Request.Delete, Reassign: r.Request.Reassign,
 	}
 	if r.Request.HasTags {
 		it.Tags = append([]string{}, r.Request.Tags...)
@@ -121,6 +124,9 @@ func printShow(w io.Writer, it showItem) {
 		tags = strings.Join(it.Tags, ", ")
 	}
 	line("payload tags", tags)
+	if it.Delete {
+		line("delete", "true, content to "+orDefault(it.Reassign, "the WP_USERNAME user"))
+	}
 	line("state", it.State)
 	line("attempts", fmt.Sprint(it.Attempts))
 	line("last error", it.Error)
@@ -184,4 +190,11 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

@@ -69,6 +69,36 @@ func (s *Users) Update(ctx context.Context, id int64, ch contactsync.Change) (*c
 	return toUser(u), nil
 }
 
+// Delete deletes user id, its content given to user reassign.
+func (s *Users) Delete(ctx context.Context, id, reassign int64) error {
+	if err := s.WP.Users.Delete(ctx, id, reassign); err != nil {
+		return notFound(err, wordpress.ErrNotFound, contactsync.ErrUserNotFound)
+	}
+	return nil
+}
+
+// Self loads the user the WordPress client acts as (WP_USERNAME).
+func (s *Users) Self(ctx context.Context) (*contactsync.User, error) {
+	u, err := s.WP.Users.Me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return toUser(u), nil
+}
+
+// ResetKey makes a new password-reset key for user id (companion plugin),
+// sending WordPress's reset email when sendEmail.
+func (s *Users) ResetKey(ctx context.Context, id int64, sendEmail bool) (key, login string, err error) {
+	key, login, err = s.WP.Users.ResetKey(ctx, id, sendEmail)
+	if errors.Is(err, wordpress.ErrPluginMissing) {
+		return "", "", contactsync.Permanent(fmt.Errorf("the wpbridge companion plugin on this site is too old for password resets and links: update it: %w", err))
+	}
+	if err != nil {
+		return "", "", notFound(err, wordpress.ErrNotFound, contactsync.ErrUserNotFound)
+	}
+	return key, login, nil
+}
+
 // CheckPassword asks WordPress (companion plugin) whether password is the
 // user's. A plugin too old to have the check cannot tell: false, as before it
 // existed.

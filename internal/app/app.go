@@ -76,6 +76,7 @@ func Policy(cfg *config.Config) contactsync.Policy {
 	return contactsync.Policy{
 		DefaultRole: cfg.DefaultRole, AllowedRoles: cfg.AllowedRoles, UsernameFormat: cfg.UsernameFormat,
 		PasswordLength: cfg.PasswordLength, ReturnPasswordField: cfg.ReturnPasswordField,
+		ReturnLinkField: cfg.ReturnLinkField, SiteURL: cfg.WPURL,
 		FieldMap: cfg.FieldMap, TagsMetaKey: cfg.TagsMetaKey, ContactIDMetaKey: cfg.ContactIDMetaKey,
 	}
 }
@@ -154,7 +155,8 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 	for _, k := range a.cfg.AccessKeys {
 		keys = append(keys, k.Reveal())
 	}
-	sopts := server.Options{AccessKeys: keys, SyncTimeout: a.cfg.SyncTimeout, TrustedProxies: a.cfg.TrustedProxies}
+	sopts := server.Options{AccessKeys: keys, SyncTimeout: a.cfg.SyncTimeout, TrustedProxies: a.cfg.TrustedProxies,
+		UserExists: syncer.UserExists}
 	if sopts.Admin, err = a.adminHandler(adminHistory{db: a.db}); err != nil {
 		return err
 	}

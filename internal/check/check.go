@@ -189,6 +189,9 @@ func fieldRefs(cfg *config.Config) []fieldRef {
 	if cfg.ReturnPasswordField != "" {
 		refs = append(refs, fieldRef{"RETURN_PASSWORD_FIELD", cfg.ReturnPasswordField})
 	}
+	if cfg.ReturnLinkField != "" {
+		refs = append(refs, fieldRef{"RETURN_LINK_FIELD", cfg.ReturnLinkField})
+	}
 	for _, m := range cfg.FieldMap {
 		src := m.Source
 		if strings.HasPrefix(src, "field:") {

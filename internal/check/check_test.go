@@ -219,6 +219,8 @@ func TestCheckFailures(t *testing.T) {
 			want: []string{"RETURN_PASSWORD_FIELD", "no custom field %NO_SUCH_FIELD%", "create it or fix the variable"}, fails: 1},
 		{name: "return password field id missing", env: map[string]string{"RETURN_PASSWORD_FIELD": "9999"},
 			want: []string{"RETURN_PASSWORD_FIELD", "no custom field 9999"}, fails: 1},
+		{name: "return link field missing", env: map[string]string{"RETURN_LINK_FIELD": "%NO_LINK_FIELD%"},
+			want: []string{"RETURN_LINK_FIELD", "no custom field %NO_LINK_FIELD%", "create it or fix the variable"}, fails: 1},
 		{name: "field map refs missing", env: map[string]string{"FIELD_MAP": "first_name=firstName,size=%NOPE%,extra=field:8888"},
 			want: []string{"FIELD_MAP size", "no custom field %NOPE%", "FIELD_MAP extra", "no custom field 8888"}, fails: 2},
 	}

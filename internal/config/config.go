@@ -54,6 +54,10 @@ type Config struct {
 	// passwords: a numeric id ("12") or an upper-cased personalization tag
 	// ("%WP_PASSWORD%"); empty turns the feature off.
 	ReturnPasswordField string `env:"RETURN_PASSWORD_FIELD"`
+	// ReturnLinkField is the AC custom field receiving one-time
+	// set-password links (WP_URL/wp-login.php?action=rp&key=...), in the
+	// same forms as ReturnPasswordField; empty turns the feature off.
+	ReturnLinkField string `env:"RETURN_LINK_FIELD"`
 	// FieldMap maps AC contact fields to WordPress user fields and meta.
 	FieldMap FieldMap `env:"FIELD_MAP, default=first_name=firstName,last_name=lastName"`
 	// TagsMetaKey is the user meta holding the contact's tag names.
@@ -224,9 +228,11 @@ func (c *Config) normalize() {
 		c.LogLevel = "warn"
 	}
 	c.LogFormat = strings.ToLower(c.LogFormat)
-	if f := c.ReturnPasswordField; f != "" {
-		if norm, err := normalizeReturnField(f); err == nil {
-			c.ReturnPasswordField = norm
+	for _, f := range []*string{&c.ReturnPasswordField, &c.ReturnLinkField} {
+		if *f != "" {
+			if norm, err := normalizeReturnField(*f); err == nil {
+				*f = norm
+			}
 		}
 	}
 	var roles []string

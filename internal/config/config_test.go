@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/wpbridge/wpbridge/internal/contactsync"
 )
 
 // Secret values used by the tests; none may ever show up in an error or in
@@ -105,7 +107,7 @@ func TestLoad_EmptyMeansDefault(t *testing.T) {
 	t.Parallel()
 	env := requiredEnv()
 	for _, k := range []string{"LISTEN_ADDR", "DATABASE_URL", "SYNC_TIMEOUT", "DEFAULT_ROLE", "ALLOWED_ROLES",
-		"USERNAME_FORMAT", "PASSWORD_LENGTH", "RETURN_PASSWORD_FIELD", "FIELD_MAP", "TAGS_META_KEY",
+		"USERNAME_FORMAT", "PASSWORD_LENGTH", "RETURN_PASSWORD_FIELD", "RETURN_LINK_FIELD", "FIELD_MAP", "TAGS_META_KEY",
 		"CONTACT_ID_META_KEY", "AC_RATE_LIMIT", "WP_MAX_CONCURRENT", "WORKERS", "MAX_PENDING", "TRUSTED_PROXIES", "LOG_LEVEL", "LOG_FORMAT"} {
 		env[k] = ""
 	}
@@ -264,6 +266,10 @@ func TestConfig_Validate(t *testing.T) {
 			c.FieldMap = FieldMap{{Target: "role", Source: "email"}, {Target: "role", Source: "phone"}}
 		}, `target "role" is mapped twice`},
 		{"bad return field", func(c *Config) { c.ReturnPasswordField = "%lower%" }, "RETURN_PASSWORD_FIELD:"},
+		{"bad link field", func(c *Config) { c.ReturnLinkField = "12a" }, "RETURN_LINK_FIELD:"},
+		{"field map onto the remove_access marker", func(c *Config) {
+			c.FieldMap = append(c.FieldMap, contactsync.Mapping{Target: "WPBridge_Access_Removed", Source: "phone"})
+		}, "remove_access marker"},
 		{"empty allowed roles", func(c *Config) { c.AllowedRoles = nil }, "ALLOWED_ROLES: must list at least one role"},
 		{"negative timeout", func(c *Config) { c.SyncTimeout = -time.Second }, "SYNC_TIMEOUT: must be from 0s to 30s"},
 	}

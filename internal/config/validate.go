@@ -118,7 +118,7 @@ func (c *Config) checkDefaultRole(p *problems) {
 }
 
 // checkNewUsers checks how new users get their login and password:
-// USERNAME_FORMAT, PASSWORD_LENGTH and RETURN_PASSWORD_FIELD.
+// USERNAME_FORMAT, PASSWORD_LENGTH, RETURN_PASSWORD_FIELD and RETURN_LINK_FIELD.
 func (c *Config) checkNewUsers(p *problems) {
 	switch c.UsernameFormat {
 	case "email", "flname", "fnamenum":
@@ -129,6 +129,11 @@ func (c *Config) checkNewUsers(p *problems) {
 	if f := c.ReturnPasswordField; f != "" {
 		if norm, err := normalizeReturnField(f); err != nil || norm != f {
 			p.add("RETURN_PASSWORD_FIELD", "must be an AC custom field id like 12 or a personalization tag like %%WP_PASSWORD%% (got %q); leave it empty to turn it off", f)
+		}
+	}
+	if f := c.ReturnLinkField; f != "" {
+		if norm, err := normalizeReturnField(f); err != nil || norm != f {
+			p.add("RETURN_LINK_FIELD", "must be an AC custom field id like 13 or a personalization tag like %%PASSWORD_LINK%% (got %q); leave it empty to turn it off", f)
 		}
 	}
 }
@@ -257,6 +262,11 @@ func (c *Config) checkMetaKeys(p *problems) {
 			if strings.EqualFold(fm.Target, k.value) {
 				p.add("FIELD_MAP", "target %q is also %s, which wpbridge manages: map to another key", fm.Target, k.name)
 			}
+		}
+	}
+	for _, fm := range c.FieldMap {
+		if strings.EqualFold(fm.Target, contactsync.AccessRemovedMetaKey) {
+			p.add("FIELD_MAP", "target %q is wpbridge's remove_access marker (it keeps a user without a role managed): map to another key", fm.Target)
 		}
 	}
 	if c.TagsMetaKey != "" && strings.EqualFold(c.TagsMetaKey, c.ContactIDMetaKey) {

@@ -97,6 +97,7 @@ func TestLoad_Variables(t *testing.T) {
 
 		// RETURN_PASSWORD_FIELD
 		{"return field id", "RETURN_PASSWORD_FIELD", "012", func(c *Config) bool { return c.ReturnPasswordField == "12" }, ""},
+		{"link field tag", "RETURN_LINK_FIELD", "%password_link%", func(c *Config) bool { return c.ReturnLinkField == "%PASSWORD_LINK%" }, ""},
 		{"return field perstag", "RETURN_PASSWORD_FIELD", "%wp_password%", func(c *Config) bool { return c.ReturnPasswordField == "%WP_PASSWORD%" }, ""},
 		{"return field name", "RETURN_PASSWORD_FIELD", "WP Password", nil, `RETURN_PASSWORD_FIELD: must be an AC custom field id like 12 or a personalization tag like %WP_PASSWORD% (got "WP Password")`},
 		{"return field zero", "RETURN_PASSWORD_FIELD", "0", nil, "RETURN_PASSWORD_FIELD: must be an AC custom field id"},

@@ -3,26 +3,38 @@ package contactsync
 // Action is what a webhook asks for.
 type Action string
 
-// The actions a webhook can ask for. Add covers Update, which covers UpdateTags.
+// The actions a webhook can ask for. Add covers Update, which covers
+// UpdateTags. RemoveAccess and Add (and PasswordReset, which does what Add
+// does and more) decide whether the contact has access: between them the
+// later webhook wins (see Request.Merge).
 const (
-	ActionAdd        Action = "add"
-	ActionUpdate     Action = "update"
-	ActionUpdateTags Action = "update_tags"
+	ActionAdd          Action = "add"
+	ActionUpdate       Action = "update"
+	ActionUpdateTags   Action = "update_tags"
+	ActionRemoveAccess Action = "remove_access"
+	// ActionPasswordReset does what ActionAdd does, then sends WordPress's
+	// password-reset email (and a set-password link to RETURN_LINK_FIELD).
+	ActionPasswordReset Action = "password_reset"
 )
 
 // ParseAction returns the Action named s (lower case), or false.
 func ParseAction(s string) (Action, bool) {
 	switch a := Action(s); a {
-	case ActionAdd, ActionUpdate, ActionUpdateTags:
+	case ActionAdd, ActionUpdate, ActionUpdateTags, ActionRemoveAccess, ActionPasswordReset:
 		return a, true
 	}
 	return "", false
 }
 
-// Rank orders actions by how much they cover: add > update > update_tags.
+// Rank orders actions by how much they cover: password_reset > add >
+// update > update_tags, and remove_access ranks with add. Between
+// remove_access and add or password_reset the later webhook wins
+// (Request.Merge), whatever their rank.
 func (a Action) Rank() int {
 	switch a {
-	case ActionAdd:
+	case ActionPasswordReset:
+		return 4
+	case ActionAdd, ActionRemoveAccess:
 		return 3
 	case ActionUpdate:
 		return 2

@@ -55,6 +55,9 @@ func (s *Syncer) addFound(ctx context.Context, u *User, c *Contact, req Request)
 		if err := s.Passwords.DeletePendingPassword(ctx, c.ID); err != nil {
 			return Result{}, fmt.Errorf("drop pending password: %w", err)
 		}
+		if err := s.Passwords.DeletePendingPassword(ctx, linkKey(c.ID)); err != nil {
+			return Result{}, fmt.Errorf("drop pending link: %w", err)
+		}
 	}
 	res, err := s.refresh(ctx, u, c, req, false)
 	if err != nil {
@@ -70,7 +73,7 @@ func (s *Syncer) addFound(ctx context.Context, u *User, c *Contact, req Request)
 	}
 	res.Changes = append(res.Changes, "password_returned")
 	res.Message = fmt.Sprintf("linked user %d, created earlier for this contact; %s; generated password written to ActiveCampaign", u.ID, res.Message)
-	return res, nil
+	return s.addLink(ctx, res, c.ID, c.ID, u.ID)
 }
 
 // createdByUs reports whether u holds the password pending for the contact,
@@ -116,7 +119,10 @@ func (s *Syncer) addExisting(ctx context.Context, u *User, req Request) (Result,
 		}
 		res.Changes = append(res.Changes, "password_returned")
 	}
-	return res, nil
+	if req.Action != ActionAdd {
+		return res, nil
+	}
+	return s.addLink(ctx, res, req.ContactID, c.ID, u.ID)
 }
 
 // create makes a new user for the contact: it builds the user, creates it
@@ -137,6 +143,11 @@ func (s *Syncer) create(ctx context.Context, c *Contact, req Request) (Result, e
 	password, generated := values["user_pass"], false
 	if password == "" {
 		if password, generated, err = s.newPassword(ctx, c.ID); err != nil {
+			return Result{}, err
+		}
+	}
+	if req.Action == ActionAdd {
+		if err := s.oweLink(ctx, c.ID); err != nil {
 			return Result{}, err
 		}
 	}
@@ -171,6 +182,19 @@ func (s *Syncer) create(ctx context.Context, c *Contact, req Request) (Result, e
 		}
 		res.Changes = append(res.Changes, "password_returned")
 		res.Message += "; generated password written to ActiveCampaign"
+	}
+	return s.addLink(ctx, res, c.ID, c.ID, u.ID)
+}
+
+// addLink writes the set-password link owed to the contact, if any.
+func (s *Syncer) addLink(ctx context.Context, res Result, pendingID, contactID string, userID int64) (Result, error) {
+	owed, err := s.returnLink(ctx, pendingID, contactID, userID)
+	if err != nil {
+		return Result{}, err
+	}
+	if owed {
+		res.Changes = append(res.Changes, "link_returned")
+		res.Message += "; set-password link written to ActiveCampaign"
 	}
 	return res, nil
 }

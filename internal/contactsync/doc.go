@@ -1,7 +1,8 @@
 // Package contactsync holds wpbridge's rules for keeping one WordPress user in
 // step with one ActiveCampaign contact: which user a contact maps to, what a
-// new user's login, password and role are, which fields are written, and when
-// a generated password goes back to ActiveCampaign.
+// new user's login, password and role are, which fields are written, when a
+// generated password or a set-password link goes back to ActiveCampaign, and
+// when a user loses its access.
 //
 // It knows nothing about HTTP, queues or the API clients: it talks to
 // ActiveCampaign through ContactSource, to WordPress through UserStore and to
@@ -21,6 +22,10 @@
 //   - syncer.go: Syncer.Run and the lookups every action shares
 //   - add.go: the add action (link or create a user, return its password)
 //   - update.go: the update and update_tags actions
+//   - remove.go: the remove_access action (roles taken, or the user deleted;
+//     AccessRemovedMetaKey keeps a role-less user managed)
+//   - link.go: set-password links (RETURN_LINK_FIELD) and the
+//     password_reset action
 //   - managed.go: managed users (whose role, password, email and names a
 //     webhook may change) and privileged roles (never assigned)
 //   - change.go: field mapping and building the one write to a user

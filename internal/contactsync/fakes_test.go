@@ -41,13 +41,16 @@ func failOn(method string, n int, err error) func(string) error {
 // emails are unique case-insensitively, a login with characters strict
 // sanitize_user would strip is rejected, and the email lives in User.Email.
 type fakeUsers struct {
-	mu        sync.Mutex
-	users     map[int64]*User
-	passwords map[int64]string
-	nextID    int64
-	creates   []NewUser
-	updates   []userUpdate
-	notified  []int64
+	mu         sync.Mutex
+	users      map[int64]*User
+	passwords  map[int64]string
+	nextID     int64
+	creates    []NewUser
+	updates    []userUpdate
+	notified   []int64
+	deleted    [][2]int64 // user id, reassigned to
+	keys       int
+	resetMails []int64
 	callLog
 	// beforeCreate runs before Create touches the table (without the lock).
 	beforeCreate func()
@@ -188,6 +191,43 @@ func (f *fakeUsers) Update(_ context.Context, id int64, ch Change) (*User, error
 	}
 	f.write(u, ch)
 	return cloneUser(u), nil
+}
+
+func (f *fakeUsers) Delete(_ context.Context, id, reassign int64) error {
+	if err := f.enter("Delete"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.users[id]; !ok || id == reassign {
+		return ErrUserNotFound
+	}
+	delete(f.users, id)
+	f.deleted = append(f.deleted, [2]int64{id, reassign})
+	return nil
+}
+
+// Self is user 1, the admin wpbridge acts as.
+func (f *fakeUsers) Self(_ context.Context) (*User, error) {
+	return &User{ID: 1, Login: "admin", Roles: []string{"administrator"}}, nil
+}
+
+// ResetKey answers a new key "key-N" each time; sendEmail counts a mail.
+func (f *fakeUsers) ResetKey(_ context.Context, id int64, sendEmail bool) (string, string, error) {
+	if err := f.enter("ResetKey"); err != nil {
+		return "", "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.users[id]
+	if !ok {
+		return "", "", ErrUserNotFound
+	}
+	f.keys++
+	if sendEmail {
+		f.resetMails = append(f.resetMails, id)
+	}
+	return fmt.Sprintf("key-%d", f.keys), u.Login, nil
 }
 
 func (f *fakeUsers) CheckPassword(_ context.Context, id int64, password string) (bool, error) {

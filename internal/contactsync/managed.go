@@ -24,9 +24,9 @@ func (p *Policy) unmanaged(u *User) string {
 	switch {
 	case u.CapsUnknown:
 		return "WordPress did not report its capabilities"
-	case len(u.Roles) == 0:
-		// Hook for remove_access (a later issue): a user it left without a
-		// role carries its marker and stays managed; check that marker here.
+	case len(u.Roles) == 0 && !accessRemoved(u):
+		// A user remove_access left without a role carries its marker
+		// (AccessRemovedMetaKey) and stays managed.
 		return "it has no role"
 	}
 	for _, r := range u.Roles {
@@ -45,8 +45,9 @@ func (p *Policy) unmanaged(u *User) string {
 
 // setManaged records the mapped fields and the role (mapped, else requested)
 // for an existing user: everything when the user is managed, else meta only
-// with a warning naming why.
-func (s *Syncer) setManaged(ctx context.Context, ch *Change, u *User, c *Contact, values map[string]string, requested string) ([]string, error) {
+// with a warning naming why. A user remove_access left without a role gets
+// one back only from add (restore): the chosen role, else DEFAULT_ROLE.
+func (s *Syncer) setManaged(ctx context.Context, ch *Change, u *User, c *Contact, values map[string]string, requested string, restore bool) ([]string, error) {
 	why := s.Policy.unmanaged(u)
 	warnings, skipped := s.setMapped(ch, u, c, values, why != "")
 	role := values["role"]
@@ -60,9 +61,21 @@ func (s *Syncer) setManaged(ctx context.Context, ch *Change, u *User, c *Contact
 		}
 		return warnings, nil
 	}
+	if len(u.Roles) == 0 {
+		if !restore {
+			return warnings, nil // access stays removed until an add
+		}
+		var w string
+		if role, w = s.Policy.chooseRole(values["role"], requested); w != "" {
+			warnings = append(warnings, w)
+		}
+	}
 	w, err := s.setRole(ctx, ch, u, role)
 	if w != "" {
 		warnings = append(warnings, w)
+	}
+	if accessRemoved(u) && (len(ch.Roles) > 0 || (ch.Roles == nil && len(u.Roles) > 0)) {
+		setMeta(ch, u, AccessRemovedMetaKey, nil)
 	}
 	return warnings, err
 }

@@ -40,6 +40,8 @@ type Policy struct {
 	UsernameFormat      string // email, flname or fnamenum
 	PasswordLength      int
 	ReturnPasswordField string // "" = off
+	ReturnLinkField     string // "" = off
+	SiteURL             string // WP_URL, for set-password links
 	FieldMap            []Mapping
 	TagsMetaKey         string
 	ContactIDMetaKey    string

@@ -21,6 +21,14 @@ type UserStore interface {
 	CheckPassword(ctx context.Context, id int64, password string) (bool, error)
 	Create(ctx context.Context, u NewUser) (*User, error) // ErrLoginTaken, ErrEmailTaken
 	Update(ctx context.Context, id int64, c Change) (*User, error)
+	// Delete deletes user id for good, its content given to user reassign.
+	Delete(ctx context.Context, id, reassign int64) error // ErrUserNotFound
+	// Self is the user wpbridge acts as in WordPress (WP_USERNAME).
+	Self(ctx context.Context) (*User, error)
+	// ResetKey makes a new WordPress password-reset key for user id (any
+	// earlier one stops working) and returns it with the user's login;
+	// sendEmail also sends WordPress's own password-reset email with it.
+	ResetKey(ctx context.Context, id int64, sendEmail bool) (key, login string, err error)
 }
 
 // RoleSource tells which WordPress roles hold an admin-level capability
@@ -32,7 +40,9 @@ type RoleSource interface {
 
 // PasswordStore keeps a generated password durably between generating it and
 // writing it to ActiveCampaign, so that a crash in between neither loses it
-// nor makes a second, different one.
+// nor makes a second, different one. Set-password links are kept the same
+// way under LinkKeyPrefix + the contact id ("" while a link is owed but not
+// made yet).
 type PasswordStore interface {
 	PendingPassword(ctx context.Context, contactID string) (string, bool, error)
 	SavePendingPassword(ctx context.Context, contactID, password string) error

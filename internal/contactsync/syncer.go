@@ -41,6 +41,10 @@ func (s *Syncer) Run(ctx context.Context, req Request) (Result, error) {
 		return s.update(ctx, req)
 	case ActionAdd:
 		return s.add(ctx, req)
+	case ActionRemoveAccess:
+		return s.removeAccess(ctx, req)
+	case ActionPasswordReset:
+		return s.passwordReset(ctx, req)
 	}
 	return Result{}, permanentf("unknown action %q", req.Action)
 }

@@ -76,7 +76,7 @@ func (s *Syncer) refresh(ctx context.Context, u *User, c *Contact, req Request, 
 	var ch Change
 	s.setLink(&ch, u, c.ID)
 	s.setTags(&ch, u, tags)
-	warnings, err := s.setManaged(ctx, &ch, u, c, values, req.Role)
+	warnings, err := s.setManaged(ctx, &ch, u, c, values, req.Role, req.Action == ActionAdd || req.Action == ActionPasswordReset)
 	if err != nil {
 		return Result{}, err
 	}

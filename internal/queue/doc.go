@@ -18,7 +18,10 @@
 //   - webhook: one HTTP call from ActiveCampaign, stored as one row
 //     (store.Webhook) with its outcome (store.Outcome).
 //   - request: contactsync.Request, the work asked for one contact; a
-//     webhook carries one, and the webhooks of one round merge into one.
+//     webhook carries one, and the webhooks of one round merge into one
+//     (Request.Merge: password_reset covers add, which covers update,
+//     which covers update_tags; between remove_access and add or
+//     password_reset the later webhook wins).
 //   - SyncArgs: the River job of one webhook. Its job runs a round unless an
 //     earlier round already covered its webhook.
 //   - round: one run of the rules (Runner, i.e. contactsync.Syncer) covering

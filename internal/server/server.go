@@ -33,7 +33,11 @@ type Options struct {
 	AccessKeys     []string      // accepted webhook access keys
 	SyncTimeout    time.Duration // how long a webhook waits for its job before 202
 	TrustedProxies []string      // CIDRs/IPs whose X-Forwarded-For is believed
-	Admin          Admin         // the admin page (admin.Handler); nil leaves /admin/ off (404)
+	// UserExists says whether a WordPress user has the email (remove_access's
+	// reassign=, answered 400 when none does); nil leaves the check to the
+	// round, which then fails the webhook for good.
+	UserExists func(ctx context.Context, email string) (bool, error)
+	Admin      Admin // the admin page (admin.Handler); nil leaves /admin/ off (404)
 }
 
 // Admin registers the admin page's routes on the /admin group.
@@ -50,6 +54,7 @@ type Server struct {
 	log      logrus.FieldLogger
 	metrics  *metrics.Metrics
 	draining atomic.Bool
+	exists   func(ctx context.Context, email string) (bool, error)
 }
 
 // New builds the server and registers every route. m must not be nil (see
@@ -58,7 +63,7 @@ func New(opts Options, q Queue, log logrus.FieldLogger, m *metrics.Metrics) (*Se
 	if len(opts.AccessKeys) == 0 {
 		return nil, fmt.Errorf("server: no access key")
 	}
-	s := &Server{engine: gin.New(), queue: q, timeout: opts.SyncTimeout, log: log, metrics: m}
+	s := &Server{engine: gin.New(), queue: q, timeout: opts.SyncTimeout, log: log, metrics: m, exists: opts.UserExists}
 	for _, k := range opts.AccessKeys {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"mime"
@@ -118,6 +119,9 @@ func (s *Server) answerWebhook(c *gin.Context, form url.Values, action string, r
 	}
 	log = log.WithField("contact_id", w.Request.ContactID)
 	ctx := c.Request.Context()
+	if rerr := s.checkReassign(ctx, log, w.Request.Reassign); rerr != nil {
+		return s.reject(c, log, rerr)
+	}
 	out, err := s.queue.Submit(ctx, w)
 	if errors.Is(err, store.ErrTooManyPending) {
 		s.metrics.WebhooksRejected.WithLabelValues("max_pending").Inc()
@@ -174,9 +178,9 @@ func parseWebhook(c *gin.Context, form url.Values, action string) (store.Webhook
 	a, ok := contactsync.ParseAction(action)
 	if !ok {
 		if action == "" {
-			return store.Webhook{}, badRequest("no action: use wpf_action=add, update, update_tags or test")
+			return store.Webhook{}, badRequest("no action: use wpf_action=add, update, update_tags, password_reset, remove_access or test")
 		}
-		return store.Webhook{}, badRequest("unknown action %q: use add, update, update_tags or test", activecampaign.Truncate(action, 40))
+		return store.Webhook{}, badRequest("unknown action %q: use add, update, update_tags, password_reset, remove_access or test", activecampaign.Truncate(action, 40))
 	}
 	hook, err := activecampaign.ParseWebhook(form)
 	if err != nil {
@@ -214,16 +218,63 @@ func parseWebhook(c *gin.Context, form url.Values, action string) (store.Webhook
 	if err != nil {
 		return store.Webhook{}, badRequest("async: %v", err)
 	}
+	del, reassign, rerr := removeOptions(c, form, a)
+	if rerr != nil {
+		return store.Webhook{}, rerr
+	}
 	return store.Webhook{
 		ReceivedAt: time.Now(),
 		Async:      async,
 		Request: contactsync.Request{
 			ContactID: id, Action: a, Role: role, SendNotification: notify,
 			Tags: hook.Tags, HasTags: hook.HasTags, EmailHint: email,
+			Delete: del, Reassign: reassign,
 		},
 		EventType:     hook.Type,
 		InitiatedFrom: hook.InitiatedFrom,
 	}, nil
+}
+
+// removeOptions reads remove_access's delete= and reassign= (an email; that
+// a WordPress user has it is checked when the webhook runs, which fails for
+// good when none does). Other actions take neither.
+func removeOptions(c *gin.Context, form url.Values, a contactsync.Action) (bool, string, *requestError) {
+	del, err := parseBool(param(c, form, "delete"))
+	if err != nil {
+		return false, "", badRequest("delete: %v", err)
+	}
+	reassign := strings.TrimSpace(param(c, form, "reassign"))
+	if a != contactsync.ActionRemoveAccess {
+		if del || reassign != "" {
+			return false, "", badRequest("delete and reassign are options of remove_access only")
+		}
+		return false, "", nil
+	}
+	if reassign != "" && !del {
+		return false, "", badRequest("reassign needs delete=true")
+	}
+	if reassign != "" && (!strings.Contains(reassign, "@") || activecampaign.CheckEmail("reassign", reassign) != nil) {
+		return false, "", badRequest("reassign must be the email of an existing WordPress user")
+	}
+	return del, reassign, nil
+}
+
+// checkReassign answers 400 when no WordPress user has the reassign= email.
+// When WordPress cannot tell now, the webhook is stored anyway: its round
+// checks again and fails it for good if there is still no such user.
+func (s *Server) checkReassign(ctx context.Context, log logrus.FieldLogger, email string) *requestError {
+	if email == "" || s.exists == nil {
+		return nil
+	}
+	ok, err := s.exists(ctx, email)
+	if err != nil {
+		log.WithError(err).Warn("reassign user not checked: WordPress did not answer, the round checks it")
+		return nil
+	}
+	if !ok {
+		return badRequest("reassign: no WordPress user has that email")
+	}
+	return nil
 }
 
 // parseBool reads WP Fusion's flag values: "", false, 0, no, off are false.

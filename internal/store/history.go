@@ -40,7 +40,7 @@ type ListOptions struct {
 }
 
 const recordColumns = `id, received_at, source, async, contact_id, action, role, send_notification, tags, email_hint,
-	state, attempts, last_error, message, user_id, retry_from, finished_at`
+	state, attempts, last_error, message, user_id, retry_from, finished_at, delete_user, reassign`
 
 // List returns stored webhooks, newest first.
 func (s *Webhooks) List(ctx context.Context, o ListOptions) ([]Record, error) {
@@ -107,7 +107,7 @@ func scanRecord(rows *sql.Rows) (Record, error) {
 	)
 	if err := rows.Scan(&r.ID, &received, &r.Source, &r.Async, &r.Request.ContactID, &action, &r.Request.Role,
 		&r.Request.SendNotification, &tags, &r.Request.EmailHint, &r.State, &r.Attempts, &r.Error, &r.Message,
-		&r.UserID, &retry, &finished); err != nil {
+		&r.UserID, &retry, &finished, &r.Request.Delete, &r.Request.Reassign); err != nil {
 		return r, fmt.Errorf("scan webhook: %w", err)
 	}
 	r.Request.Action = contactsync.Action(action)

@@ -11,7 +11,8 @@ import (
 )
 
 // Passwords keeps generated passwords until they reach ActiveCampaign. It
-// implements contactsync.PasswordStore.
+// implements contactsync.PasswordStore. Set-password links are kept the same
+// way, under "link:" + the contact id (contactsync.LinkKeyPrefix).
 type Passwords struct{ c conn }
 
 var _ contactsync.PasswordStore = (*Passwords)(nil)
@@ -66,7 +67,8 @@ func (p *Passwords) DeleteUnneeded(ctx context.Context) error {
 // deleteUnneededPasswords is DeleteUnneeded's statement, run in e.
 func deleteUnneededPasswords(ctx context.Context, c conn, e execer) (sql.Result, error) {
 	res, err := c.exec(ctx, e, `DELETE FROM wpbridge_pending_password WHERE NOT EXISTS (SELECT 1 FROM wpbridge_webhook w
-		WHERE w.contact_id = wpbridge_pending_password.contact_id AND w.state IN ('pending', 'claimed'))`)
+		WHERE (w.contact_id = wpbridge_pending_password.contact_id OR 'link:' || w.contact_id = wpbridge_pending_password.contact_id)
+		AND w.state IN ('pending', 'claimed'))`)
 	if err != nil {
 		return nil, fmt.Errorf("delete pending passwords no longer needed: %w", err)
 	}

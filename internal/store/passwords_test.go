@@ -53,6 +53,22 @@ func testPasswords(t *testing.T, db *DB) {
 	if _, ok, _ := p.PendingPassword(ctx, "8"); ok {
 		t.Error("the password of a contact without pending webhooks was kept")
 	}
+	// A set-password link, kept under link:ID, goes with its contact's
+	// webhooks the same way.
+	for _, id := range []string{"link:7", "link:8"} {
+		if err := p.SavePendingPassword(ctx, id, "https://site.example/wp-login.php?action=rp&key=k"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.DeleteUnneeded(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := p.PendingPassword(ctx, "link:7"); !ok {
+		t.Error("the link of a contact with a pending webhook was deleted")
+	}
+	if _, ok, _ := p.PendingPassword(ctx, "link:8"); ok {
+		t.Error("the link of a contact without pending webhooks was kept")
+	}
 
 	// Errors name the contact, not the password.
 	db.Close()

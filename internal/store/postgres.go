@@ -55,6 +55,9 @@ ALTER TABLE wpbridge_webhook ADD COLUMN IF NOT EXISTS attempts   BIGINT      NOT
 ALTER TABLE wpbridge_webhook ADD COLUMN IF NOT EXISTS last_error TEXT        NOT NULL DEFAULT '';
 ALTER TABLE wpbridge_webhook ADD COLUMN IF NOT EXISTS retry_from TIMESTAMPTZ;
 UPDATE wpbridge_webhook SET retry_from = received_at WHERE retry_from IS NULL;
+-- remove_access's options (SQLite's schema version 2).
+ALTER TABLE wpbridge_webhook ADD COLUMN IF NOT EXISTS delete_user BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE wpbridge_webhook ADD COLUMN IF NOT EXISTS reassign    TEXT    NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS wpbridge_pending_password (
 	contact_id TEXT        PRIMARY KEY,
 	password   TEXT        NOT NULL,

@@ -51,6 +51,10 @@ var sqliteMigrations = []string{
 	ALTER TABLE wpbridge_webhook ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
 	ALTER TABLE wpbridge_webhook ADD COLUMN retry_from TEXT NOT NULL DEFAULT '';
 	UPDATE wpbridge_webhook SET retry_from = received_at;`,
+	// 2: remove_access's options: delete the user, and whose email gets
+	// its content.
+	`ALTER TABLE wpbridge_webhook ADD COLUMN delete_user INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE wpbridge_webhook ADD COLUMN reassign TEXT NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion is the schema version this build creates and upgrades to.

@@ -88,10 +88,11 @@ func (s *Webhooks) Insert(ctx context.Context, tx *sql.Tx, w *Webhook) (int64, e
 	var id int64
 	err := s.c.queryRow(ctx, tx, `INSERT INTO wpbridge_webhook
 		(received_at, retry_from, source, async, contact_id, action, role, send_notification, tags, email_hint,
-		event_type, initiated_from)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		event_type, initiated_from, delete_user, reassign)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		timeText(w.ReceivedAt), timeText(w.ReceivedAt), source, w.Async, w.Request.ContactID, string(w.Request.Action),
-		w.Request.Role, w.Request.SendNotification, tags, w.Request.EmailHint, w.EventType, w.InitiatedFrom).Scan(&id)
+		w.Request.Role, w.Request.SendNotification, tags, w.Request.EmailHint, w.EventType, w.InitiatedFrom,
+		w.Request.Delete, w.Request.Reassign).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("insert webhook: %w", err)
 	}
@@ -140,7 +141,7 @@ func (s *Webhooks) Claim(ctx context.Context, contactID string, round int64) (*C
 // unfinished reads a contact's unfinished webhooks in order and merges their
 // requests.
 func (s *Webhooks) unfinished(ctx context.Context, tx *sql.Tx, contactID string) (*Claimed, error) {
-	rows, err := tx.QueryContext(ctx, s.c.rebind(`SELECT id, action, role, send_notification, tags, email_hint
+	rows, err := tx.QueryContext(ctx, s.c.rebind(`SELECT id, action, role, send_notification, tags, email_hint, delete_user, reassign
 		FROM wpbridge_webhook WHERE contact_id = ? AND state IN ('pending', 'claimed') ORDER BY id`), contactID)
 	if err != nil {
 		return nil, fmt.Errorf("select webhooks: %w", err)
@@ -173,7 +174,7 @@ func scanRequest(rows *sql.Rows, contactID string) (int64, contactsync.Request, 
 		action string
 		tags   sql.NullString
 	)
-	if err := rows.Scan(&id, &action, &r.Role, &r.SendNotification, &tags, &r.EmailHint); err != nil {
+	if err := rows.Scan(&id, &action, &r.Role, &r.SendNotification, &tags, &r.EmailHint, &r.Delete, &r.Reassign); err != nil {
 		return 0, r, fmt.Errorf("scan webhook: %w", err)
 	}
 	r.ContactID, r.Action = contactID, contactsync.Action(action)

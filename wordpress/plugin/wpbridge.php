@@ -1,7 +1,7 @@
 <?php
 /**
  * Plugin Name: wpbridge
- * Description: REST API helpers for wpbridge (ActiveCampaign to WordPress user sync): user meta, find a user by meta, the new-user email, a status route.
+ * Description: REST API helpers for wpbridge (ActiveCampaign to WordPress user sync): user meta, find a user by meta, the new-user email, password-reset keys and emails, a status route.
  * Version: 1.0.0
  * Requires at least: 5.7
  * Requires PHP: 7.4
@@ -431,8 +431,71 @@ final class WPBridge_Password_Check {
 	}
 }
 
+/**
+ * POST /wpbridge/v1/users/{id}/reset-key {"send_email": bool}: makes a new WordPress password-reset
+ * key for the user (get_password_reset_key, which replaces any earlier key) and answers
+ * {"key": KEY, "login": LOGIN, "sent": bool}. With send_email, WordPress's own reset email goes out
+ * (retrieve_password, the lost-password email) and the key answered is the one it carries. wpbridge
+ * builds WP_URL/wp-login.php?action=rp&key=KEY&login=LOGIN from it: a one-time set-password link.
+ * The key is a secret: never logged or stored by the plugin. Needs edit_users and edit_user on the
+ * target; a user who can manage the site is refused (403 wpbridge_protected_user).
+ */
+final class WPBridge_Reset_Key {
+	static function reset($request) {
+		$user = get_userdata((int) $request['id']);
+		if (!$user) {
+			return new WP_Error('wpbridge_user_not_found', 'No such user.', array('status' => 404));
+		}
+		if (WPBridge_Plugin::is_powerful($user)) {
+			return WPBridge_Plugin::protected_user($user, array('password'));
+		}
+		if (!$request['send_email']) {
+			$key = get_password_reset_key($user);
+			if (is_wp_error($key)) {
+				return $key;
+			}
+			return array('key' => $key, 'login' => $user->user_login, 'sent' => false);
+		}
+		$captured = null;
+		$capture  = function ($message, $key) use (&$captured) {
+			$captured = $key;
+			return $message;
+		};
+		// The user is the route's, whatever retrieve_password would find by login or email.
+		$pin = function () use ($user) { return $user; };
+		add_filter('lostpassword_user_data', $pin, PHP_INT_MAX);
+		add_filter('retrieve_password_message', $capture, 1, 2);
+		$sent = retrieve_password($user->user_login);
+		remove_filter('retrieve_password_message', $capture, 1);
+		remove_filter('lostpassword_user_data', $pin, PHP_INT_MAX);
+		if (is_wp_error($sent)) {
+			return new WP_Error('wpbridge_reset_failed', $sent->get_error_message(), array('status' => 500));
+		}
+		if (null === $captured) {
+			return new WP_Error('wpbridge_reset_failed', 'The reset email was not built.', array('status' => 500));
+		}
+		return array('key' => $captured, 'login' => $user->user_login, 'sent' => true);
+	}
+
+	static function rest_api_init() {
+		register_rest_route('wpbridge/v1', '/users/(?P<id>\\d+)/reset-key', array(
+			'methods'             => 'POST',
+			'callback'            => array('WPBridge_Reset_Key', 'reset'),
+			'permission_callback' => array('WPBridge_Password_Check', 'can_check'),
+			'args'                => array(
+				'id'         => array('type' => 'integer', 'required' => true),
+				'send_email' => array('type' => 'boolean', 'default' => false),
+			),
+		));
+	}
+}
+
 if (!wp_installing()) {
 	add_action('rest_api_init', array('WPBridge_Password_Check', 'rest_api_init'));
+}
+
+if (!wp_installing()) {
+	add_action('rest_api_init', array('WPBridge_Reset_Key', 'rest_api_init'));
 }
 
 if (!wp_installing()) {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The test database's credentials, as scripts/wordpress.sh creates them.
@@ -105,5 +106,25 @@ func (e Site) role(t testing.TB, slug string, add bool, caps []string) {
 		"SLUG="+slug, "ADD="+flag, "CAPS="+strings.Join(caps, ","))
 	if out, err := cmd.CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("role %s (add %v): %v: %s", slug, add, err, out)
+	}
+}
+
+// AgeResetKey makes user id's password-reset key (user_activation_key,
+// "time:hash") look older by d, as if it had been made d earlier: the way
+// to test WordPress's expiry of set-password links (one day by default).
+func (e Site) AgeResetKey(t testing.TB, id int64, d time.Duration) {
+	t.Helper()
+	socket := e.dbSocket(t)
+	bin, err := exec.LookPath("mariadb")
+	if err != nil {
+		t.Skip("no mariadb client")
+	}
+	sql := fmt.Sprintf(`UPDATE wp_users SET user_activation_key = CONCAT(
+		CAST(SUBSTRING_INDEX(user_activation_key, ':', 1) AS SIGNED) - %d, ':', SUBSTRING_INDEX(user_activation_key, ':', -1))
+		WHERE ID = %d AND user_activation_key LIKE '%%:%%'`, int64(d/time.Second), id)
+	cmd := exec.CommandContext(t.Context(), bin, "--no-defaults", "--socket="+socket, "-u"+dbUser, dbName, "-e", sql)
+	cmd.Env = append(os.Environ(), "MYSQL_PWD="+dbPassword)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("age the reset key of user %d: %v: %s", id, err, out)
 	}
 }
