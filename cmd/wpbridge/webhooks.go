@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/sethvargo/go-envconfig"
 
@@ -190,32 +189,4 @@ func openHistory(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	return db, nil
-}
-
-// listItem is one line of list --json, as the contract shows it.
-type listItem struct {
-	ID         int64  `json:"id"`
-	ReceivedAt string `json:"received_at"`
-	Source     string `json:"source"`
-	Action     string `json:"action"`
-	ContactID  string `json:"contact_id"`
-	State      string `json:"state"`
-	Attempts   int    `json:"attempts"`
-	Error      string `json:"error,omitempty"`
-	UserID     int64  `json:"user_id,omitempty"`
-}
-
-func newListItem(r store.Record) listItem {
-	return listItem{
-		ID: r.ID, ReceivedAt: timeOut(r.ReceivedAt), Source: r.Source, Action: string(r.Request.Action),
-		ContactID: r.Request.ContactID, State: r.State, Attempts: r.Attempts, Error: r.Error, UserID: r.UserID,
-	}
-}
-
-// timeOut is how the commands print a time: RFC 3339 in UTC.
-func timeOut(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
 }

@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/wpbridge/wpbridge/internal/admin"
+	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/queue"
 	"github.com/wpbridge/wpbridge/internal/store"
 )
@@ -23,7 +25,7 @@ func listWebhooks(ctx context.Context, db *store.DB, c *webhooksCmd, w io.Writer
 	if c.json {
 		enc := json.NewEncoder(w)
 		for _, r := range rs {
-			if err := enc.Encode(newListItem(r)); err != nil {
+			if err := enc.Encode(admin.NewListJSON(app.AdminWebhook(r))); err != nil {
 				return err
 			}
 		}
@@ -40,7 +42,7 @@ func listWebhooks(ctx context.Context, db *store.DB, c *webhooksCmd, w io.Writer
 		if r.UserID != 0 {
 			user = fmt.Sprint(r.UserID)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, timeOut(r.ReceivedAt), r.Source, r.Request.Action,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, admin.TimeOut(r.ReceivedAt), r.Source, r.Request.Action,
 			r.Request.ContactID, r.State, r.Attempts, user, oneLine(summary(r), 70))
 	}
 	return tw.Flush()
@@ -63,21 +65,6 @@ func oneLine(s string, n int) string {
 	return s
 }
 
-// showItem is show --json: the list fields and the webhook's parameters.
-type showItem struct {
-	listItem
-	Role             string   `json:"role"`
-	SendNotification bool     `json:"send_notification"`
-	Async            bool     `json:"async"`
-	Email            string   `json:"email"`
-	Tags             []string `json:"tags"`               // null when the payload had no tags field
-	Delete           bool     `json:"delete,omitempty"`   // remove_access only
-	Reassign         string   `json:"reassign,omitempty"` // remove_access only
-	Message          string   `json:"message"`
-	RetryFrom        string   `json:"retry_from"`
-	FinishedAt       string   `json:"finished_at,omitempty"`
-}
-
 // showWebhook prints one webhook. An access key is never stored, and a
 // password never is in a webhook's row: neither can be shown.
 func showWebhook(ctx context.Context, db *store.DB, c *webhooksCmd, w io.Writer) error {
@@ -88,14 +75,7 @@ func showWebhook(ctx context.Context, db *store.DB, c *webhooksCmd, w io.Writer)
 	if err != nil {
 		return err
 	}
-	it := showItem{
-		listItem: newListItem(r), Role: r.Request.Role, SendNotification: r.Request.SendNotification, Async: r.Async,
-		Email: r.Request.EmailHint, Message: r.Message, RetryFrom: timeOut(r.RetryFrom), FinishedAt: timeOut(r.FinishedAt),
-		Delete: r.Request.Delete, Reassign: r.Request.Reassign,
-	}
-	if r.Request.HasTags {
-		it.Tags = append([]string{}, r.Request.Tags...)
-	}
+	it := admin.NewShowJSON(app.AdminDetail(r))
 	if c.json {
 		return json.NewEncoder(w).Encode(it)
 	}
@@ -103,7 +83,7 @@ func showWebhook(ctx context.Context, db *store.DB, c *webhooksCmd, w io.Writer)
 	return nil
 }
 
-func printShow(w io.Writer, it showItem) {
+func printShow(w io.Writer, it admin.ShowJSON) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	line := func(k, v string) {
 		if v == "" {

@@ -55,6 +55,8 @@ type Detail struct {
 	Email            string   // the payload's email, if any
 	HasTags          bool     // the payload had a tags field
 	Tags             []string // the payload's tags
+	Delete           bool     // remove_access: delete the user
+	Reassign         string   // remove_access: the email of the user who gets the content
 	Message          string   // the result, in words
 	RetryFrom        time.Time
 	FinishedAt       time.Time // zero while pending

@@ -13,11 +13,12 @@ type apiError struct {
 }
 
 type apiList struct {
-	Webhooks []listItem `json:"webhooks"`
+	Webhooks []ListJSON `json:"webhooks"`
 }
 
-// listItem is a webhook as `wpbridge webhooks list --json` prints it.
-type listItem struct {
+// ListJSON is a webhook as the contract shows it in `wpbridge webhooks list
+// --json` and /admin/api/webhooks (the one definition of that shape).
+type ListJSON struct {
 	ID         int64  `json:"id"`
 	ReceivedAt string `json:"received_at"`
 	Source     string `json:"source"`
@@ -29,30 +30,36 @@ type listItem struct {
 	UserID     int64  `json:"user_id,omitempty"`
 }
 
-// showItem is a webhook as `wpbridge webhooks show --json` prints it.
-type showItem struct {
-	listItem
+// ShowJSON is one webhook with its parameters, as `wpbridge webhooks show
+// --json` and /admin/api/webhooks/ID show it.
+type ShowJSON struct {
+	ListJSON
 	Role             string   `json:"role"`
 	SendNotification bool     `json:"send_notification"`
 	Async            bool     `json:"async"`
 	Email            string   `json:"email"`
-	Tags             []string `json:"tags"` // null when the payload had no tags field
+	Tags             []string `json:"tags"`               // null when the payload had no tags field
+	Delete           bool     `json:"delete,omitempty"`   // remove_access only
+	Reassign         string   `json:"reassign,omitempty"` // remove_access only
 	Message          string   `json:"message"`
 	RetryFrom        string   `json:"retry_from"`
 	FinishedAt       string   `json:"finished_at,omitempty"`
 }
 
-func newListItem(w Webhook) listItem {
-	return listItem{
-		ID: w.ID, ReceivedAt: timeOut(w.ReceivedAt), Source: w.Source, Action: w.Action, ContactID: w.ContactID,
+// NewListJSON is w in the contract's list shape.
+func NewListJSON(w Webhook) ListJSON {
+	return ListJSON{
+		ID: w.ID, ReceivedAt: TimeOut(w.ReceivedAt), Source: w.Source, Action: w.Action, ContactID: w.ContactID,
 		State: w.State, Attempts: w.Attempts, Error: w.Error, UserID: w.UserID,
 	}
 }
 
-func newShowItem(d *Detail) showItem {
-	it := showItem{
-		listItem: newListItem(d.Webhook), Role: d.Role, SendNotification: d.SendNotification, Async: d.Async,
-		Email: d.Email, Message: d.Message, RetryFrom: timeOut(d.RetryFrom), FinishedAt: timeOut(d.FinishedAt),
+// NewShowJSON is d in the contract's show shape.
+func NewShowJSON(d *Detail) ShowJSON {
+	it := ShowJSON{
+		ListJSON: NewListJSON(d.Webhook), Role: d.Role, SendNotification: d.SendNotification, Async: d.Async,
+		Email: d.Email, Delete: d.Delete, Reassign: d.Reassign, Message: d.Message,
+		RetryFrom: TimeOut(d.RetryFrom), FinishedAt: TimeOut(d.FinishedAt),
 	}
 	if d.HasTags {
 		it.Tags = append([]string{}, d.Tags...)
@@ -60,8 +67,9 @@ func newShowItem(d *Detail) showItem {
 	return it
 }
 
-// timeOut formats a time as the commands print it: RFC 3339 in UTC.
-func timeOut(t time.Time) string {
+// TimeOut formats a time as the commands and the API print it: RFC 3339 in
+// UTC, "" for the zero time.
+func TimeOut(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
@@ -92,9 +100,9 @@ func (a *Handler) apiList(c *gin.Context) {
 		a.apiStoreError(c, err)
 		return
 	}
-	out := apiList{Webhooks: make([]listItem, 0, len(list))}
+	out := apiList{Webhooks: make([]ListJSON, 0, len(list))}
 	for _, w := range list {
-		out.Webhooks = append(out.Webhooks, newListItem(w))
+		out.Webhooks = append(out.Webhooks, NewListJSON(w))
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -109,7 +117,7 @@ func (a *Handler) apiGet(c *gin.Context) {
 		a.apiStoreError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newShowItem(d))
+	c.JSON(http.StatusOK, NewShowJSON(d))
 }
 
 func (a *Handler) apiRetry(c *gin.Context) {
@@ -128,5 +136,5 @@ func (a *Handler) apiRetry(c *gin.Context) {
 		a.apiStoreError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newShowItem(d))
+	c.JSON(http.StatusOK, NewShowJSON(d))
 }

@@ -29,7 +29,7 @@ func (h adminHistory) List(ctx context.Context, f admin.Filter) ([]admin.Webhook
 	}
 	out := make([]admin.Webhook, 0, len(recs))
 	for _, r := range recs {
-		out = append(out, adminWebhook(r))
+		out = append(out, AdminWebhook(r))
 	}
 	return out, nil
 }
@@ -42,11 +42,7 @@ func (h adminHistory) Get(ctx context.Context, id int64) (*admin.Detail, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &admin.Detail{
-		Webhook: adminWebhook(r), Role: r.Request.Role, SendNotification: r.Request.SendNotification, Async: r.Async,
-		Email: r.Request.EmailHint, HasTags: r.Request.HasTags, Tags: r.Request.Tags, Message: r.Message,
-		RetryFrom: r.RetryFrom, FinishedAt: r.FinishedAt,
-	}, nil
+	return AdminDetail(r), nil
 }
 
 // Retry puts a failed webhook back to pending with a new job, as
@@ -72,9 +68,22 @@ func (h adminHistory) Retry(ctx context.Context, id int64) error {
 	return nil
 }
 
-func adminWebhook(r store.Record) admin.Webhook {
+// AdminWebhook is a stored webhook as the admin page (and its JSON shape,
+// shared with wpbridge webhooks) sees it.
+func AdminWebhook(r store.Record) admin.Webhook {
 	return admin.Webhook{
 		ID: r.ID, ReceivedAt: r.ReceivedAt, Source: r.Source, Action: string(r.Request.Action),
 		ContactID: r.Request.ContactID, State: r.State, Attempts: r.Attempts, Error: r.Error, UserID: r.UserID,
+	}
+}
+
+// AdminDetail is a stored webhook with its parameters, as the admin page
+// (and wpbridge webhooks show) sees it.
+func AdminDetail(r store.Record) *admin.Detail {
+	return &admin.Detail{
+		Webhook: AdminWebhook(r), Role: r.Request.Role, SendNotification: r.Request.SendNotification, Async: r.Async,
+		Email: r.Request.EmailHint, HasTags: r.Request.HasTags, Tags: r.Request.Tags,
+		Delete: r.Request.Delete, Reassign: r.Request.Reassign, Message: r.Message,
+		RetryFrom: r.RetryFrom, FinishedAt: r.FinishedAt,
 	}
 }
