@@ -92,7 +92,7 @@ final class WPBridge_Plugin {
 		}
 		$out = array();
 		foreach ((array) get_user_meta($id) as $key => $rows) {
-			if (1 !== count($rows) || self::is_protected((string) $key)) {
+			if (!is_array($rows) || 1 !== count($rows) || self::is_protected((string) $key)) { // false for a user deleted meanwhile
 				continue;
 			}
 			$value = maybe_unserialize($rows[0]);
