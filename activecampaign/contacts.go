@@ -2,6 +2,7 @@ package activecampaign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -152,7 +153,7 @@ func (s *ContactsService) SetFieldValues(ctx context.Context, id string, values 
 	cl := call{method: http.MethodPut, path: "/contacts/{id}", params: map[string]string{"id": id}, body: body}
 	var out contactEnvelope
 	if err := s.c.do(ctx, cl, &out); err != nil {
-		return err
+		return redactValues(err, values)
 	}
 	if out.Contact == nil || out.Contact.ID == "" {
 		return invalidBody(cl.method, cl.path, http.StatusOK, `no "contact" with an id`)
@@ -187,4 +188,20 @@ func (s *ContactsService) TagNames(ctx context.Context, id string) ([]string, er
 		}
 	}
 	return s.c.Tags.Names(ctx, ids)
+}
+
+// redactValues removes the written values from an error's message: AC may
+// quote a rejected value back, and the values written are generated
+// passwords and set-password links, which must never reach a log.
+func redactValues(err error, values map[string]string) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	for _, v := range values {
+		if v != "" {
+			e.Message = strings.ReplaceAll(e.Message, v, "[redacted]")
+		}
+	}
+	return err
 }

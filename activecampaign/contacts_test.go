@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -142,5 +143,21 @@ func TestUsersMeMissingEnvelope(t *testing.T) {
 	var e *Error
 	if _, err := c.Users.Me(context.Background()); !errors.As(err, &e) || e.StatusCode != 0 || !e.Temporary() {
 		t.Errorf("err = %v, want temporary *Error", err)
+	}
+}
+
+// AC may quote a rejected value in its error; a written password or link
+// never reaches the error message.
+func TestSetFieldValuesErrorHidesValues(t *testing.T) {
+	t.Parallel()
+	ac := newTestAC(t)
+	ac.mux.HandleFunc("PUT /contacts/{id}", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		_, _ = io.WriteString(w, `{"errors":[{"title":"Field value is invalid","detail":"'Secret-Pw-123' is too long","code":"field_invalid"}]}`)
+	})
+	c, _ := ac.client(t)
+	err := c.Contacts.SetFieldValues(context.Background(), "42", map[string]string{"12": "Secret-Pw-123"})
+	if err == nil || strings.Contains(err.Error(), "Secret-Pw-123") || !strings.Contains(err.Error(), "[redacted]") {
+		t.Fatalf("error = %v, want the value redacted", err)
 	}
 }
