@@ -171,16 +171,7 @@ func TestCrashMidWork(t *testing.T) {
 	c.start()
 	const n = 50
 	cs := crashStorm(t, c.p.URL, ac, n)
-	wait.For(t, 2*time.Minute, "a third of the passwords to be written", func() (bool, string) {
-		done := 0
-		for _, x := range cs {
-			if len(ac.FieldWrites(x.id)) > 0 {
-				done++
-			}
-		}
-		return done >= n/3, fmt.Sprintf("%d of %d written", done, n)
-	})
-	c.p.Kill()
+	killAfterAThird(t, c, ac, cs, "passwords")
 	killedAt := time.Now()
 	written := 0
 	for _, x := range cs {
@@ -238,4 +229,21 @@ func contactIDs(cs []crashContact) []string {
 		out = append(out, c.id)
 	}
 	return out
+}
+
+// killAfterAThird kills the child once a third of the storm's contacts got
+// their field written at AC (what names those values in the failure).
+func killAfterAThird(t *testing.T, c *child, ac *acfake.Server, cs []crashContact, what string) {
+	t.Helper()
+	n := len(cs)
+	wait.For(t, 2*time.Minute, "a third of the "+what+" to be written", func() (bool, string) {
+		done := 0
+		for _, x := range cs {
+			if len(ac.FieldWrites(x.id)) > 0 {
+				done++
+			}
+		}
+		return done >= n/3, fmt.Sprintf("%d of %d written", done, n)
+	})
+	c.p.Kill()
 }

@@ -8,7 +8,6 @@ package app_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -203,16 +202,7 @@ func TestCrashLinks(t *testing.T) {
 	c.start()
 	const n = 30
 	cs := crashStorm(t, c.p.URL, ac, n)
-	wait.For(t, 2*time.Minute, "a third of the links to be written", func() (bool, string) {
-		done := 0
-		for _, x := range cs {
-			if len(ac.FieldWrites(x.id)) > 0 {
-				done++
-			}
-		}
-		return done >= n/3, fmt.Sprintf("%d of %d written", done, n)
-	})
-	c.p.Kill()
+	killAfterAThird(t, c, ac, cs, "links")
 	killedAt := time.Now()
 	c.start()
 	waitSettled(t, c.p.URL, 3*time.Minute)
