@@ -27,6 +27,9 @@ var (
 	// ErrExistingEmail: the email is taken on create (500 existing_user_email).
 	// On update WordPress answers 400 rest_user_invalid_email, which is ErrInvalid.
 	ErrExistingEmail = errors.New("wordpress: email already exists")
+	// ErrStale: an update carrying IfState found the user changed since that
+	// state was read (412 wpbridge_stale, companion plugin); nothing was written.
+	ErrStale = errors.New("wordpress: user changed since it was read")
 	// ErrPluginMissing: the wpbridge companion plugin is not installed.
 	ErrPluginMissing = errors.New("wordpress: wpbridge companion plugin missing")
 	// ErrInvalid: the request can never succeed as sent (400 answers such as
@@ -86,6 +89,8 @@ func (e *Error) Is(target error) bool {
 		return e.Code == "existing_user_login"
 	case ErrExistingEmail:
 		return e.Code == "existing_user_email"
+	case ErrStale:
+		return e.StatusCode == http.StatusPreconditionFailed && e.Code == "wpbridge_stale"
 	case ErrPluginMissing:
 		return e.StatusCode == http.StatusNotFound && e.Code == "rest_no_route" && strings.HasPrefix(e.Path, "/wpbridge/")
 	case ErrInvalid:

@@ -44,6 +44,10 @@ type User struct {
 	// directly (capabilities, WordPress's allcaps), true when held. Nil when
 	// the answer lacks them.
 	Capabilities map[string]bool
+	// State is the companion plugin's digest of the user as read
+	// (wpbridge_state): send it as UserRequest.IfState to write only while
+	// the user is unchanged. Empty without the plugin.
+	State string
 }
 
 // GrantedCapabilities returns, sorted, the capabilities granted to the user
@@ -102,11 +106,14 @@ type UserRequest struct {
 	Meta map[string]any
 	// SendNotification sends WordPress's own new-user email to the user.
 	SendNotification bool
+	// IfState (Update only) is a User.State: the companion plugin then
+	// writes nothing and answers ErrStale when the user has changed since.
+	IfState string
 }
 
 // reservedFields are the body keys UserRequest sets from Roles, Meta and
 // SendNotification; Fields may not name them.
-var reservedFields = []string{"roles", "meta", "wpbridge_meta", "send_user_notification"}
+var reservedFields = []string{"roles", "meta", "wpbridge_meta", "send_user_notification", "wpbridge_if_state"}
 
 func (r UserRequest) body() (map[string]any, error) {
 	b := map[string]any{}
@@ -130,6 +137,9 @@ func (r UserRequest) body() (map[string]any, error) {
 	}
 	if r.SendNotification {
 		b["send_user_notification"] = true
+	}
+	if r.IfState != "" {
+		b["wpbridge_if_state"] = r.IfState
 	}
 	return b, nil
 }
@@ -168,6 +178,7 @@ type wireUser struct {
 	Meta        json.RawMessage   `json:"wpbridge_meta"`
 	ExtraCaps   capabilities      `json:"extra_capabilities"`
 	Caps        capabilities      `json:"capabilities"`
+	State       string            `json:"wpbridge_state"`
 	Fields      map[string]string `json:"-"` // every string field by name
 }
 
@@ -222,7 +233,7 @@ func (w *wireUser) user() *User {
 	u := &User{
 		ID: w.ID, Username: w.Username, Email: w.Email, FirstName: w.FirstName, LastName: w.LastName,
 		Name: w.Name, Nickname: w.Nickname, Description: w.Description, URL: w.URL, Roles: w.Roles,
-		Fields: w.Fields, ExtraCapabilities: w.ExtraCaps, Capabilities: w.Caps,
+		Fields: w.Fields, ExtraCapabilities: w.ExtraCaps, Capabilities: w.Caps, State: w.State,
 	}
 	var raw map[string]any
 	if len(w.Meta) > 0 && json.Unmarshal(w.Meta, &raw) == nil {

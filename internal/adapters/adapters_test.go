@@ -309,7 +309,7 @@ func TestUsersMapping(t *testing.T) {
 	users, f := newUsers(t, map[string]func(http.ResponseWriter, *http.Request){
 		"GET /wpbridge/v1/users/by-meta": answer(200, annWire),
 		"GET /wp/v2/users":               answer(200, []map[string]any{annWire}),
-		"POST /wp/v2/users":              answer(201, annWire),
+		"POST /wpbridge/v1/users/lookup": answer(200, map[string]any{"found": "created", "user": annWire}),
 		"POST /wp/v2/users/5":            answer(200, annWire),
 	})
 	check := func(name string, u *contactsync.User, err error) {
@@ -335,20 +335,31 @@ func TestUsersMapping(t *testing.T) {
 	check("FindByMeta", u, err)
 	u, err = users.FindByEmail(ctx, "ANN@example.com")
 	check("FindByEmail", u, err)
-	u, err = users.Create(ctx, contactsync.NewUser{Login: "ann", Change: contactsync.Change{
-		Fields: map[string]string{"user_email": "ann@example.com", "user_pass": "pw-Secret-123", "first_name": "Ann",
-			"display_name": "Ann Lee", "user_url": "https://ann.example"},
-		Roles: []string{"customer"}, Meta: map[string]any{"activecampaign_tags": []string{"VIP"}}, SendNotification: true,
-	}})
-	check("Create", u, err)
-	u, err = users.Update(ctx, 5, contactsync.Change{Fields: map[string]string{"last_name": "Lee"}})
+	found, err := users.Lookup(ctx, contactsync.Lookup{Key: "activecampaign_contact_id", ContactID: "7", Email: "ann@example.com",
+		Logins: []string{"ann", "ann12"}, Create: &contactsync.NewUser{Change: contactsync.Change{
+			Fields: map[string]string{"user_email": "ann@example.com", "user_pass": "pw-Secret-123", "first_name": "Ann",
+				"display_name": "Ann Lee", "user_url": "https://ann.example"},
+			Roles: []string{"customer"}, Meta: map[string]any{"activecampaign_tags": []string{"VIP"}}, SendNotification: true,
+		}}})
+	if found.By != contactsync.FoundCreated {
+		t.Errorf("Lookup found by %v, want created", found.By)
+	}
+	check("Lookup", found.User, err)
+	u, err = users.Update(ctx, &contactsync.User{ID: 5}, contactsync.Change{Fields: map[string]string{"last_name": "Lee"}})
 	check("Update", u, err)
 
 	if len(f.bodies) != 2 {
 		t.Fatalf("%d POST bodies", len(f.bodies))
 	}
-	create := f.bodies[0]
-	for k, v := range map[string]any{"username": "ann", "email": "ann@example.com", "password": "pw-Secret-123",
+	lookup := f.bodies[0]
+	if lookup["key"] != "activecampaign_contact_id" || lookup["value"] != "7" || lookup["email"] != "ann@example.com" {
+		t.Errorf("lookup body %v", lookup)
+	}
+	if logins, _ := lookup["logins"].([]any); len(logins) != 2 || logins[0] != "ann" {
+		t.Errorf("lookup logins %v", lookup["logins"])
+	}
+	create, _ := lookup["create"].(map[string]any)
+	for k, v := range map[string]any{"email": "ann@example.com", "password": "pw-Secret-123",
 		"first_name": "Ann", "name": "Ann Lee", "url": "https://ann.example", "send_user_notification": true} {
 		if create[k] != v {
 			t.Errorf("create body %s = %v, want %v", k, create[k], v)
@@ -387,14 +398,14 @@ func TestUsersTaken(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			users, _ := newUsers(t, map[string]func(http.ResponseWriter, *http.Request){
-				"POST /wp/v2/users":   wpError(tc.status, tc.code),
-				"POST /wp/v2/users/5": wpError(tc.status, tc.code),
+				"POST /wpbridge/v1/users/lookup": wpError(tc.status, tc.code),
+				"POST /wp/v2/users/5":            wpError(tc.status, tc.code),
 			})
 			var err error
 			if tc.update {
-				_, err = users.Update(ctx, 5, nu.Change)
+				_, err = users.Update(ctx, &contactsync.User{ID: 5}, nu.Change)
 			} else {
-				_, err = users.Create(ctx, nu)
+				_, err = users.Lookup(ctx, contactsync.Lookup{Key: "k", ContactID: "7", Create: &nu, Logins: []string{"ann"}})
 			}
 			if tc.want != nil && !errors.Is(err, tc.want) {
 				t.Errorf("err %v, want %v", err, tc.want)

@@ -34,39 +34,83 @@ func (s *Users) FindByEmail(ctx context.Context, email string) (*contactsync.Use
 	return toUser(u), nil
 }
 
-// Create creates a user in one request.
-func (s *Users) Create(ctx context.Context, nu contactsync.NewUser) (*contactsync.User, error) {
-	req, err := toRequest(nu.Change)
-	if err != nil {
-		return nil, err
+// Lookup finds or creates the user for a contact in one request (companion
+// plugin 1.1).
+func (s *Users) Lookup(ctx context.Context, l contactsync.Lookup) (contactsync.Found, error) {
+	req := wordpress.LookupRequest{Key: l.Key, Value: l.ContactID, Email: l.Email, Password: l.Password, Logins: l.Logins}
+	if l.Create != nil {
+		create, err := toRequest(l.Create.Change)
+		if err != nil {
+			return contactsync.Found{}, err
+		}
+		req.Create = &create
 	}
-	req.Fields[userFields["user_login"]] = nu.Login
-	u, err := s.WP.Users.Create(ctx, req)
+	res, err := s.WP.Users.Lookup(ctx, req)
 	switch {
+	case errors.Is(err, wordpress.ErrPluginMissing):
+		return contactsync.Found{}, contactsync.Permanent(fmt.Errorf("the wpbridge companion plugin on this site is older than 1.1: update it: %w", err))
 	case errors.Is(err, wordpress.ErrExistingLogin):
-		return nil, fmt.Errorf("%w: %w", contactsync.ErrLoginTaken, err)
+		return contactsync.Found{}, fmt.Errorf("%w: %w", contactsync.ErrLoginTaken, err)
 	case errors.Is(err, wordpress.ErrExistingEmail):
-		return nil, fmt.Errorf("%w: %w", contactsync.ErrEmailTaken, err)
+		return contactsync.Found{}, fmt.Errorf("%w: %w", contactsync.ErrEmailTaken, err)
 	case err != nil:
-		return nil, err
+		return contactsync.Found{}, err
 	}
-	return toUser(u), nil
+	by, ok := foundBy[res.Found]
+	if !ok {
+		return contactsync.Found{}, fmt.Errorf("lookup: unknown answer %q", res.Found)
+	}
+	f := contactsync.Found{By: by, PasswordMatches: res.PasswordMatch}
+	if res.User != nil {
+		f.User = toUser(res.User)
+	}
+	return f, nil
 }
 
-// Update writes fields, roles and meta of a user in one request.
-func (s *Users) Update(ctx context.Context, id int64, ch contactsync.Change) (*contactsync.User, error) {
+var foundBy = map[wordpress.Found]contactsync.FoundBy{
+	wordpress.FoundNone: contactsync.FoundNone, wordpress.FoundMeta: contactsync.FoundByContact,
+	wordpress.FoundEmail: contactsync.FoundByEmail, wordpress.FoundCreated: contactsync.FoundCreated,
+}
+
+// Update writes fields, roles and meta of user u in one request, only while
+// u is in u.State when that is set. An empty change with a State reads the
+// user and compares (a write of nothing would still run WordPress's
+// profile_update hooks).
+func (s *Users) Update(ctx context.Context, u *contactsync.User, ch contactsync.Change) (*contactsync.User, error) {
+	if ch.IsEmpty() {
+		return s.check(ctx, u)
+	}
 	req, err := toRequest(ch)
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.WP.Users.Update(ctx, id, req)
-	if errors.Is(err, wordpress.ErrExistingEmail) {
+	req.IfState = u.State
+	got, err := s.WP.Users.Update(ctx, u.ID, req)
+	switch {
+	case errors.Is(err, wordpress.ErrExistingEmail):
 		return nil, fmt.Errorf("%w: %w", contactsync.ErrEmailTaken, err)
+	case errors.Is(err, wordpress.ErrStale):
+		return nil, fmt.Errorf("%w: %w", contactsync.ErrStale, err)
+	case err != nil:
+		return nil, notFound(err, wordpress.ErrNotFound, contactsync.ErrUserNotFound)
 	}
+	return toUser(got), nil
+}
+
+// check returns user u as WordPress has it now, or ErrStale when its State
+// differs from u's.
+func (s *Users) check(ctx context.Context, u *contactsync.User) (*contactsync.User, error) {
+	if u.State == "" {
+		return u, nil
+	}
+	got, err := s.WP.Users.Get(ctx, u.ID)
 	if err != nil {
-		return nil, err
+		return nil, notFound(err, wordpress.ErrNotFound, contactsync.ErrUserNotFound)
 	}
-	return toUser(u), nil
+	if got.State != u.State {
+		return nil, fmt.Errorf("user %d: %w", u.ID, contactsync.ErrStale)
+	}
+	return toUser(got), nil
 }
 
 // Delete deletes user id, its content given to user reassign.
@@ -138,7 +182,7 @@ func toUser(u *wordpress.User) *contactsync.User {
 			fields[target] = v
 		}
 	}
-	cu := &contactsync.User{ID: u.ID, Login: fields["user_login"], Email: fields["user_email"], Roles: u.Roles, Meta: u.Meta, Fields: fields}
+	cu := &contactsync.User{ID: u.ID, Login: fields["user_login"], Email: fields["user_email"], Roles: u.Roles, Meta: u.Meta, Fields: fields, State: u.State}
 	setCapabilities(cu, u)
 	return cu
 }

@@ -70,34 +70,50 @@ func TestUserFieldsRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	stored := map[string]any{"id": 5}
 	var f *wpFake
-	save := func(status int) func(http.ResponseWriter, *http.Request) {
+	// written is the users-endpoint body of the last write; a lookup's
+	// create gets its first login as the username, as the plugin does.
+	written := func() map[string]any {
+		b := f.bodies[len(f.bodies)-1]
+		create, ok := b["create"].(map[string]any)
+		if !ok {
+			return b
+		}
+		create["username"] = b["logins"].([]any)[0]
+		return create
+	}
+	save := func(wrap bool) func(http.ResponseWriter, *http.Request) {
 		return func(w http.ResponseWriter, _ *http.Request) {
-			for k, v := range f.bodies[len(f.bodies)-1] {
+			for k, v := range written() {
 				// WordPress ignores unknown fields and never answers with the password.
 				if slices.Contains(wpUserFields, k) && k != "password" {
 					stored[k] = v
 				}
 			}
-			wpJSON(w, status, stored)
+			if wrap {
+				wpJSON(w, http.StatusOK, map[string]any{"found": "created", "user": stored})
+				return
+			}
+			wpJSON(w, http.StatusOK, stored)
 		}
 	}
 	users, f := newUsers(t, map[string]func(http.ResponseWriter, *http.Request){
-		"POST /wp/v2/users":              save(http.StatusCreated),
-		"POST /wp/v2/users/5":            save(http.StatusOK),
+		"POST /wpbridge/v1/users/lookup": save(true),
+		"POST /wp/v2/users/5":            save(false),
 		"GET /wpbridge/v1/users/by-meta": func(w http.ResponseWriter, _ *http.Request) { wpJSON(w, http.StatusOK, stored) },
 	})
 
 	for i, want := range []map[string]string{coreValues("ann@example.com", "1"), coreValues("ann2@example.com", "2")} {
 		var err error
 		if i == 0 {
-			_, err = users.Create(ctx, contactsync.NewUser{Login: "ann.lee", Change: contactsync.Change{Fields: want}})
+			_, err = users.Lookup(ctx, contactsync.Lookup{Key: "activecampaign_contact_id", ContactID: "7",
+				Create: &contactsync.NewUser{Change: contactsync.Change{Fields: want}}, Logins: []string{"ann.lee"}})
 		} else {
-			_, err = users.Update(ctx, 5, contactsync.Change{Fields: want})
+			_, err = users.Update(ctx, &contactsync.User{ID: 5}, contactsync.Change{Fields: want})
 		}
 		if err != nil {
 			t.Fatalf("write %d: %v", i, err)
 		}
-		sent := f.bodies[len(f.bodies)-1]
+		sent := written()
 		for target, v := range want {
 			if sent[userFields[target]] != v {
 				t.Errorf("write %d: body[%s] = %v, want %q", i, userFields[target], sent[userFields[target]], v)
@@ -117,7 +133,7 @@ func TestUserFieldsRoundTrip(t *testing.T) {
 // TestUsersUnknownField: a field the table does not know is refused, not dropped.
 func TestUsersUnknownField(t *testing.T) {
 	users, f := newUsers(t, nil)
-	_, err := users.Update(context.Background(), 5, contactsync.Change{Fields: map[string]string{"role": "editor"}})
+	_, err := users.Update(context.Background(), &contactsync.User{ID: 5}, contactsync.Change{Fields: map[string]string{"role": "editor"}})
 	if !errors.Is(err, contactsync.ErrPermanent) || len(f.bodies) != 0 {
 		t.Errorf("err %v after %d requests, want a permanent error before any request", err, len(f.bodies))
 	}
@@ -134,11 +150,12 @@ func TestUsersRoundTripRealWordPress(t *testing.T) {
 	login := contactsync.SanitizeLogin(email)
 
 	want := coreValues(email, "1")
-	u, err := users.Create(ctx, contactsync.NewUser{Login: login,
-		Change: contactsync.Change{Fields: want, Roles: []string{"subscriber"}, Meta: map[string]any{"adapters_fields_test": email}}})
-	if err != nil {
-		t.Fatalf("Create: %v", err)
+	found, err := users.Lookup(ctx, contactsync.Lookup{Key: "adapters_fields_test", ContactID: email, Logins: []string{login},
+		Create: &contactsync.NewUser{Change: contactsync.Change{Fields: want, Roles: []string{"subscriber"}, Meta: map[string]any{"adapters_fields_test": email}}}})
+	if err != nil || found.By != contactsync.FoundCreated {
+		t.Fatalf("Lookup: %v, found by %v, want created", err, found.By)
 	}
+	u := found.User
 	t.Cleanup(func() {
 		if err := wp.Users.Delete(context.Background(), u.ID, 0); err != nil {
 			t.Errorf("delete user %d: %v", u.ID, err)
@@ -146,7 +163,7 @@ func TestUsersRoundTripRealWordPress(t *testing.T) {
 	})
 	for i, w := range []map[string]string{want, coreValues(email, "2")} {
 		if i > 0 {
-			if _, err := users.Update(ctx, u.ID, contactsync.Change{Fields: w}); err != nil {
+			if _, err := users.Update(ctx, u, contactsync.Change{Fields: w}); err != nil {
 				t.Fatalf("Update: %v", err)
 			}
 		}

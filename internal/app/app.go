@@ -129,6 +129,10 @@ func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts O
 	return a, nil
 }
 
+// seenUsers is how many contacts' users the rules remember, so that their
+// next round is one WordPress request (a few MB at most).
+const seenUsers = 10000
+
 // build makes the rules, the queue and the server on the open database.
 func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpress.Client, opts Options) error {
 	syncer := &contactsync.Syncer{
@@ -136,6 +140,7 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 		Users:     &adapters.Users{WP: wp},
 		Roles:     &adapters.Roles{WP: wp},
 		Passwords: a.db.Passwords,
+		Seen:      contactsync.NewSeen(seenUsers),
 		Policy:    Policy(a.cfg),
 	}
 	qopts := queue.Options{

@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -122,6 +123,29 @@ func (r *results) activeCampaign(ctx context.Context, cfg *config.Config, ac *ac
 	return false
 }
 
+// minPluginVersion is the oldest companion plugin with every route wpbridge
+// uses (1.1: the one-request lookup and conditional updates).
+const minPluginVersion = "1.1.0"
+
+// olderThan compares dotted version numbers ("1.0.0" < "1.1.0"); a part that
+// is not a number counts as 0.
+func olderThan(v, least string) bool {
+	a, b := strings.Split(v, "."), strings.Split(least, ".")
+	for i := range max(len(a), len(b)) {
+		x, y := 0, 0
+		if i < len(a) {
+			x, _ = strconv.Atoi(a[i])
+		}
+		if i < len(b) {
+			y, _ = strconv.Atoi(b[i])
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return false
+}
+
 // wordPress checks the site, the credentials and the companion plugin, then
 // what the plugin reports.
 func (r *results) wordPress(ctx context.Context, cfg *config.Config, wp *wordpress.Client) {
@@ -138,7 +162,11 @@ func (r *results) wordPress(ctx context.Context, cfg *config.Config, wp *wordpre
 		r.add(false, "WordPress REST API", "cannot use WP_URL %s: %v: check the URL and that this machine can reach it", cfg.WPURL, err)
 	default:
 		r.add(true, "WordPress REST API", "%s answers (WordPress %s), credentials of %q accepted", cfg.WPURL, st.WordPress, cfg.WPUsername)
-		r.add(true, "WordPress companion plugin", "installed, version %s", st.Version)
+		if olderThan(st.Version, minPluginVersion) {
+			r.add(false, "WordPress companion plugin", "version %s is older than %s, which this wpbridge needs: copy wordpress/plugin/wpbridge.php over the one in wp-content/mu-plugins/", st.Version, minPluginVersion)
+		} else {
+			r.add(true, "WordPress companion plugin", "installed, version %s", st.Version)
+		}
 		r.site(cfg, st)
 	}
 }

@@ -9,16 +9,13 @@ import (
 )
 
 func (s *Syncer) add(ctx context.Context, req Request) (Result, error) {
-	linked, err := s.findLinked(ctx, req.ContactID)
-	if err != nil {
-		return Result{}, err
+	if u := s.Seen.get(req.ContactID); u != nil {
+		return s.addExisting(ctx, u, req)
 	}
-	if linked != nil {
-		return s.addExisting(ctx, linked, req)
-	}
+	s.prefetchTags(ctx, req)
 	c, err := s.Contacts.Contact(ctx, req.ContactID)
 	if errors.Is(err, ErrContactNotFound) {
-		return Result{}, permanentf("contact %s not found in ActiveCampaign", req.ContactID)
+		return s.addGone(ctx, req)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("load contact %s: %w", req.ContactID, err)
@@ -29,28 +26,72 @@ func (s *Syncer) add(ctx context.Context, req Request) (Result, error) {
 	if !validEmail(c.Email) {
 		return Result{}, permanentf("contact %s has an invalid email address", c.ID)
 	}
-	u, err := s.findByEmail(ctx, c.Email)
+	return s.lookupOrCreate(ctx, c, req)
+}
+
+// addGone handles add for a contact id AC no longer knows: a user linked to
+// it is relinked by email (addExisting); without one there is nothing to do.
+func (s *Syncer) addGone(ctx context.Context, req Request) (Result, error) {
+	linked, err := s.findLinked(ctx, req.ContactID)
 	if err != nil {
 		return Result{}, err
 	}
-	if u != nil {
-		return s.addFound(ctx, u, c, req)
+	if linked == nil {
+		return Result{}, permanentf("contact %s not found in ActiveCampaign", req.ContactID)
 	}
-	return s.create(ctx, c, req)
+	return s.addExisting(ctx, linked, req)
+}
+
+// lookupOrCreate finds the contact's user, by contact id, else by email,
+// or creates it, in one request to WordPress. The new user is planned
+// first (its generated password stored, its link owed); when a user is
+// found instead, what the plan stored is dropped again.
+func (s *Syncer) lookupOrCreate(ctx context.Context, c *Contact, req Request) (Result, error) {
+	p, err := s.planCreate(ctx, c, req)
+	if err != nil {
+		return Result{}, err
+	}
+	l := Lookup{Key: s.Policy.ContactIDMetaKey, ContactID: c.ID, Email: c.Email, Create: &p.user, Logins: p.logins}
+	if p.generated {
+		l.Password = p.password // ours if a user with the email has it (see addFound)
+	}
+	found, err := s.Users.Lookup(ctx, l)
+	if errors.Is(err, ErrEmailTaken) {
+		// A user with this email appeared since WordPress looked. It may be
+		// ours (a create of an earlier, killed run that WordPress finished
+		// late: it is then found by contact id, or by email holding the
+		// pending password, and gets that password) or someone else's (found
+		// by email without it: the pending password is dropped then).
+		return Result{}, fmt.Errorf("create user for contact %s: email appeared meanwhile, retrying to link: %w", c.ID, err)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("find or create the user for contact %s: %w", c.ID, err)
+	}
+	switch found.By {
+	case FoundCreated:
+		return s.created(ctx, c, req, p, found.User)
+	case FoundByEmail:
+		if !sameEmail(found.User.Email, c.Email) {
+			return Result{}, fmt.Errorf("find the user for contact %s: WordPress answered user %d, whose email differs", c.ID, found.User.ID)
+		}
+		return s.addFound(ctx, found.User, c, req, p.password, p.generated && found.PasswordMatches)
+	case FoundByContact:
+		if err := s.unplan(ctx, c.ID, p); err != nil {
+			return Result{}, err
+		}
+		return s.addExisting(ctx, found.User, req)
+	}
+	return Result{}, fmt.Errorf("find or create the user for contact %s: WordPress found and created nobody", c.ID)
 }
 
 // addFound links the user that has the contact's email (in AC) but no link.
-// It is our own when it holds the password generated for the contact: a
-// create WordPress carried out but whose link was never written (a slow
-// user_register hook past the timeout, a crash in between). That password
-// then goes to AC as for any user we create. Otherwise the user is someone
-// else's and the pending password, for a create that never happened, is
-// dropped.
-func (s *Syncer) addFound(ctx context.Context, u *User, c *Contact, req Request) (Result, error) {
-	pw, ours, err := s.createdByUs(ctx, u, c.ID)
-	if err != nil {
-		return Result{}, err
-	}
+// It is our own when it holds the password generated for the contact (ours,
+// checked by WordPress in the lookup): a create WordPress carried out but
+// whose link was never written (a slow user_register hook past the timeout,
+// a crash in between). That password pw then goes to AC as for any user we
+// create. Otherwise the user is someone else's and the pending password, for
+// a create that never happened, is dropped.
+func (s *Syncer) addFound(ctx context.Context, u *User, c *Contact, req Request, pw string, ours bool) (Result, error) {
 	if !ours {
 		if err := s.Passwords.DeletePendingPassword(ctx, c.ID); err != nil {
 			return Result{}, fmt.Errorf("drop pending password: %w", err)
@@ -76,30 +117,12 @@ func (s *Syncer) addFound(ctx context.Context, u *User, c *Contact, req Request)
 	return s.addLink(ctx, res, c.ID, c.ID, u.ID)
 }
 
-// createdByUs reports whether u holds the password pending for the contact,
-// which only a create of ours can have given it, and returns that password.
-func (s *Syncer) createdByUs(ctx context.Context, u *User, contactID string) (pw string, ours bool, err error) {
-	if s.Policy.ReturnPasswordField == "" {
-		return "", false, nil // no password is kept pending
-	}
-	pw, ok, err := s.Passwords.PendingPassword(ctx, contactID)
-	if err != nil {
-		return "", false, fmt.Errorf("read pending password: %w", err)
-	}
-	if !ok || pw == "" {
-		return "", false, nil
-	}
-	ours, err = s.Users.CheckPassword(ctx, u.ID, pw)
-	if err != nil {
-		return "", false, fmt.Errorf("check whether user %d was created for contact %s: %w", u.ID, contactID, err)
-	}
-	return pw, ours, nil
-}
-
-// addExisting handles add for a user already linked to the contact. If a
-// generated password is still pending (a crash after creating the user and
-// before writing it to AC), it is written now.
+// addExisting handles add for a user already linked to the contact. A
+// generated password still pending is written now if the user has it (a
+// crash after creating the user and before writing it to AC), else dropped
+// (a crash after planning a create that found the user instead).
 func (s *Syncer) addExisting(ctx context.Context, u *User, req Request) (Result, error) {
+	s.prefetchTags(ctx, req)
 	c, relinked, err := s.loadContact(ctx, req.ContactID, u)
 	if err != nil {
 		return Result{}, err
@@ -108,15 +131,11 @@ func (s *Syncer) addExisting(ctx context.Context, u *User, req Request) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	pw, ok, err := s.Passwords.PendingPassword(ctx, req.ContactID)
+	returned, err := s.returnPending(ctx, u, req.ContactID, c.ID)
 	if err != nil {
-		return Result{}, fmt.Errorf("read pending password: %w", err)
+		return Result{}, err
 	}
-	if ok {
-		// After a merge the password goes to the surviving contact (c.ID).
-		if err := s.returnPassword(ctx, req.ContactID, c.ID, pw); err != nil {
-			return Result{}, err
-		}
+	if returned {
 		res.Changes = append(res.Changes, "password_returned")
 	}
 	if req.Action != ActionAdd {
@@ -125,59 +144,108 @@ func (s *Syncer) addExisting(ctx context.Context, u *User, req Request) (Result,
 	return s.addLink(ctx, res, req.ContactID, c.ID, u.ID)
 }
 
-// create makes a new user for the contact: it builds the user, creates it
-// under a free login and returns a generated password to ActiveCampaign.
-func (s *Syncer) create(ctx context.Context, c *Contact, req Request) (Result, error) {
+// returnPending writes the password pending under pendingID to contactID
+// (after a merge, the surviving contact) when user u has it, and otherwise
+// drops it. It reports whether it wrote one.
+func (s *Syncer) returnPending(ctx context.Context, u *User, pendingID, contactID string) (bool, error) {
+	pw, ok, err := s.Passwords.PendingPassword(ctx, pendingID)
+	if err != nil {
+		return false, fmt.Errorf("read pending password: %w", err)
+	}
+	if !ok {
+		return false, nil
+	}
+	ours := false
+	if pw != "" && s.Policy.ReturnPasswordField != "" {
+		if ours, err = s.Users.CheckPassword(ctx, u.ID, pw); err != nil {
+			return false, fmt.Errorf("check whether user %d has the password pending for contact %s: %w", u.ID, pendingID, err)
+		}
+	}
+	if !ours {
+		if err := s.Passwords.DeletePendingPassword(ctx, pendingID); err != nil {
+			return false, fmt.Errorf("drop pending password: %w", err)
+		}
+		return false, nil
+	}
+	return true, s.returnPassword(ctx, pendingID, contactID, pw)
+}
+
+// createPlan is a user to create for a contact, and what was stored for it.
+type createPlan struct {
+	user      NewUser
+	logins    []string // the login, then up to ten with a number appended
+	role      string
+	warning   string
+	password  string
+	generated bool // password is to go back to AC
+	fresh     bool // this run stored the pending password
+	freshLink bool // this run recorded the owed link
+}
+
+// planCreate builds the user to create for the contact: its fields, tags,
+// role, login candidates and password (stored pending first, or an earlier,
+// unreturned one reused), and records the link owed for an add.
+func (s *Syncer) planCreate(ctx context.Context, c *Contact, req Request) (*createPlan, error) {
 	values, err := s.mappedValues(ctx, c)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	tags, err := s.tags(ctx, req)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	role, warning, err := s.newUserRole(ctx, values["role"], req.Role)
-	if err != nil {
-		return Result{}, err
+	p := &createPlan{password: values["user_pass"]}
+	if p.role, p.warning, err = s.newUserRole(ctx, values["role"], req.Role); err != nil {
+		return nil, err
 	}
-	password, generated := values["user_pass"], false
-	if password == "" {
-		if password, generated, err = s.newPassword(ctx, c.ID); err != nil {
-			return Result{}, err
+	if p.password == "" {
+		if p.password, p.generated, p.fresh, err = s.newPassword(ctx, c.ID); err != nil {
+			return nil, err
 		}
 	}
 	if req.Action == ActionAdd {
-		if err := s.oweLink(ctx, c.ID); err != nil {
-			return Result{}, err
+		if p.freshLink, err = s.oweLink(ctx, c.ID); err != nil {
+			return nil, err
 		}
 	}
-	nu := s.newUser(c, req, values, tags, role, password)
+	p.user = s.newUser(c, req, values, tags, p.role, p.password)
 	login, err := s.Policy.baseLogin(s.rand(), c, values["user_login"])
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	u, err := s.createUnderFreeLogin(ctx, nu, login)
-	if errors.Is(err, ErrEmailTaken) {
-		// A user with this email appeared since we looked. It may be ours (a
-		// create of an earlier, killed run that WordPress finished late: it is
-		// then found by contact id, or by email holding the pending password,
-		// and gets that password) or someone else's (found by email without
-		// it: the pending password is dropped then).
-		return Result{}, fmt.Errorf("create user for contact %s: email appeared meanwhile, retrying to link: %w", c.ID, err)
+	p.logins, err = s.loginCandidates(login)
+	return p, err
+}
+
+// unplan drops what planCreate stored for a create that did not happen.
+func (s *Syncer) unplan(ctx context.Context, contactID string, p *createPlan) error {
+	if p.fresh {
+		if err := s.Passwords.DeletePendingPassword(ctx, contactID); err != nil {
+			return fmt.Errorf("drop pending password: %w", err)
+		}
 	}
-	if err != nil {
-		return Result{}, fmt.Errorf("create user for contact %s: %w", c.ID, err)
+	if p.freshLink {
+		if err := s.Passwords.DeletePendingPassword(ctx, linkKey(contactID)); err != nil {
+			return fmt.Errorf("drop pending link: %w", err)
+		}
 	}
+	return nil
+}
+
+// created finishes the creation of user u for the contact: the generated
+// password and the set-password link go to ActiveCampaign.
+func (s *Syncer) created(ctx context.Context, c *Contact, req Request, p *createPlan, u *User) (Result, error) {
+	s.Seen.put(c.ID, u)
 	res := Result{Status: StatusDone, UserID: u.ID, Created: true, Changes: []string{"created"},
-		Message: fmt.Sprintf("created user %d with role %s", u.ID, role)}
-	if warning != "" {
-		res.Warnings = []string{warning}
+		Message: fmt.Sprintf("created user %d with role %s", u.ID, p.role)}
+	if p.warning != "" {
+		res.Warnings = []string{p.warning}
 	}
 	if req.SendNotification {
 		res.Changes = append(res.Changes, "notification_sent")
 	}
-	if generated {
-		if err := s.returnPassword(ctx, c.ID, c.ID, password); err != nil {
+	if p.generated {
+		if err := s.returnPassword(ctx, c.ID, c.ID, p.password); err != nil {
 			return Result{}, err
 		}
 		res.Changes = append(res.Changes, "password_returned")
@@ -228,49 +296,44 @@ func (s *Syncer) newUser(c *Contact, req Request, values map[string]string, tags
 	return nu
 }
 
-// createUnderFreeLogin creates nu under login; while that login is taken it
-// tries again (up to ten times) with a random number from 1 to 999 appended.
-func (s *Syncer) createUnderFreeLogin(ctx context.Context, nu NewUser, login string) (*User, error) {
-	for attempt := 0; ; attempt++ {
-		nu.Login = login
-		if attempt > 0 {
-			n, err := randomInt(s.rand(), 1, 999)
-			if err != nil {
-				return nil, err
-			}
-			nu.Login = fmt.Sprintf("%s%d", login, n)
+// loginCandidates lists the logins to try for a new user: login, then ten
+// times login with a random number from 1 to 999 appended, for while the
+// ones before are taken.
+func (s *Syncer) loginCandidates(login string) ([]string, error) {
+	out := []string{login}
+	for range 10 {
+		n, err := randomInt(s.rand(), 1, 999)
+		if err != nil {
+			return nil, err
 		}
-		u, err := s.Users.Create(ctx, nu)
-		if errors.Is(err, ErrLoginTaken) && attempt < 10 {
-			continue
-		}
-		return u, err
+		out = append(out, fmt.Sprintf("%s%d", login, n))
 	}
+	return out, nil
 }
 
 // newPassword generates a password for a new user. When passwords go back to
 // AC, it is stored first (or an earlier, unreturned one is reused) so that a
 // crash never leads to a second, different password. generated is false when
-// nothing is to be returned.
-func (s *Syncer) newPassword(ctx context.Context, contactID string) (pw string, generated bool, err error) {
+// nothing is to be returned; fresh says this call stored it.
+func (s *Syncer) newPassword(ctx context.Context, contactID string) (pw string, generated, fresh bool, err error) {
 	if s.Policy.ReturnPasswordField == "" {
 		pw, err = generatePassword(s.rand(), s.Policy.PasswordLength)
-		return pw, false, err
+		return pw, false, false, err
 	}
 	pw, ok, err := s.Passwords.PendingPassword(ctx, contactID)
 	if err != nil {
-		return "", false, fmt.Errorf("read pending password: %w", err)
+		return "", false, false, fmt.Errorf("read pending password: %w", err)
 	}
-	if ok {
-		return pw, true, nil
+	if ok && pw != "" {
+		return pw, true, false, nil
 	}
 	if pw, err = generatePassword(s.rand(), s.Policy.PasswordLength); err != nil {
-		return "", false, err
+		return "", false, false, err
 	}
 	if err := s.Passwords.SavePendingPassword(ctx, contactID, pw); err != nil {
-		return "", false, fmt.Errorf("store pending password: %w", err)
+		return "", false, false, fmt.Errorf("store pending password: %w", err)
 	}
-	return pw, true, nil
+	return pw, true, true, nil
 }
 
 // returnPassword writes a generated password to RETURN_PASSWORD_FIELD of

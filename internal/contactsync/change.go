@@ -66,18 +66,27 @@ func (s *Syncer) setTags(ch *Change, u *User, tags []string) {
 	setMeta(ch, u, s.Policy.TagsMetaKey, tags)
 }
 
-// apply writes ch to u unless it is empty.
-func (s *Syncer) apply(ctx context.Context, u *User, ch Change, warnings []string) (Result, error) {
+// apply writes ch to u, the user linked to contactID, and remembers the
+// user as written. An empty ch writes nothing; for a remembered user it
+// still checks with WordPress that the user is as remembered.
+func (s *Syncer) apply(ctx context.Context, contactID string, u *User, ch Change, warnings []string) (Result, error) {
 	res := Result{Status: StatusDone, UserID: u.ID, Warnings: warnings}
-	if ch.IsEmpty() {
+	if ch.IsEmpty() && !u.cached {
+		s.Seen.put(contactID, u)
 		res.Message = fmt.Sprintf("user %d already up to date", u.ID)
 		return res, nil
 	}
-	if _, err := s.Users.Update(ctx, u.ID, ch); err != nil {
+	written, err := s.Users.Update(ctx, u, ch)
+	if err != nil {
 		if errors.Is(err, ErrEmailTaken) {
 			return Result{}, permanentf("update user %d: the new email belongs to another user", u.ID)
 		}
 		return Result{}, fmt.Errorf("update user %d: %w", u.ID, err)
+	}
+	s.Seen.put(contactID, written)
+	if ch.IsEmpty() {
+		res.Message = fmt.Sprintf("user %d already up to date", u.ID)
+		return res, nil
 	}
 	res.Changes = describe(ch, s.Policy.TagsMetaKey)
 	res.Message = fmt.Sprintf("updated user %d: %s", u.ID, strings.Join(res.Changes, ", "))

@@ -11,6 +11,9 @@ var (
 	ErrUserNotFound    = errors.New("user not found in WordPress")
 	ErrLoginTaken      = errors.New("login already taken in WordPress")
 	ErrEmailTaken      = errors.New("email already taken in WordPress")
+	// ErrStale: a user changed in WordPress since it was read (User.State),
+	// so a write computed from what was read was not made.
+	ErrStale = errors.New("user changed in WordPress since it was read")
 	// ErrPermanent marks failures that no retry can fix.
 	ErrPermanent = errors.New("permanent failure")
 )

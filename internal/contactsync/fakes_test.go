@@ -57,6 +57,7 @@ type fakeUsers struct {
 	// afterCreate is returned by Create after the user was stored: a timeout
 	// after WordPress committed.
 	afterCreate error
+	versions    map[int64]int // writes per user: the user's State
 }
 
 type userUpdate struct {
@@ -65,7 +66,7 @@ type userUpdate struct {
 }
 
 func newFakeUsers() *fakeUsers {
-	return &fakeUsers{users: map[int64]*User{}, passwords: map[int64]string{}, nextID: 100}
+	return &fakeUsers{users: map[int64]*User{}, passwords: map[int64]string{}, nextID: 100, versions: map[int64]int{}}
 }
 
 // seed stores u as is (ID required) with password pw.
@@ -97,6 +98,66 @@ func cloneUser(u *User) *User {
 	return &out
 }
 
+// out is the user as the fake answers it, with its State; the caller holds the lock.
+func (f *fakeUsers) out(u *User) *User {
+	c := cloneUser(u)
+	c.State = fmt.Sprintf("%d.%d", u.ID, f.versions[u.ID])
+	return c
+}
+
+// touch marks a change of user id made behind wpbridge's back (an admin's edit).
+func (f *fakeUsers) touch(id int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.versions[id]++
+}
+
+// Lookup does what the plugin's lookup route does, through the fake's own
+// FindByMeta, FindByEmail, CheckPassword and Create, so that a test can make
+// any of them fail and count them; "Lookup" counts the requests.
+func (f *fakeUsers) Lookup(ctx context.Context, l Lookup) (Found, error) {
+	if err := f.enter("Lookup"); err != nil {
+		return Found{}, err
+	}
+	u, err := f.FindByMeta(ctx, l.Key, l.ContactID)
+	if err == nil {
+		return Found{User: u, By: FoundByContact}, nil
+	}
+	if !errors.Is(err, ErrUserNotFound) {
+		return Found{}, err
+	}
+	if l.Email != "" {
+		u, err = f.FindByEmail(ctx, l.Email)
+		if err == nil {
+			match := false
+			if l.Password != "" {
+				if match, err = f.CheckPassword(ctx, u.ID, l.Password); err != nil {
+					return Found{}, err
+				}
+			}
+			return Found{User: u, By: FoundByEmail, PasswordMatches: match}, nil
+		}
+		if !errors.Is(err, ErrUserNotFound) {
+			return Found{}, err
+		}
+	}
+	if l.Create == nil {
+		return Found{}, nil
+	}
+	for _, login := range l.Logins {
+		nu := *l.Create
+		nu.Login = login
+		u, err = f.Create(ctx, nu)
+		if !errors.Is(err, ErrLoginTaken) {
+			break
+		}
+	}
+	if err != nil {
+		return Found{}, err
+	}
+	return Found{User: u, By: FoundCreated}, nil
+}
+
 func (f *fakeUsers) ids() []int64 { return slices.Sorted(maps.Keys(f.users)) }
 
 func (f *fakeUsers) FindByMeta(_ context.Context, key, value string) (*User, error) {
@@ -107,7 +168,7 @@ func (f *fakeUsers) FindByMeta(_ context.Context, key, value string) (*User, err
 	defer f.mu.Unlock()
 	for _, id := range f.ids() {
 		if v, ok := f.users[id].Meta[key].(string); ok && v == value {
-			return cloneUser(f.users[id]), nil
+			return f.out(f.users[id]), nil
 		}
 	}
 	return nil, ErrUserNotFound
@@ -121,7 +182,7 @@ func (f *fakeUsers) FindByEmail(_ context.Context, email string) (*User, error) 
 	defer f.mu.Unlock()
 	for _, id := range f.ids() {
 		if strings.EqualFold(f.users[id].Email, email) {
-			return cloneUser(f.users[id]), nil
+			return f.out(f.users[id]), nil
 		}
 	}
 	return nil, ErrUserNotFound
@@ -170,27 +231,36 @@ func (f *fakeUsers) Create(_ context.Context, nu NewUser) (*User, error) {
 	if f.afterCreate != nil {
 		return nil, f.afterCreate
 	}
-	return cloneUser(u), nil
+	return f.out(u), nil
 }
 
-func (f *fakeUsers) Update(_ context.Context, id int64, ch Change) (*User, error) {
+// Update writes ch to the user; with a State it checks it first, as the
+// plugin does (an empty change only checks).
+func (f *fakeUsers) Update(_ context.Context, in *User, ch Change) (*User, error) {
 	if err := f.enter("Update"); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.updates = append(f.updates, userUpdate{id, ch})
+	id := in.ID
 	u, ok := f.users[id]
 	if !ok {
 		return nil, ErrUserNotFound
 	}
+	if in.State != "" && f.out(u).State != in.State {
+		return nil, ErrStale
+	}
+	if ch.IsEmpty() {
+		return f.out(u), nil
+	}
+	f.updates = append(f.updates, userUpdate{id, ch})
 	if e, ok := ch.Fields["user_email"]; ok {
 		if err := f.taken(id, "", e); err != nil {
 			return nil, err
 		}
 	}
 	f.write(u, ch)
-	return cloneUser(u), nil
+	return f.out(u), nil
 }
 
 func (f *fakeUsers) Delete(_ context.Context, id, reassign int64) error {
@@ -242,6 +312,7 @@ func (f *fakeUsers) CheckPassword(_ context.Context, id int64, password string) 
 
 // write applies ch to u; the caller holds the lock.
 func (f *fakeUsers) write(u *User, ch Change) {
+	f.versions[u.ID]++
 	for k, v := range ch.Fields {
 		switch k {
 		case "user_pass":

@@ -26,18 +26,19 @@ func (p *Policy) link(key, login string) string {
 }
 
 // oweLink records, before a user is created for the contact, that its link
-// is to go to AC, so that a crash after the create still writes it.
-func (s *Syncer) oweLink(ctx context.Context, contactID string) error {
+// is to go to AC, so that a crash after the create still writes it. fresh
+// says this call recorded it.
+func (s *Syncer) oweLink(ctx context.Context, contactID string) (fresh bool, err error) {
 	if s.Policy.ReturnLinkField == "" {
-		return nil
+		return false, nil
 	}
 	if _, ok, err := s.Passwords.PendingPassword(ctx, linkKey(contactID)); err != nil || ok {
-		return wrapPending(err)
+		return false, wrapPending(err)
 	}
 	if err := s.Passwords.SavePendingPassword(ctx, linkKey(contactID), ""); err != nil {
-		return fmt.Errorf("store pending link: %w", err)
+		return false, fmt.Errorf("store pending link: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 func wrapPending(err error) error {

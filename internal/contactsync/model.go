@@ -14,6 +14,11 @@ type User struct {
 	Roles  []string
 	Fields map[string]string // core fields by their FIELD_MAP target name (first_name, ...)
 	Meta   map[string]any    // string or []string values
+	// State is WordPress's digest of the user as read ("" when unknown): a
+	// write made with it happens only while the user is unchanged.
+	State string
+	// cached: the user comes from Seen, not from WordPress in this run.
+	cached bool
 	// ExtraCaps are the capabilities granted to the user directly (as
 	// role-editor plugins do), beyond those of its roles.
 	ExtraCaps []string

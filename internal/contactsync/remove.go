@@ -34,6 +34,7 @@ func (s *Syncer) removeAccess(ctx context.Context, req Request) (Result, error) 
 			Message: fmt.Sprintf("user %d is not managed by wpbridge (%s): access not removed", u.ID, why)}, nil
 	}
 	if req.Delete {
+		s.Seen.forget(req.ContactID)
 		return s.deleteUser(ctx, u, req.Reassign)
 	}
 	tags, err := s.tags(ctx, req)
@@ -47,7 +48,7 @@ func (s *Syncer) removeAccess(ctx context.Context, req Request) (Result, error) 
 		ch.Roles = []string{}
 	}
 	setMeta(&ch, u, AccessRemovedMetaKey, "1")
-	res, err := s.apply(ctx, u, ch, nil)
+	res, err := s.apply(ctx, req.ContactID, u, ch, nil)
 	if err != nil {
 		return Result{}, err
 	}

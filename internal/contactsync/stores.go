@@ -13,14 +13,21 @@ type ContactSource interface {
 
 // UserStore reads and writes WordPress users.
 type UserStore interface {
+	// Lookup finds or creates the user for a contact in one request (see
+	// Lookup). A create can fail with ErrEmailTaken, or ErrLoginTaken once
+	// every login offered is taken.
+	Lookup(ctx context.Context, l Lookup) (Found, error)
 	FindByMeta(ctx context.Context, key, value string) (*User, error) // ErrUserNotFound
 	FindByEmail(ctx context.Context, email string) (*User, error)     // ErrUserNotFound
 	// CheckPassword reports whether password is user id's password, checked
 	// by WordPress against the stored hash; the password goes nowhere else.
 	// An answer that cannot tell (no such check on this site) is false.
 	CheckPassword(ctx context.Context, id int64, password string) (bool, error)
-	Create(ctx context.Context, u NewUser) (*User, error) // ErrLoginTaken, ErrEmailTaken
-	Update(ctx context.Context, id int64, c Change) (*User, error)
+	// Update writes c to user u and returns the user as written. With
+	// u.State set, the write is made only while the user is in that state,
+	// else nothing is written and the error is ErrStale; an empty c then
+	// only checks that. ErrUserNotFound when the user is gone.
+	Update(ctx context.Context, u *User, c Change) (*User, error)
 	// Delete deletes user id for good, its content given to user reassign.
 	Delete(ctx context.Context, id, reassign int64) error // ErrUserNotFound
 	// Self is the user wpbridge acts as in WordPress (WP_USERNAME).
@@ -29,6 +36,37 @@ type UserStore interface {
 	// earlier one stops working) and returns it with the user's login;
 	// sendEmail also sends WordPress's own password-reset email with it.
 	ResetKey(ctx context.Context, id int64, sendEmail bool) (key, login string, err error)
+}
+
+// Lookup asks for the user whose Key meta (the contact-id key) is exactly
+// ContactID, else the user whose email is Email (but for the case of ASCII
+// letters), else, with Create set, the user created from Create under the
+// first free login of Logins. Password, when set, is checked against a user
+// found by email (Found.PasswordMatches).
+type Lookup struct {
+	Key, ContactID string
+	Email          string
+	Password       string
+	Create         *NewUser // its Login is ignored: Logins gives it
+	Logins         []string
+}
+
+// FoundBy says how Lookup came to its user.
+type FoundBy int
+
+// The ways Lookup finds a user.
+const (
+	FoundNone      FoundBy = iota // no user, nothing created
+	FoundByContact                // the user linked to the contact id
+	FoundByEmail                  // the user with the email
+	FoundCreated                  // the user created from Lookup.Create
+)
+
+// Found is Lookup's answer.
+type Found struct {
+	User            *User // nil with FoundNone
+	By              FoundBy
+	PasswordMatches bool // the user found by email has Lookup.Password
 }
 
 // RoleSource tells which WordPress roles hold an admin-level capability

@@ -10,12 +10,14 @@ import (
 
 // Syncer applies the rules. Its fields are its dependencies; Rand defaults to
 // crypto/rand. Without Roles no role counts as privileged but administrator
-// (tests); production always sets it.
+// (tests); production always sets it. With Seen, a round for a contact whose
+// user was seen before writes to it in one request (see Seen).
 type Syncer struct {
 	Contacts  ContactSource
 	Users     UserStore
 	Passwords PasswordStore
 	Roles     RoleSource
+	Seen      *Seen
 	Policy    Policy
 	Rand      io.Reader
 }
@@ -30,10 +32,26 @@ func (s *Syncer) rand() io.Reader {
 // Run carries out req and says what it did. Errors wrapping ErrPermanent can
 // never succeed; any other error may pass on a retry. Run is idempotent: a
 // second run after a crash finds the user the first one created.
+//
+// When a write finds the user changed since it was read (ErrStale), or the
+// remembered user gone, nothing was written yet: the run starts over once,
+// reading the user afresh (ActiveCampaign is not asked again).
 func (s *Syncer) Run(ctx context.Context, req Request) (Result, error) {
 	if req.ContactID == "" {
 		return Result{}, permanentf("no contact id")
 	}
+	run := *s
+	run.Contacts = newRunContacts(s.Contacts)
+	remembered := s.Seen.has(req.ContactID)
+	res, err := run.dispatch(ctx, req)
+	if errors.Is(err, ErrStale) || (remembered && errors.Is(err, ErrUserNotFound)) {
+		s.Seen.forget(req.ContactID)
+		res, err = run.dispatch(ctx, req)
+	}
+	return res, err
+}
+
+func (s *Syncer) dispatch(ctx context.Context, req Request) (Result, error) {
 	switch req.Action {
 	case ActionUpdateTags:
 		return s.updateTags(ctx, req)
@@ -47,6 +65,16 @@ func (s *Syncer) Run(ctx context.Context, req Request) (Result, error) {
 		return s.passwordReset(ctx, req)
 	}
 	return Result{}, permanentf("unknown action %q", req.Action)
+}
+
+// linked returns the user linked to the contact id as remembered (Seen),
+// else as WordPress has it, or nil. Only rounds whose every write carries
+// the user's State may use a remembered user.
+func (s *Syncer) linked(ctx context.Context, contactID string) (*User, error) {
+	if u := s.Seen.get(contactID); u != nil {
+		return u, nil
+	}
+	return s.findLinked(ctx, contactID)
 }
 
 // findLinked returns the user linked to the contact id, or nil.

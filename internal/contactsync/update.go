@@ -10,11 +10,12 @@ import (
 )
 
 func (s *Syncer) update(ctx context.Context, req Request) (Result, error) {
-	linked, err := s.findLinked(ctx, req.ContactID)
+	linked, err := s.linked(ctx, req.ContactID)
 	if err != nil {
 		return Result{}, err
 	}
 	if linked != nil {
+		s.prefetchTags(ctx, req)
 		c, relinked, err := s.loadContact(ctx, req.ContactID, linked)
 		if err != nil {
 			return Result{}, err
@@ -45,6 +46,7 @@ func (s *Syncer) unlinked(ctx context.Context, req Request) (c *Contact, u *User
 			return nil, nil, none, nil
 		}
 	}
+	s.prefetchTags(ctx, req)
 	if c, _, err = s.loadContact(ctx, req.ContactID, nil); err != nil {
 		return nil, nil, Result{}, err
 	}
@@ -80,7 +82,7 @@ func (s *Syncer) refresh(ctx context.Context, u *User, c *Contact, req Request, 
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := s.apply(ctx, u, ch, warnings)
+	res, err := s.apply(ctx, c.ID, u, ch, warnings)
 	if err != nil {
 		return Result{}, err
 	}
@@ -124,7 +126,7 @@ func (s *Syncer) setMapped(ch *Change, u *User, c *Contact, values map[string]st
 }
 
 func (s *Syncer) updateTags(ctx context.Context, req Request) (Result, error) {
-	u, err := s.findLinked(ctx, req.ContactID)
+	u, err := s.linked(ctx, req.ContactID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -144,5 +146,5 @@ func (s *Syncer) updateTags(ctx context.Context, req Request) (Result, error) {
 	var ch Change
 	s.setLink(&ch, u, req.ContactID)
 	s.setTags(&ch, u, tags)
-	return s.apply(ctx, u, ch, nil)
+	return s.apply(ctx, req.ContactID, u, ch, nil)
 }

@@ -2,7 +2,7 @@
 /**
  * Plugin Name: wpbridge
  * Description: REST API helpers for wpbridge (ActiveCampaign to WordPress user sync): user meta, find a user by meta, the new-user email, password-reset keys and emails, a status route.
- * Version: 1.0.0
+ * Version: 1.1.0
  * Requires at least: 5.7
  * Requires PHP: 7.4
  * License: MIT
@@ -19,7 +19,7 @@
 if (!defined('ABSPATH') || defined('WPBRIDGE_VERSION')) {
 	return;
 }
-define('WPBRIDGE_VERSION', '1.0.0');
+define('WPBRIDGE_VERSION', '1.1.0');
 
 final class WPBridge_Plugin {
 	const CORE_COLUMNS = array('id', 'user_login', 'user_pass', 'user_nicename', 'user_email', 'user_url',
@@ -178,6 +178,10 @@ final class WPBridge_Plugin {
 				return $ok;
 			}
 		}
+		$stale = self::stale_refusal($id, $request);
+		if (null !== $stale) {
+			return $stale;
+		}
 		$user = $id > 0 ? get_userdata($id) : false;
 		$changes = $user ? self::sensitive_changes($user, $request) : array();
 		if ($changes && self::via_app_password() && self::is_powerful($user)) {
@@ -316,12 +320,24 @@ final class WPBridge_Plugin {
 
 	/** GET /wpbridge/v1/users/by-meta?key=K&value=V */
 	static function by_meta($request) {
-		global $wpdb;
-		$key   = (string) $request['key'];
-		$value = (string) $request['value'];
+		$key = (string) $request['key'];
 		if (self::is_protected($key)) {
-			return new WP_Error('wpbridge_protected_meta', sprintf('The meta key "%s" is protected.', $key), array('status' => 400, 'key' => $key));
+			return self::protected_key($key);
 		}
+		$user = self::find_by_meta($key, (string) $request['value']);
+		if (!$user) {
+			return new WP_Error('wpbridge_user_not_found', 'No user has that meta value.', array('status' => 404));
+		}
+		return self::user_data($user);
+	}
+
+	static function protected_key($key) {
+		return new WP_Error('wpbridge_protected_meta', sprintf('The meta key "%s" is protected.', $key), array('status' => 400, 'key' => $key));
+	}
+
+	/** The user (lowest id) whose single meta row $key is exactly $value, or null. */
+	static function find_by_meta($key, $value) {
+		global $wpdb;
 		$ids = $wpdb->get_col($wpdb->prepare(
 			"SELECT DISTINCT m.user_id FROM {$wpdb->usermeta} m INNER JOIN {$wpdb->users} u ON u.ID = m.user_id
 			 WHERE m.meta_key = %s AND m.meta_value = %s AND m.user_id < 100000000 ORDER BY m.user_id ASC LIMIT 50",
@@ -331,13 +347,50 @@ final class WPBridge_Plugin {
 			$rows = get_user_meta((int) $id, $key, false); // SQL compares case-insensitively; recheck exactly.
 			$user = get_userdata((int) $id);
 			if ($user && 1 === count($rows) && $rows[0] === $value) {
-				$controller = new WP_REST_Users_Controller();
-				$inner      = new WP_REST_Request('GET', '/wp/v2/users/' . $user->ID);
-				$inner->set_param('context', 'edit');
-				return $controller->prepare_item_for_response($user, $inner);
+				return $user;
 			}
 		}
-		return new WP_Error('wpbridge_user_not_found', 'No user has that meta value.', array('status' => 404));
+		return null;
+	}
+
+	/** $user as the users endpoint answers it in the edit context (with the plugin's fields). */
+	static function user_data($user) {
+		$controller = new WP_REST_Users_Controller();
+		$inner      = new WP_REST_Request('GET', '/wp/v2/users/' . $user->ID);
+		$inner->set_param('context', 'edit');
+		return $controller->prepare_item_for_response($user, $inner)->get_data();
+	}
+
+	/**
+	 * get_callback of wpbridge_state: a digest of everything wpbridge reads of user $id (its row but
+	 * the password hash and reset key, its roles and capabilities, its core fields and the meta
+	 * wpbridge_meta shows). wpbridge sends it back as wpbridge_if_state to update only a user that
+	 * is still as it last saw it.
+	 */
+	static function state($user) {
+		$id   = (int) (is_array($user) ? $user['id'] : $user->ID);
+		$user = get_userdata($id);
+		if (!$user || !self::can_edit($id)) {
+			return null;
+		}
+		$row = (array) $user->data;
+		unset($row['user_pass'], $row['user_activation_key']);
+		$core = array();
+		foreach (self::CORE_FIELDS as $field) {
+			$core[$field] = get_user_meta($id, $field, true);
+		}
+		$caps = $user->allcaps;
+		ksort($caps);
+		return md5(serialize(array($row, array_values($user->roles), $caps, $core, (array) self::get_meta($user))));
+	}
+
+	/** 412 wpbridge_stale when an update carries wpbridge_if_state and user $id is no longer in that state. */
+	static function stale_refusal($id, $request) {
+		$want = $request->get_param('wpbridge_if_state');
+		if ($id <= 0 || null === $want || self::state(get_userdata($id)) === (string) $want) {
+			return null;
+		}
+		return new WP_Error('wpbridge_stale', sprintf('User %d changed since wpbridge read it.', $id), array('status' => 412));
 	}
 
 	/** GET /wpbridge/v1/status */
@@ -363,6 +416,15 @@ final class WPBridge_Plugin {
 				'description' => 'User meta managed by wpbridge: string or list of strings per key; null deletes a key.',
 				'type'        => 'object',
 				'context'     => array('edit'),
+			),
+		));
+		register_rest_field('user', 'wpbridge_state', array(
+			'get_callback' => array('WPBridge_Plugin', 'state'),
+			'schema'       => array(
+				'description' => 'Read-only digest of what wpbridge reads of the user; send it back as wpbridge_if_state to update the user only while it is unchanged.',
+				'type'        => 'string',
+				'context'     => array('edit'),
+				'readonly'    => true,
 			),
 		));
 		register_rest_field('user', 'send_user_notification', array(
@@ -408,10 +470,14 @@ final class WPBridge_Password_Check {
 		if (!is_string($password) || '' === $password) {
 			return new WP_Error('rest_invalid_param', 'password must be a non-empty string.', array('status' => 400));
 		}
+		return array('match' => self::matches($user, $password));
+	}
+
+	/** Whether $password is $user's; never true for a user who can manage the site. */
+	static function matches($user, $password) {
 		// Slashed as at login: WordPress hashes and checks passwords with the slashes its request
 		// handling adds (wp_signon gets $_POST['pwd'], the users endpoint saves wp_slash()ed data).
-		$match = !WPBridge_Plugin::is_powerful($user) && wp_check_password(wp_slash($password), $user->user_pass, $user->ID);
-		return array('match' => (bool) $match);
+		return !WPBridge_Plugin::is_powerful($user) && wp_check_password(wp_slash($password), $user->user_pass, $user->ID);
 	}
 
 	static function can_check($request) {
@@ -426,6 +492,106 @@ final class WPBridge_Password_Check {
 			'args'                => array(
 				'id'       => array('type' => 'integer', 'required' => true),
 				'password' => array('type' => 'string', 'required' => true),
+			),
+		));
+	}
+}
+
+/**
+ * POST /wpbridge/v1/users/lookup: the user for an ActiveCampaign contact, found or created in one
+ * request (one WordPress boot instead of three). Body:
+ *   {"key": META_KEY, "value": CONTACT_ID,   find the user whose meta KEY is exactly CONTACT_ID;
+ *    "email": EMAIL,                         else the user whose email is EMAIL (ASCII case aside);
+ *    "password": PW,                         for a user found by email: is PW its password?
+ *    "create": {users endpoint body},        else create this user (through the users endpoint,
+ *    "logins": [LOGIN, ...]}                 so every check and filter applies), under the first
+ *                                            free login of LOGINS.
+ * Answer: {"found": "meta"|"email"|"created"|"none", "user": USER|null, "password_match": bool},
+ * USER as the users endpoint answers in the edit context. A create's error (a taken email, a
+ * refused role) is the answer as the users endpoint gives it. Needs list_users and edit_users.
+ */
+final class WPBridge_Lookup {
+	static function lookup($request) {
+		$key = (string) $request['key'];
+		if (WPBridge_Plugin::is_protected($key)) {
+			return WPBridge_Plugin::protected_key($key);
+		}
+		$user = WPBridge_Plugin::find_by_meta($key, (string) $request['value']);
+		if ($user) {
+			return self::answer('meta', $user, false);
+		}
+		$email = (string) $request['email'];
+		$user  = '' === $email ? null : self::find_by_email($email);
+		if ($user) {
+			$password = $request['password'];
+			$match    = is_string($password) && '' !== $password && WPBridge_Password_Check::matches($user, $password);
+			return self::answer('email', $user, $match);
+		}
+		if (!is_array($request['create'])) {
+			return array('found' => 'none', 'user' => null, 'password_match' => false);
+		}
+		return self::create($request['create'], (array) $request['logins']);
+	}
+
+	static function answer($found, $user, $match) {
+		return array('found' => $found, 'user' => WPBridge_Plugin::user_data($user), 'password_match' => (bool) $match);
+	}
+
+	/**
+	 * The user whose email is $email, or null. The database compares emails case- and often
+	 * accent-insensitively; only the same address, but for the case of ASCII letters, counts.
+	 */
+	static function find_by_email($email) {
+		global $wpdb;
+		$rows = $wpdb->get_results($wpdb->prepare(
+			"SELECT ID, user_email FROM {$wpdb->users} WHERE user_email = %s ORDER BY ID ASC LIMIT 50", $email
+		));
+		foreach ((array) $rows as $row) {
+			if (self::same_email((string) $row->user_email, $email)) {
+				$user = get_userdata((int) $row->ID);
+				return $user ? $user : null;
+			}
+		}
+		return null;
+	}
+
+	static function same_email($a, $b) {
+		return $a === $b || (!preg_match('/[^\x00-\x7F]/', $a . $b) && 0 === strcasecmp($a, $b));
+	}
+
+	/** Creates the user through the users endpoint under the first free login of $logins. */
+	static function create($body, $logins) {
+		if (!$logins) {
+			return new WP_Error('rest_invalid_param', 'logins must list at least one login.', array('status' => 400));
+		}
+		foreach ($logins as $login) {
+			$inner = new WP_REST_Request('POST', '/wp/v2/users');
+			$inner->set_body_params(array_merge($body, array('username' => (string) $login)));
+			$response = rest_do_request($inner);
+			if (!$response->is_error()) {
+				$user = get_userdata((int) $response->get_data()['id']);
+				return self::answer('created', $user, false);
+			}
+			$error = $response->as_error();
+			if ('existing_user_login' !== $error->get_error_code()) {
+				return $error;
+			}
+		}
+		return $error;
+	}
+
+	static function rest_api_init() {
+		register_rest_route('wpbridge/v1', '/users/lookup', array(
+			'methods'             => 'POST',
+			'callback'            => array('WPBridge_Lookup', 'lookup'),
+			'permission_callback' => function () { return current_user_can('list_users') && current_user_can('edit_users'); },
+			'args'                => array(
+				'key'      => array('type' => 'string', 'required' => true),
+				'value'    => array('type' => 'string', 'required' => true),
+				'email'    => array('type' => 'string'),
+				'password' => array('type' => 'string'),
+				'create'   => array('type' => 'object'),
+				'logins'   => array('type' => 'array', 'items' => array('type' => 'string'), 'maxItems' => 20),
 			),
 		));
 	}
@@ -496,6 +662,7 @@ if (!wp_installing()) {
 
 if (!wp_installing()) {
 	add_action('rest_api_init', array('WPBridge_Reset_Key', 'rest_api_init'));
+	add_action('rest_api_init', array('WPBridge_Lookup', 'rest_api_init'));
 }
 
 if (!wp_installing()) {
