@@ -111,7 +111,9 @@ func TestLookup_KeepsTheRules(t *testing.T) {
 		{"protected meta", func(r *wordpress.LookupRequest) { r.Create.Meta = map[string]any{"wp_capabilities": "x"} },
 			func(err error) bool { return errors.Is(err, wordpress.ErrInvalid) }},
 		{"privileged role", func(r *wordpress.LookupRequest) { r.Create.Roles = []string{"administrator"} },
-			func(err error) bool { return errors.Is(err, wordpress.ErrForbidden) && strings.Contains(err.Error(), "wpbridge_privileged_role") }},
+			func(err error) bool {
+				return errors.Is(err, wordpress.ErrForbidden) && strings.Contains(err.Error(), "wpbridge_privileged_role")
+			}},
 		{"email taken", func(r *wordpress.LookupRequest) { r.Email = ""; r.Create.Fields["email"] = taken },
 			func(err error) bool { return errors.Is(err, wordpress.ErrExistingEmail) }},
 		{"protected lookup key", func(r *wordpress.LookupRequest) { r.Key = "wp_capabilities" },
