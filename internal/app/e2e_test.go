@@ -336,7 +336,7 @@ func TestAsyncAndErrors(t *testing.T) {
 	resp.Body.Close()
 	for _, want := range []string{
 		`wpbridge_api_requests_total{api="activecampaign",outcome="200"}`,
-		`wpbridge_api_requests_total{api="wordpress",outcome="201"}`,
+		`wpbridge_api_requests_total{api="wordpress",outcome="200"}`,
 		`wpbridge_webhooks_received_total{action="add",status="202"} 1`,
 		`wpbridge_webhooks_received_total{action="invalid",status="400"}`,
 		"wpbridge_webhooks_pending 0",
