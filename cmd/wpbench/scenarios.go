@@ -28,15 +28,15 @@ const (
 )
 
 type scenario struct {
-	Key     string // -scenarios name
-	Label   string
-	Kind    string
-	Action  string
-	Linked  bool // a WordPress user linked to each contact exists before
+	Key    string // -scenarios name
+	Label  string
+	Kind   string
+	Action string
+	Linked bool // a WordPress user linked to each contact exists before
 	// Seen: wpbridge has had a round for each contact before the measured
 	// one (an update_tags, settled), as for any contact after its first
 	// webhook; without it the measured round is the contact's first.
-	Seen bool
+	Seen    bool
 	HasTags bool // payload tags
 	N       int  // webhooks (lone: repetitions; 0 = from flags)
 	Span    time.Duration
