@@ -422,3 +422,19 @@ func TestUsersTaken(t *testing.T) {
 		})
 	}
 }
+
+// TestLookupOldPlugin: a plugin older than the lookup route pauses the work
+// (as a missing plugin does) with a reason naming the fix, instead of
+// failing each webhook.
+func TestLookupOldPlugin(t *testing.T) {
+	users, _ := newUsers(t, map[string]func(http.ResponseWriter, *http.Request){
+		"POST /wpbridge/v1/users/lookup": wpError(404, "rest_no_route"),
+	})
+	_, err := users.Lookup(context.Background(), contactsync.Lookup{Key: "activecampaign_contact_id", ContactID: "7", Email: "ann@example.com"})
+	if !errors.Is(err, wordpress.ErrPluginMissing) || errors.Is(err, contactsync.ErrPermanent) {
+		t.Fatalf("Lookup with an old plugin: %v, want ErrPluginMissing, not permanent", err)
+	}
+	if v := Classify(err); v.Class != queue.AuthFailed || !strings.Contains(v.Reason, "older than 1.1") {
+		t.Errorf("classified %v %q, want a pause naming the plugin version", v.Class, v.Reason)
+	}
+}

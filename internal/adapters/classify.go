@@ -42,7 +42,7 @@ func Classify(err error) queue.Verdict {
 		case errors.Is(wpErr, wordpress.ErrUnauthorized):
 			return queue.Verdict{Class: queue.AuthFailed, Reason: "WordPress (WP_USERNAME / WP_APP_PASSWORD)"}
 		case errors.Is(wpErr, wordpress.ErrPluginMissing):
-			return queue.Verdict{Class: queue.AuthFailed, Reason: "WordPress (companion plugin wpbridge.php missing)"}
+			return queue.Verdict{Class: queue.AuthFailed, Reason: "WordPress (companion plugin wpbridge.php missing or older than 1.1)"}
 		case wpErr.StatusCode == 429:
 			return queue.Verdict{Class: queue.Throttled, Wait: 5 * time.Second}
 		case wpErr.Temporary():

@@ -48,7 +48,8 @@ func (s *Users) Lookup(ctx context.Context, l contactsync.Lookup) (contactsync.F
 	res, err := s.WP.Users.Lookup(ctx, req)
 	switch {
 	case errors.Is(err, wordpress.ErrPluginMissing):
-		return contactsync.Found{}, contactsync.Permanent(fmt.Errorf("the wpbridge companion plugin on this site is older than 1.1: update it: %w", err))
+		// Work pauses (Classify) until the plugin is installed or updated.
+		return contactsync.Found{}, fmt.Errorf("the wpbridge companion plugin on this site is missing or older than 1.1: copy wordpress/plugin/wpbridge.php into wp-content/mu-plugins/: %w", err)
 	case errors.Is(err, wordpress.ErrExistingLogin):
 		return contactsync.Found{}, fmt.Errorf("%w: %w", contactsync.ErrLoginTaken, err)
 	case errors.Is(err, wordpress.ErrExistingEmail):
