@@ -107,9 +107,10 @@ func runningOf(t *testing.T, db *sql.DB, client string) int {
 }
 
 // roundRobin is the proxy in front of the fleet: each request goes to the
-// next replica, and to the one after when a replica does not answer (as a
-// load balancer's failover does; a request the gone replica had stored is
-// then stored twice, as when AC sends a webhook again).
+// next replica, and to the one after when a replica does not answer (as
+// nginx with proxy_next_upstream non_idempotent does, which the README
+// advises; a webhook the gone replica had stored is then stored twice and
+// merged into one round).
 type roundRobin struct {
 	next      atomic.Uint64
 	upstreams []string
