@@ -79,3 +79,44 @@ func TestClientIDs(t *testing.T) {
 		t.Errorf("client ids %q and %q: want distinct, prefixed, at most 100 characters", a, b)
 	}
 }
+
+// A replica whose lock's connection was lost while it kept running takes the
+// lock again once the database is back, so that its jobs count as live again.
+func TestPostgresLivenessRetaken(t *testing.T) {
+	u := pgtest.SchemaURL(t)
+	proxy, viaProxy := pgtest.NewProxy(t, u)
+	a := openEnv(t, viaProxy, nil, nil, fastOptions())
+	other := openEnv(t, u, nil, nil, fastOptions()) // not started: only its pool is used
+	cut := false
+	t.Cleanup(func() { // before a closes
+		if cut {
+			proxy.Restore()
+		}
+	})
+	a.start()
+	held := func() bool {
+		tx, err := other.db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback() //nolint:errcheck // only a transaction-level lock to release
+		var free bool
+		if err := tx.QueryRow(`SELECT pg_try_advisory_xact_lock($1, hashtext($2))`, livenessClass, a.q.live.id).Scan(&free); err != nil {
+			t.Fatal(err)
+		}
+		return !free
+	}
+	if !held() {
+		t.Fatal("the replica lock is not held after Start")
+	}
+	proxy.Cut()
+	cut = true
+	wait.For(t, 20*time.Second, "the lock to go with the session", func() (bool, string) {
+		return !held(), "still held"
+	})
+	proxy.Restore()
+	cut = false
+	wait.For(t, 30*time.Second, "the replica to take its lock again", func() (bool, string) {
+		return held(), "not held"
+	})
+}
