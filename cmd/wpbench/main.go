@@ -4,7 +4,9 @@
 // webhook for each action, the settle time of a webhook storm against a fake
 // AC limited to 5 requests per second, and the process's memory; with
 // -scenarios, WP Fusion's own scenarios (issue 8: lone webhooks, back to back,
-// bursts sync and async, duplicates) beside WP Fusion's figures.
+// bursts sync and async, duplicates) beside WP Fusion's figures; with
+// -database sqlite,postgres -replicas 1,2,3, the acknowledgement runs on each
+// database with each number of replicas sharing it (issue 10).
 //
 // It needs the test WordPress of scripts/wordpress.sh; scripts/bench.sh
 // starts one and runs this command:
@@ -12,6 +14,7 @@
 //	bash scripts/bench.sh
 //	go run ./cmd/wpbench -wp-env /tmp/wpbridge-wp-bench/env -rate 200 -duration 10s
 //	go run ./cmd/wpbench -wp-env /tmp/wpbridge-wp/env -scenarios all -ac-delay 0,300ms
+//	go run ./cmd/wpbench -wp-env /tmp/wpbridge-wp/env -storm=false -database sqlite,postgres -replicas 1,2,3
 //
 // Every target is on 127.0.0.1; every loop is bounded in count and time.
 package main

@@ -174,3 +174,19 @@ func TestScaleOut(t *testing.T) {
 		}
 	}
 }
+
+func TestLocalPostgres(t *testing.T) {
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"postgres://postgres@127.0.0.1:5499/wpbridge_test?sslmode=disable", true},
+		{"postgresql://u@localhost/db", true},
+		{"postgres://u@db.example.com/db", false},
+		{"mysql://127.0.0.1/db", false},
+	} {
+		if err := localPostgres(tc.url); (err == nil) != tc.ok {
+			t.Errorf("localPostgres(%q) = %v, want ok=%v", tc.url, err, tc.ok)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -55,19 +56,32 @@ func (o *options) parseScaleFlags(databases, replicas string) error {
 }
 
 // pgURL is -pg-url, else $WPBRIDGE_PG_URL, else the WPBRIDGE_PG_URL of
-// scripts/postgres.sh's env file.
+// scripts/postgres.sh's env file; only a PostgreSQL on this machine.
 func (o *options) pgURL() (string, error) {
-	if o.pgURLFlag != "" {
-		return o.pgURLFlag, nil
+	u := o.pgURLFlag
+	if u == "" {
+		u = os.Getenv("WPBRIDGE_PG_URL")
 	}
-	if u := os.Getenv("WPBRIDGE_PG_URL"); u != "" {
-		return u, nil
+	if u == "" {
+		vals, err := wptest.ReadEnvFile("/tmp/wpbridge-pg/env")
+		if err != nil || vals["WPBRIDGE_PG_URL"] == "" {
+			return "", fmt.Errorf("no PostgreSQL for -database postgres: set -pg-url or WPBRIDGE_PG_URL, or run bash scripts/postgres.sh start")
+		}
+		u = vals["WPBRIDGE_PG_URL"]
 	}
-	vals, err := wptest.ReadEnvFile("/tmp/wpbridge-pg/env")
-	if err != nil || vals["WPBRIDGE_PG_URL"] == "" {
-		return "", fmt.Errorf("no PostgreSQL for -database postgres: set -pg-url or WPBRIDGE_PG_URL, or run bash scripts/postgres.sh start")
+	return u, localPostgres(u)
+}
+
+// localPostgres accepts only postgres:// URLs on the loopback interface.
+func localPostgres(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("the PostgreSQL URL does not parse") // url's error would quote it, password included
 	}
-	return vals["WPBRIDGE_PG_URL"], nil
+	if h := u.Hostname(); (u.Scheme != "postgres" && u.Scheme != "postgresql") || (h != "127.0.0.1" && h != "localhost") {
+		return fmt.Errorf("PostgreSQL URL %s:// host %q: the benchmark only targets 127.0.0.1", u.Scheme, h)
+	}
+	return nil
 }
 
 // scalePhase runs the paced and flat-out runs on each database, with each
@@ -163,10 +177,10 @@ func pgSchema(ctx context.Context, o *options, name string) (string, func(), err
 		_, _ = db.ExecContext(dctx, `DROP SCHEMA `+schema+` CASCADE`)
 		db.Close()
 	}
-	u, err := url.Parse(base)
+	u, err := url.Parse(base) // checked by pgURL
 	if err != nil {
 		drop()
-		return "", nil, fmt.Errorf("parse the PostgreSQL URL: %w", err)
+		return "", nil, errors.New("the PostgreSQL URL does not parse")
 	}
 	q := u.Query()
 	q.Set("search_path", schema)

@@ -81,13 +81,19 @@ func launchReplicas(t *testing.T, n int, env map[string]string) (ready func() ([
 }
 
 // clientOf returns the River client id of the replica that wrote logs, read
-// from a job it finished (its "round done" lines name the job).
+// from a job it finished (its "round done" lines name the job; other lines
+// may name a job another replica finished).
 func clientOf(t *testing.T, db *sql.DB, logs string) string {
 	t.Helper()
-	m := regexp.MustCompile(`"job_id":(\d+)`).FindAllStringSubmatch(logs, -1)
-	for i := len(m) - 1; i >= 0; i-- {
+	jobID := regexp.MustCompile(`"job_id":(\d+)`)
+	lines := strings.Split(logs, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		m := jobID.FindStringSubmatch(lines[i])
+		if m == nil || !strings.Contains(lines[i], `"msg":"round done"`) {
+			continue
+		}
 		var client string
-		err := db.QueryRow(`SELECT attempted_by[cardinality(attempted_by)] FROM river_job WHERE id = $1 AND state = 'completed'`, m[i][1]).Scan(&client)
+		err := db.QueryRow(`SELECT attempted_by[cardinality(attempted_by)] FROM river_job WHERE id = $1 AND state = 'completed'`, m[1]).Scan(&client)
 		if err == nil {
 			return client
 		}
@@ -198,9 +204,9 @@ func TestReplicasStormWithKill(t *testing.T) {
 	killAfterAThirdOf(t, ac, contacts)
 	victim := rs[0]
 	client := clientOf(t, db, victim.logs.String())
+	orphans := runningOf(t, db, client) // before the others can rescue them
 	victim.p.Kill()
 	killedAt := time.Now()
-	orphans := runningOf(t, db, client)
 	wait.For(t, 60*time.Second, "the killed replica's jobs to be resumed", func() (bool, string) {
 		n := runningOf(t, db, client)
 		return n == 0, fmt.Sprintf("%d of its %d jobs still running", n, orphans)
