@@ -103,8 +103,9 @@ func (b *bench) seedAckContacts(ac *acfake.Server, n int, rng *rand.Rand) []hook
 }
 
 // paced sends rate webhooks per second for d (open loop: each send starts
-// on schedule in its own goroutine, at most maxInFlight at once).
-func (b *bench) paced(ctx context.Context, base string, mix *hookMix, rate int, d time.Duration) *ackResult {
+// on schedule in its own goroutine, at most maxInFlight at once), to the
+// bases in turn (one per wpbridge replica).
+func (b *bench) paced(ctx context.Context, bases []string, mix *hookMix, rate int, d time.Duration) *ackResult {
 	const maxInFlight = 512
 	total := int(float64(rate) * d.Seconds())
 	interval := time.Second / time.Duration(rate)
@@ -118,7 +119,7 @@ func (b *bench) paced(ctx context.Context, base string, mix *hookMix, rate int, 
 		if w := time.Until(start.Add(time.Duration(i) * interval)); w > 0 {
 			time.Sleep(w)
 		}
-		h := mix.next()
+		h, base := mix.next(), bases[i%len(bases)]
 		sem <- struct{}{}
 		lastStart = time.Now()
 		wg.Add(1)
@@ -139,8 +140,9 @@ func (b *bench) paced(ctx context.Context, base string, mix *hookMix, rate int, 
 }
 
 // flatOut runs senders closed-loop senders for d (each sends its next webhook
-// as soon as the previous one is answered), at most maxSends in all.
-func (b *bench) flatOut(ctx context.Context, base string, mix *hookMix, senders int, d time.Duration) *ackResult {
+// as soon as the previous one is answered), at most maxSends in all, to the
+// bases in turn (one per wpbridge replica).
+func (b *bench) flatOut(ctx context.Context, bases []string, mix *hookMix, senders int, d time.Duration) *ackResult {
 	const maxSends = 1_000_000
 	res := &ackResult{Name: fmt.Sprintf("flat-out, %d senders, %s", senders, d), Codes: map[int]int{}}
 	var mu sync.Mutex // guards mix and res
@@ -164,6 +166,7 @@ func (b *bench) flatOut(ctx context.Context, base string, mix *hookMix, senders 
 					mu.Unlock()
 					return
 				}
+				base := bases[reserved%len(bases)]
 				reserved++
 				h := mix.next()
 				mu.Unlock()

@@ -109,6 +109,12 @@ func (b *bench) newFake(rateLimit int) *acfake.Server {
 // start runs wpbridge with the default (durable) configuration against ac
 // and WordPress through the counting proxy. Its log goes to DIR/name.log.
 func (b *bench) start(ctx context.Context, name string, ac *acfake.Server) (*childproc.Process, error) {
+	return b.startOn(ctx, name, ac, "sqlite:"+filepath.Join(b.dir, name+".db"))
+}
+
+// startOn is start with the database at databaseURL (several replicas may
+// share a PostgreSQL one).
+func (b *bench) startOn(ctx context.Context, name string, ac *acfake.Server, databaseURL string) (*childproc.Process, error) {
 	addr, err := childproc.FreeAddr()
 	if err != nil {
 		return nil, err
@@ -126,7 +132,7 @@ func (b *bench) start(ctx context.Context, name string, ac *acfake.Server) (*chi
 		"WP_URL=" + b.proxy.URL(),
 		"WP_USERNAME=" + b.site.Username,
 		"WP_APP_PASSWORD=" + b.site.AppPassword,
-		"DATABASE_URL=sqlite:" + filepath.Join(b.dir, name+".db"),
+		"DATABASE_URL=" + databaseURL,
 		"RETURN_PASSWORD_FIELD=%WP_PASSWORD%",
 	}
 	env = append(env, b.extraEnv...) // later entries win in os/exec

@@ -4,7 +4,9 @@
 // webhook for each action, the settle time of a webhook storm against a fake
 // AC limited to 5 requests per second, and the process's memory; with
 // -scenarios, WP Fusion's own scenarios (issue 8: lone webhooks, back to back,
-// bursts sync and async, duplicates) beside WP Fusion's figures.
+// bursts sync and async, duplicates) beside WP Fusion's figures; with
+// -database sqlite,postgres -replicas 1,2,3, the acknowledgement runs on each
+// database with each number of replicas sharing it (issue 10).
 //
 // It needs the test WordPress of scripts/wordpress.sh; scripts/bench.sh
 // starts one and runs this command:
@@ -12,6 +14,7 @@
 //	bash scripts/bench.sh
 //	go run ./cmd/wpbench -wp-env /tmp/wpbridge-wp-bench/env -rate 200 -duration 10s
 //	go run ./cmd/wpbench -wp-env /tmp/wpbridge-wp/env -scenarios all -ac-delay 0,300ms
+//	go run ./cmd/wpbench -wp-env /tmp/wpbridge-wp/env -storm=false -database sqlite,postgres -replicas 1,2,3
 //
 // Every target is on 127.0.0.1; every loop is bounded in count and time.
 package main
@@ -56,6 +59,9 @@ type options struct {
 	loneN, burstN             int
 	settle                    bool
 	markdown                  bool
+	databases                 []string // -database: ack runs on each
+	replicas                  []int    // -replicas: ack runs with each count (PostgreSQL)
+	pgURLFlag                 string
 }
 
 // delayList parses -ac-delay: a comma list of durations.
@@ -123,8 +129,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.burstN, "burst-n", 200, "scenarios: webhooks in each burst")
 	fs.BoolVar(&o.settle, "settle", true, "scenarios: count users and passwords after all work is done (false: right after the last answer)")
 	fs.BoolVar(&o.markdown, "markdown", true, "scenarios: also print a markdown table beside WP Fusion's figures")
+	var databases, replicas string
+	fs.StringVar(&databases, "database", "sqlite", "ack runs: sqlite, postgres, or sqlite,postgres (beside each other); with postgres or -replicas, the runs are the scale-out table")
+	fs.StringVar(&replicas, "replicas", "1", "ack runs: wpbridge replicas sharing the PostgreSQL database, a comma list (e.g. 1,2,3); SQLite runs one")
+	fs.StringVar(&o.pgURLFlag, "pg-url", "", "PostgreSQL for -database postgres (default $WPBRIDGE_PG_URL, else scripts/postgres.sh's env file); each run gets a schema of its own, dropped after")
 	fs.Var(envList{o}, "wpbridge-env", "extra KEY=VALUE for wpbridge's environment, repeatable (default: none, the default config)")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := o.parseScaleFlags(databases, replicas); err != nil {
 		return nil, err
 	}
 	var err error
@@ -196,6 +209,8 @@ type report struct {
 	scen      []*scenResult
 	storm     *stormResult
 	stormMem  memory
+	scale     []*scaleRun // -database / -replicas ack runs
+	pgInfo    string      // the PostgreSQL server's durability settings
 	notes     []string
 }
 
@@ -245,7 +260,13 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	b.lastID.Store(time.Now().UnixMilli() * 1000)
 	rep.machine = append(rep.machine, "disk: "+fsyncLatency(dir))
 	rng := rand.New(rand.NewPCG(o.seed, 0x77706265))
-	if o.runAck {
+	switch {
+	case o.runAck && o.scaleOut():
+		fmt.Fprintln(stderr, "wpbench: load runs by database and replicas")
+		if err := b.scalePhase(ctx, rep, rng); err != nil {
+			return err
+		}
+	case o.runAck:
 		fmt.Fprintln(stderr, "wpbench: load runs")
 		if err := b.ackPhase(ctx, rep, rng); err != nil {
 			return err
@@ -287,13 +308,13 @@ func (b *bench) ackPhase(ctx context.Context, rep *report, rng *rand.Rand) error
 	defer p.Kill()
 	before, _ := b.scrape(ctx, p.URL)
 	c0 := sampleCPU(p.PID())
-	rep.paced = b.paced(ctx, p.URL, mix, o.rate, o.duration)
+	rep.paced = b.paced(ctx, []string{p.URL}, mix, o.rate, o.duration)
 	c1 := sampleCPU(p.PID())
 	if after, err := b.scrape(ctx, p.URL); err == nil && before != nil {
 		rep.serverAck = serverAckShare(before, after)
 	}
 	c2 := sampleCPU(p.PID())
-	rep.flat = b.flatOut(ctx, p.URL, mix, o.senders, o.flatDuration)
+	rep.flat = b.flatOut(ctx, []string{p.URL}, mix, o.senders, o.flatDuration)
 	c3 := sampleCPU(p.PID())
 	rep.pacedCPU, rep.flatCPU = cpuUse(c0, c1, runtime.NumCPU()), cpuUse(c2, c3, runtime.NumCPU())
 	if m, err := b.scrape(ctx, p.URL); err == nil {

@@ -138,6 +138,10 @@ func TestParseFlags(t *testing.T) {
 		{"zero rate", []string{"-rate", "0"}, false},
 		{"fewer webhooks than contacts", []string{"-storm-contacts", "10", "-storm-webhooks", "5"}, false},
 		{"extra args", []string{"x"}, false},
+		{"postgres replicas", []string{"-database", "sqlite,postgres", "-replicas", "1,2,3"}, true},
+		{"unknown database", []string{"-database", "mysql"}, false},
+		{"zero replicas", []string{"-replicas", "0"}, false},
+		{"too many replicas", []string{"-replicas", "1,9"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, err := parseFlags(tc.args, io.Discard)
@@ -148,5 +152,41 @@ func TestParseFlags(t *testing.T) {
 				t.Errorf("rate = %d, want 200", o.rate)
 			}
 		})
+	}
+}
+
+func TestScaleOut(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"-database", "postgres"}, true},
+		{[]string{"-replicas", "1,2"}, true},
+		{[]string{"-database", "sqlite", "-replicas", "1"}, false},
+	} {
+		o, err := parseFlags(tc.args, io.Discard)
+		if err != nil {
+			t.Fatalf("parseFlags(%q): %v", tc.args, err)
+		}
+		if got := o.scaleOut(); got != tc.want {
+			t.Errorf("scaleOut(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestLocalPostgres(t *testing.T) {
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"postgres://postgres@127.0.0.1:5499/wpbridge_test?sslmode=disable", true},
+		{"postgresql://u@localhost/db", true},
+		{"postgres://u@db.example.com/db", false},
+		{"mysql://127.0.0.1/db", false},
+	} {
+		if err := localPostgres(tc.url); (err == nil) != tc.ok {
+			t.Errorf("localPostgres(%q) = %v, want ok=%v", tc.url, err, tc.ok)
+		}
 	}
 }

@@ -44,6 +44,9 @@ func (r *report) print(w io.Writer) {
 	if r.paced != nil {
 		r.printAck(w)
 	}
+	if len(r.scale) > 0 {
+		r.printScaleOut(w)
+	}
 	if r.costs != nil {
 		r.printCosts(w)
 	}

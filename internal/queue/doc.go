@@ -8,8 +8,9 @@
 // On PostgreSQL several processes share the queue: River's fetch hands each
 // job to one of them, a contact's round also holds the database-wide
 // store.DB.LockContact, and a job left running by a killed process is
-// returned to the queue by River's rescuer (run by the elected leader) once
-// it has run longer than RescueStuckJobsAfter, JobTimeout plus 3 minutes.
+// returned to the queue within seconds by the other replicas, which see that
+// its replica's lock is gone (liveness.go); River's rescuer (JobTimeout plus
+// 3 minutes) is the backstop.
 // On SQLite one process owns the database, and Start resumes such jobs at
 // once.
 //

@@ -152,20 +152,20 @@ func TestPostgresReplicasOneContactAtATime(t *testing.T) {
 
 // A pool too small for the workers is refused at start, saying what to set.
 func TestPostgresPoolTooSmall(t *testing.T) {
-	u := pgtest.SchemaURL(t) + "&pool_max_conns=5"
+	u := pgtest.SchemaURL(t) + "&pool_max_conns=6"
 	st, err := store.Open(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	opts := fastOptions() // 4 workers: 8 connections needed
+	opts := fastOptions() // 4 workers: 9 connections needed
 	if _, err := New(context.Background(), st, &fakeRunner{}, nil, opts, logrus.New(), metrics.New()); err == nil ||
-		!strings.Contains(err.Error(), "pool_max_conns=8") {
-		t.Errorf("New with 5 connections for 4 workers = %v, want an error asking for pool_max_conns=8", err)
+		!strings.Contains(err.Error(), "pool_max_conns=9") {
+		t.Errorf("New with 6 connections for 4 workers = %v, want an error asking for pool_max_conns=9", err)
 	}
 	opts.Workers = 1
 	if _, err := New(context.Background(), st, &fakeRunner{}, nil, opts, logrus.New(), metrics.New()); err != nil {
-		t.Errorf("New with 5 connections for 1 worker: %v", err)
+		t.Errorf("New with 6 connections for 1 worker: %v", err)
 	}
 }
 

@@ -101,6 +101,10 @@ type Queue struct {
 	started     bool
 	stopCleaner context.CancelFunc
 	cleanerDone chan struct{}
+
+	live     *liveness // PostgreSQL: this replica's lock and the rescue of gone ones' jobs
+	stopLive context.CancelFunc
+	liveDone chan struct{}
 }
 
 // New migrates the database (store.DB.Migrate: wpbridge's tables and
@@ -123,6 +127,7 @@ func New(ctx context.Context, db *store.DB, runner Runner, classify Classifier, 
 		locks: contactLocks{held: map[string]bool{}}, waiters: waiters{m: map[int64][]chan store.Outcome{}},
 		backoff: map[string]time.Time{},
 	}
+	q.live = &liveness{db: db, id: newClientID(), log: log}
 	var err error
 	if q.river, err = q.newRiver(db.RiverDriver()); err != nil {
 		return nil, err
@@ -131,9 +136,9 @@ func New(ctx context.Context, db *store.DB, runner Runner, classify Classifier, 
 	return q, nil
 }
 
-// poolSpare is how many connections River and the webhook handlers need
-// beside the rounds.
-const poolSpare = 4
+// poolSpare is how many connections River, the webhook handlers and the
+// replica lock (liveness) need beside the rounds.
+const poolSpare = 5
 
 // checkPool refuses a PostgreSQL pool too small for the workers: each round
 // keeps a connection for its contact's lock (store.DB.LockContact) and needs
@@ -153,11 +158,16 @@ func (q *Queue) newRiver(driver riverdriver.Driver[*sql.Tx]) (*river.Client[*sql
 		return nil, fmt.Errorf("queue: add worker: %w", err)
 	}
 	c, err := river.NewClient(driver, &river.Config{
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.opts.Workers}},
-		Workers:              workers,
-		FetchCooldown:        10 * time.Millisecond,
-		FetchPollInterval:    q.opts.PollInterval,
-		JobTimeout:           q.opts.JobTimeout,
+		ID:                q.live.id, // liveness.go: the replica lock is taken on it
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.opts.Workers}},
+		Workers:           workers,
+		FetchCooldown:     10 * time.Millisecond,
+		FetchPollInterval: q.opts.PollInterval,
+		JobTimeout:        q.opts.JobTimeout,
+		// The backstop: on PostgreSQL a gone replica's jobs are resumed
+		// within rescueInterval by liveness.rescueGone (liveness.go says why
+		// a shorter time-based rescue would not do); this catches what a
+		// lock cannot show. On SQLite Start resumes them.
 		RescueStuckJobsAfter: q.opts.JobTimeout + 3*time.Minute,
 		MaxAttempts:          jobMaxAttempts,
 		RetryPolicy:          &backoffPolicy{base: q.opts.RetryBase, cap: q.opts.RetryCap},
@@ -192,6 +202,7 @@ func (q *Queue) Start(ctx context.Context) error {
 	}
 	// River stops when its start context ends; stopping is Stop's job.
 	if err := q.river.Start(context.WithoutCancel(ctx)); err != nil {
+		q.live.release()
 		return fmt.Errorf("queue: start workers: %w", err)
 	}
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -199,6 +210,11 @@ func (q *Queue) Start(ctx context.Context) error {
 	q.started, q.stopCleaner, q.cleanerDone = true, cancel, make(chan struct{})
 	q.mu.Unlock()
 	go q.cleanLoop(cctx)
+	if q.db.Backend == store.PostgreSQL {
+		lctx, lcancel := context.WithCancel(context.WithoutCancel(ctx))
+		q.stopLive, q.liveDone = lcancel, make(chan struct{})
+		go q.live.loop(lctx, q.liveDone)
+	}
 	return nil
 }
 
@@ -206,9 +222,16 @@ func (q *Queue) Start(ctx context.Context) error {
 // again, on SQLite: the database lock taken by store.OpenSQLite guarantees no
 // other process works them, so they are orphans. On PostgreSQL several
 // processes share the jobs and a running job may belong to a live one: there
-// River's rescuer (run by the elected leader) returns a job to the queue once
-// it has run longer than RescueStuckJobsAfter (JobTimeout plus a margin).
+// this replica takes its own liveness lock and hands back the jobs of the
+// replicas that are gone (liveness.go), as it then does every rescueInterval.
 func (q *Queue) rescueOrphans(ctx context.Context) error {
+	if q.db.Backend == store.PostgreSQL {
+		if err := q.live.hold(ctx); err != nil { // before River's first fetch names this client
+			return err
+		}
+		q.live.rescueOnce(ctx)
+		return nil
+	}
 	if q.db.Backend != store.SQLite {
 		return nil
 	}
@@ -241,9 +264,23 @@ func (q *Queue) Stop(ctx context.Context) error {
 		err = q.river.StopAndCancel(stopCtx)
 	}
 	if err != nil {
+		// Rounds may still run: the replica lock stays until the process ends.
 		return fmt.Errorf("queue: stop workers: %w", err)
 	}
+	q.stopLiveness()
 	return nil
+}
+
+// stopLiveness ends the rescue loop and gives the replica lock back, once no
+// job of this replica runs.
+func (q *Queue) stopLiveness() {
+	if q.stopLive == nil {
+		return
+	}
+	q.stopLive()
+	<-q.liveDone
+	q.stopLive = nil
+	q.live.release()
 }
 
 // waitPoll is how often Wait reads the outcome on PostgreSQL, where another
