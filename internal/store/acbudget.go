@@ -17,12 +17,27 @@ import (
 type ACBudget struct{ db *sql.DB }
 
 // ACBudget returns the database's shared AC budget, or nil on SQLite, where
-// one process owns the database and its limiter keeps the budget in memory.
+// one process owns the database and its limiter keeps the budget in memory
+// (and for a nil db).
 func (db *DB) ACBudget() *ACBudget {
-	if db.Backend != PostgreSQL {
+	if db == nil || db.Backend != PostgreSQL {
 		return nil
 	}
 	return &ACBudget{db: db.SQL}
+}
+
+// HasACBudget reports whether the database holds the shared AC budget:
+// PostgreSQL, migrated (by Migrate, which every wpbridge process sharing it
+// runs at start).
+func (db *DB) HasACBudget(ctx context.Context) (bool, error) {
+	if db.ACBudget() == nil {
+		return false, nil
+	}
+	var ok bool
+	if err := db.SQL.QueryRowContext(ctx, `SELECT to_regproc('wpbridge_ac_take') IS NOT NULL`).Scan(&ok); err != nil {
+		return false, fmt.Errorf("look for the AC budget: %w", err)
+	}
+	return ok, nil
 }
 
 // acTakeFunction takes a slot as ACBudget.Take describes, in one statement:

@@ -39,6 +39,9 @@ func TestSharedPausesNeedPostgres(t *testing.T) {
 	if b := db.ACBudget(); b != nil {
 		t.Error("ACBudget on SQLite is not nil")
 	}
+	if ok, err := db.HasACBudget(ctx); ok || err != nil {
+		t.Errorf("HasACBudget on SQLite = %v, %v", ok, err)
+	}
 	if err := db.PauseWork(ctx, time.Minute, "x"); err == nil {
 		t.Error("PauseWork on SQLite: no error")
 	}
@@ -159,4 +162,23 @@ func TestWorkPauseShared(t *testing.T) {
 		d, _, err := b.WorkPaused(ctx)
 		return err == nil && d == 0, fmt.Sprintf("WorkPaused = %v, %v", d, err)
 	})
+}
+
+// The budget is there once the schema is migrated, not before.
+func TestHasACBudget(t *testing.T) {
+	db, err := OpenPostgres(context.Background(), pgtest.SchemaURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if ok, err := db.HasACBudget(ctx); ok || err != nil {
+		t.Fatalf("HasACBudget before Migrate = %v, %v; want false", ok, err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := db.HasACBudget(ctx); !ok || err != nil {
+		t.Fatalf("HasACBudget after Migrate = %v, %v; want true", ok, err)
+	}
 }
