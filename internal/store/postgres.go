@@ -25,7 +25,8 @@ const DefaultPoolSize = 20
 // database is reported instead of waited on.
 const connectTimeout = 15 * time.Second
 
-// postgresSchema mirrors sqliteSchema. Times are timestamptz (written and
+// postgresSchema mirrors sqliteSchema, plus what the replicas share beyond
+// it: the AC budget and the pauses (acbudget.go). Times are timestamptz (written and
 // compared as RFC 3339 text, which PostgreSQL converts), so that they compare
 // in time order whatever the database's collation.
 const postgresSchema = `
