@@ -20,8 +20,10 @@ type permit struct {
 	// With a Ledger (see ledger.go):
 	slot    int64       // the ledger's slot
 	free    bool        // given back unused
-	dirty   bool        // the ledger has not heard of the latest hold
+	dirty   bool        // the ledger has not heard of the latest end
 	syncing bool        // a goroutine is telling the ledger
+	sent    bool        // sentEnd was sent to the ledger
+	sentEnd time.Time   // zero: free
 	renew   *time.Timer // renews the lease while the write is unknown
 }
 

@@ -127,30 +127,32 @@ func (l *Limiter) takeShared(ctx context.Context, written bool) (*permit, time.D
 		return nil, 0, err
 	}
 	if !written {
+		l.mu.Lock()
 		p.renew = time.AfterFunc(inFlightLease/2, p.renewLease)
+		l.mu.Unlock()
 	}
 	return p, 0, nil
 }
 
-// ledgerHoldLocked is how long from now the ledger is to hold p's slot: until
-// its release, plus LedgerMargin while that may still grow, or a lease while
-// the release is unknown.
-func (p *permit) ledgerHoldLocked(now time.Time) time.Duration {
+// ledgerEndLocked is when the ledger is to free p's slot: at its release,
+// plus LedgerMargin while that may still grow, or a lease from now while the
+// release is unknown; zero to free it now.
+func (p *permit) ledgerEndLocked(now time.Time) time.Time {
 	if p.free {
-		return 0
+		return time.Time{}
 	}
 	end, known := p.releaseLocked()
 	if !known {
-		return inFlightLease
+		return now.Add(inFlightLease)
 	}
 	if p.answered.IsZero() && p.finished.IsZero() {
 		end = end.Add(LedgerMargin)
 	}
-	return end.Sub(now)
+	return end
 }
 
-// syncLocked has the ledger learn p's current hold, in the background and in
-// order: the last hold worked out is the one the ledger keeps.
+// syncLocked has the ledger learn p's current end, in the background and in
+// order: the last end worked out is the one the ledger keeps.
 func (p *permit) syncLocked() {
 	p.dirty = true
 	if !p.syncing {
@@ -159,8 +161,9 @@ func (p *permit) syncLocked() {
 	}
 }
 
-// sync sends p's hold to the ledger until it has the latest one, then wakes
-// the waiters (a slot may have come free). A failed call is tried again.
+// sync sends p's end to the ledger until it has the latest one (an end it
+// has already is not sent again), then wakes the waiters: a slot may have
+// come free. A failed call is tried again.
 func (p *permit) sync() {
 	l := p.l
 	for failures := 0; ; {
@@ -172,8 +175,18 @@ func (p *permit) sync() {
 			return
 		}
 		p.dirty = false
-		d := p.ledgerHoldLocked(time.Now())
+		now := time.Now()
+		end := p.ledgerEndLocked(now)
+		if p.sent && end.Equal(p.sentEnd) {
+			l.mu.Unlock()
+			continue
+		}
+		p.sent, p.sentEnd = true, end
 		l.mu.Unlock()
+		var d time.Duration // <= 0: free
+		if !end.IsZero() {
+			d = end.Sub(now)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), ledgerTimeout)
 		err := l.ledger.Hold(ctx, p.slot, d)
 		cancel()
@@ -181,7 +194,7 @@ func (p *permit) sync() {
 			failures++
 			time.Sleep(holdRetry)
 			l.mu.Lock()
-			p.dirty = true
+			p.dirty, p.sent = true, false
 			l.mu.Unlock()
 		}
 	}

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/pgtest"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 )
 
 // memLedger is a Ledger in memory, each call taking latency (half before the
@@ -279,4 +281,53 @@ func TestSharedSlotFreedEarly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLedgerEnd checks what the ledger is told about a slot, from what the
+// Limiter knows of its request.
+func TestLedgerEnd(t *testing.T) {
+	t.Parallel()
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	l := New(1, WithJitter(30*time.Millisecond), WithLedger(&memLedger{}))
+	tests := []struct {
+		name string
+		p    permit
+		want time.Time
+	}{
+		{"in flight, not written: a lease", permit{}, t0.Add(inFlightLease)},
+		{"written, no answer yet: may grow", permit{wrote: at(0)}, at(1030).Add(LedgerMargin)},
+		{"answered fast", permit{wrote: at(0), answered: at(2)}, at(1002)},
+		{"answered slowly, held up on the way", permit{wrote: at(0), answered: at(350), late: 50 * time.Millisecond}, at(1080)},
+		{"failed after the write", permit{wrote: at(0), finished: at(5)}, at(1030)},
+		{"done without trace", permit{finished: at(300)}, at(1300)},
+		{"given back unused", permit{free: true}, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.p
+			p.l = l
+			if got := p.ledgerEndLocked(t0); !got.Equal(tt.want) {
+				t.Errorf("end = %v, want %v", got.Sub(t0), tt.want.Sub(t0))
+			}
+		})
+	}
+}
+
+// TestSharedAcquireCancelled: a slot the ledger granted after the caller gave
+// up is handed back at once, not held for a lease.
+func TestSharedAcquireCancelled(t *testing.T) {
+	t.Parallel()
+	m := &memLedger{latency: 100 * time.Millisecond, held: map[int64]time.Time{}}
+	l := New(5, WithLedger(m))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, _, err := l.Acquire(ctx); err == nil {
+		t.Fatal("Acquire returned a slot after its context ended")
+	}
+	wait.For(t, 10*time.Second, "the slot to be handed back", func() (bool, string) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.held) == 0, fmt.Sprintf("%d slots held", len(m.held))
+	})
 }
