@@ -161,6 +161,9 @@ func (l *Limiter) PausedUntil() time.Time {
 // request goes one window and the jitter later. With a Ledger it is not needed
 // (the ledger keeps the slots of a process that stopped) and has no effect.
 func (l *Limiter) FillWindow() {
+	if l.ledger != nil {
+		return
+	}
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
