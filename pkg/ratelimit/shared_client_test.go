@@ -17,7 +17,8 @@ import (
 // sharing one budget in PostgreSQL: three clients, each with its own database
 // handle and Limiter, keep one fake ActiveCampaign (5 requests per sliding
 // second) busy, and the test prints the share of the budget used (go test -v).
-// No request may be refused; the share is only checked against a loose bound.
+// No request may be refused; the share is only checked against a loose bound,
+// and not with -short.
 //
 //	go test ./pkg/ratelimit/ -run SharedBudget -v -args -budget=60s
 func TestSharedBudgetShare(t *testing.T) {
@@ -72,9 +73,15 @@ func TestSharedBudgetShare(t *testing.T) {
 			for _, r := range srv.Requests() {
 				at = append(at, r.At)
 			}
-			whole, steady := share(at, perSecond, 0), share(at, perSecond, 2*time.Second)
-			t.Logf("%s, %d replicas: %d requests in %v, budget used %.1f %% (whole run), %.1f %% (after 2 s)",
+			// Each replica compares its answers with the quickest of its own
+			// last 8 (see the package doc): three take three times as long
+			// to learn.
+			whole, steady := share(at, perSecond, 0), share(at, perSecond, 4*time.Second)
+			t.Logf("%s, %d replicas: %d requests in %v, budget used %.1f %% (whole run), %.1f %% (after 4 s)",
 				tt.name, replicas, len(at), run, 100*whole, 100*steady)
+			if testing.Short() {
+				return // too short a run to judge
+			}
 			if steady < 0.7 || steady > 1 {
 				t.Errorf("budget share = %.3f, want between 0.7 and 1", steady)
 			}
