@@ -71,7 +71,15 @@ func runImport(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	if log.GetLevel() > logrus.WarnLevel {
 		log.SetLevel(logrus.WarnLevel) // one line per contact would bury the progress
 	}
-	ac, wp, err := app.Clients(cfg, metrics.Discard())
+	budget, err := app.SharedBudget(ctx, cfg) // on PostgreSQL: the fleet's AC budget
+	if err != nil {
+		fmt.Fprintf(stderr, "wpbridge import: %v\n", err)
+		return 1
+	}
+	if budget != nil {
+		defer budget.Close()
+	}
+	ac, wp, err := app.Clients(cfg, metrics.Discard(), budget)
 	if err != nil {
 		fmt.Fprintf(stderr, "wpbridge: %v\n", err)
 		return 2

@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 	log := newLogger(cfg, stderr)
 	switch cmd {
 	case "check":
-		ac, wp, err := app.Clients(cfg, metrics.Discard())
+		ac, wp, err := app.Clients(cfg, metrics.Discard(), nil)
 		if err != nil {
 			fmt.Fprintf(stderr, "wpbridge: %v\n", err)
 			return 2

@@ -52,12 +52,21 @@ type Options struct {
 }
 
 // Clients builds the two API clients from the configuration; their requests
-// are counted in m.APIRequests.
-func Clients(cfg *config.Config, m *metrics.Metrics) (*activecampaign.Client, *wordpress.Client, error) {
-	// A process restarted right after a crash does not know its
-	// predecessor's requests of the last second: start with the window full.
-	lim := ratelimit.New(cfg.ACRateLimit)
-	lim.FillWindow()
+// are counted in m.APIRequests. The AC requests keep within AC_RATE_LIMIT
+// together with those of every process sharing db's budget: on PostgreSQL
+// the whole fleet's (store.DB.ACBudget), otherwise, or when db is nil, this
+// process's alone.
+func Clients(cfg *config.Config, m *metrics.Metrics, db *store.DB) (*activecampaign.Client, *wordpress.Client, error) {
+	var lim *ratelimit.Limiter
+	if budget := db.ACBudget(); budget != nil {
+		// The database remembers the slots of a process that stopped.
+		lim = ratelimit.New(cfg.ACRateLimit, ratelimit.WithLedger(budget))
+	} else {
+		// A process restarted right after a crash does not know its
+		// predecessor's requests of the last second: start with the window full.
+		lim = ratelimit.New(cfg.ACRateLimit)
+		lim.FillWindow()
+	}
 	ac, err := activecampaign.NewClient(cfg.ACAPIURL, cfg.ACAPIKey.Reveal(),
 		activecampaign.WithLimiter(lim), activecampaign.WithHTTPClient(m.HTTPClient("activecampaign")))
 	if err != nil {
@@ -69,6 +78,30 @@ func Clients(cfg *config.Config, m *metrics.Metrics) (*activecampaign.Client, *w
 		return nil, nil, fmt.Errorf("WP_URL: %w", err)
 	}
 	return ac, wp, nil
+}
+
+// SharedBudget opens the database when it is PostgreSQL and holds the
+// fleet's AC budget, for clients made before the App (wpbridge import's first
+// requests, and all of a dry run's) to share it (Clients); otherwise it
+// returns nil: a database no wpbridge has migrated yet has no fleet to share
+// with. It writes nothing but the budget's own records. Close it when done.
+func SharedBudget(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	if !store.IsPostgresURL(cfg.DatabaseURL) {
+		return nil, nil
+	}
+	db, err := OpenDatabase(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := db.HasACBudget(ctx)
+	if err != nil || !ok {
+		db.Close()
+		if err != nil {
+			return nil, fmt.Errorf("DATABASE_URL %s: %w", cfg.RedactedDatabaseURL(), err)
+		}
+		return nil, nil
+	}
+	return db, nil
 }
 
 // Policy turns the configuration into the rules' policy.
@@ -110,12 +143,13 @@ func Migrate(ctx context.Context, cfg *config.Config) error {
 // it when done.
 func New(ctx context.Context, cfg *config.Config, log logrus.FieldLogger, opts Options) (*App, error) {
 	m := metrics.New()
-	ac, wp, err := Clients(cfg, m)
+	db, err := OpenDatabase(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	db, err := OpenDatabase(ctx, cfg)
+	ac, wp, err := Clients(cfg, m, db)
 	if err != nil {
+		db.Close()
 		return nil, err
 	}
 	for _, f := range db.Tightened {

@@ -337,12 +337,12 @@ const readyPingTimeout = 5 * time.Second
 // Ready says why work cannot proceed now, or nil.
 func (q *Queue) Ready(ctx context.Context) error {
 	q.mu.Lock()
-	started, until, reason := q.started, q.pausedUntil, q.pauseReason
+	started := q.started
 	q.mu.Unlock()
 	if !started {
 		return errors.New("workers not running")
 	}
-	if time.Now().Before(until) {
+	if d, reason := q.pauseState(ctx); d > 0 {
 		return fmt.Errorf("work paused: %s", reason)
 	}
 	pctx, cancel := context.WithTimeout(ctx, readyPingTimeout) // an unreachable database must not hang /readyz
@@ -353,31 +353,64 @@ func (q *Queue) Ready(ctx context.Context) error {
 	return nil
 }
 
-// pause stops all rounds until d from now, e.g. after rejected credentials.
+// sharedPauseTimeout bounds each read or write of the pause in the database.
+const sharedPauseTimeout = 5 * time.Second
+
+// pause stops all rounds until d from now, e.g. after rejected credentials:
+// on PostgreSQL every replica's (the pause is kept in the database).
 func (q *Queue) pause(d time.Duration, reason string) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	if until := time.Now().Add(d); until.After(q.pausedUntil) {
 		q.pausedUntil = until
 	}
 	q.pauseReason = reason
 	q.metrics.Paused.WithLabelValues(reason).Set(1)
+	q.mu.Unlock()
+	if q.db.Backend == store.PostgreSQL {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedPauseTimeout)
+		defer cancel()
+		if err := q.db.PauseWork(ctx, d, reason); err != nil {
+			q.log.WithError(err).Warn("could not pause the other replicas")
+		}
+	}
 }
 
-// resume clears a pause after a round succeeded.
+// resume clears a pause after a round succeeded (on PostgreSQL, the fleet's).
 func (q *Queue) resume() {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	if q.pauseReason != "" {
 		q.metrics.Paused.WithLabelValues(q.pauseReason).Set(0)
 	}
 	q.pausedUntil, q.pauseReason = time.Time{}, ""
+	q.mu.Unlock()
+	if q.db.Backend == store.PostgreSQL {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedPauseTimeout)
+		defer cancel()
+		if err := q.db.ResumeWork(ctx); err != nil {
+			q.log.WithError(err).Warn("could not resume the other replicas")
+		}
+	}
 }
 
 func (q *Queue) pausedFor() time.Duration {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedPauseTimeout)
+	defer cancel()
+	d, _ := q.pauseState(ctx)
+	return d
+}
+
+// pauseState returns how much longer work is paused, and why: on PostgreSQL
+// the pause kept in the database, set by any replica (this process's own
+// while the database cannot be read), on SQLite this process's.
+func (q *Queue) pauseState(ctx context.Context) (time.Duration, string) {
+	if q.db.Backend == store.PostgreSQL {
+		if d, reason, err := q.db.WorkPaused(ctx); err == nil {
+			return d, reason
+		}
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return time.Until(q.pausedUntil)
+	return time.Until(q.pausedUntil), q.pauseReason
 }
 
 // cleanLoop deletes, hourly, finished webhooks past HistoryRetention,

@@ -16,6 +16,15 @@ type permit struct {
 	answered time.Time     // first byte of the answer
 	late     time.Duration // how much longer than the quickest recent request it took to answer
 	finished time.Time     // done called
+
+	// With a Ledger (see ledger.go):
+	slot    int64       // the ledger's slot
+	free    bool        // given back unused
+	dirty   bool        // the ledger has not heard of the latest end
+	syncing bool        // a goroutine is telling the ledger
+	sent    bool        // sentEnd was sent to the ledger
+	sentEnd time.Time   // zero: free
+	renew   *time.Timer // renews the lease while the write is unknown
 }
 
 // The events a permit hears of.
@@ -59,6 +68,10 @@ func (p *permit) hear(event int) {
 	case finished:
 		p.finished = now
 	}
+	if p.slot != 0 {
+		p.syncLocked() // wakes the waiters once the ledger knows
+		return
+	}
 	l.signalLocked()
 }
 
@@ -95,6 +108,9 @@ func (l *Limiter) Acquire(ctx context.Context) (context.Context, func(), error) 
 func (l *Limiter) acquire(ctx context.Context, written bool) (*permit, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if l.ledger != nil {
+		return l.acquireShared(ctx, written)
 	}
 	for {
 		p, wait, changed := l.take(written)

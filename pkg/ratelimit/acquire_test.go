@@ -30,8 +30,9 @@ type sim struct {
 	serve             func(seq int) time.Duration // from arrival (transit) or write (no transit) to answer
 }
 
-// run sends s.requests requests through l from s.callers goroutines at once.
-func (s sim) run(t *testing.T, l *Limiter) []call {
+// run sends s.requests requests from s.callers goroutines at once, caller i
+// through ls[i % len(ls)] (Limiters sharing a Ledger, or just one).
+func (s sim) run(t *testing.T, ls ...*Limiter) []call {
 	t.Helper()
 	var (
 		next  atomic.Int64
@@ -39,7 +40,8 @@ func (s sim) run(t *testing.T, l *Limiter) []call {
 		calls []call
 		wg    sync.WaitGroup
 	)
-	for range s.callers {
+	for i := range s.callers {
+		l := ls[i%len(ls)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

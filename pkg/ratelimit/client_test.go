@@ -70,6 +70,9 @@ func TestBudgetShareDuringBacklog(t *testing.T) {
 			t.Logf("%s: %d requests in %v (%.1f %% of %d), budget used %.1f %% (whole run), %.1f %% (after 2 s)",
 				tt.name, len(at), run, 100*float64(len(at))/(perSecond*run.Seconds()), perSecond*int(run.Seconds()),
 				100*whole, 100*steady)
+			if testing.Short() {
+				return // 2 s after the first answers are too few to judge (0.77 at +300 ms)
+			}
 			// Generous: a loaded machine wakes callers late. Counting each request
 			// until a window after its answer gave 0.77 at +300 ms.
 			if steady < 0.8 || steady > 1 {

@@ -58,6 +58,15 @@
 // returns and holds its slot until W+J later. After a restart, FillWindow counts N
 // requests as written at once, since the previous process's last requests (all
 // written before it stopped) may still arrive up to J later.
+//
+// # Several processes, one limit
+//
+// Limiters in several processes that share one account's limit share a Ledger
+// (WithLedger): a record of the held slots and of the pause, such as a table in
+// a database they all use. Each Limiter works out its own requests' slots as
+// above and tells the ledger, which grants a slot only while fewer than N are
+// held by all of them together; a Pause pauses them all. See Ledger for how
+// times cross between processes whose clocks differ.
 package ratelimit
 
 import (
@@ -81,6 +90,8 @@ const DefaultJitter = 30 * time.Millisecond
 type Limiter struct {
 	perSecond int
 	jitter    time.Duration
+	ledger    Ledger        // shared slots and pause (WithLedger), or nil: in memory
+	turn      chan struct{} // with a ledger: held by the one caller asking it
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -119,20 +130,26 @@ func (l *Limiter) Wait(ctx context.Context) error {
 }
 
 // Pause stops every Wait and Acquire from returning before now+d. It extends, and
-// never shortens, a pause already in force. d <= 0 is a no-op.
+// never shortens, a pause already in force. d <= 0 is a no-op. With a Ledger the
+// pause is recorded there too, and every Limiter sharing it pauses.
 func (l *Limiter) Pause(d time.Duration) {
 	if d <= 0 {
 		return
 	}
 	until := time.Now().Add(d)
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if until.After(l.pausedUntil) {
 		l.pausedUntil = until // waiters see it when they wake
 	}
+	l.mu.Unlock()
+	if l.ledger != nil {
+		l.pauseShared(d)
+	}
 }
 
-// PausedUntil reports the end of the current pause (zero or past when not paused).
+// PausedUntil reports the end of the current pause set through this Limiter (zero
+// or past when not paused); a pause set by another Limiter on a shared Ledger is
+// not included.
 func (l *Limiter) PausedUntil() time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -141,8 +158,12 @@ func (l *Limiter) PausedUntil() time.Time {
 
 // FillWindow counts perSecond requests as written now, as after a restart: the
 // previous process's requests of its last second are unknown, and the first new
-// request goes one window and the jitter later.
+// request goes one window and the jitter later. With a Ledger it is not needed
+// (the ledger keeps the slots of a process that stopped) and has no effect.
 func (l *Limiter) FillWindow() {
+	if l.ledger != nil {
+		return
+	}
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
