@@ -252,18 +252,19 @@ func TestWaitGivesUpAtOnceInABurst(t *testing.T) {
 	for i := range 40 {
 		last = e.submit(hook(fmt.Sprint("held", i), contactsync.ActionAdd)).WebhookID
 	}
-	done := make(chan store.Outcome, 1)
+	type waited struct {
+		o   store.Outcome
+		err error
+	}
+	done := make(chan waited, 1)
 	go func() {
 		o, err := e.q.Wait(context.Background(), last, 20*time.Second)
-		if err != nil {
-			t.Errorf("Wait: %v", err)
-		}
-		done <- o
+		done <- waited{o, err}
 	}()
 	select {
-	case o := <-done:
-		if o.Final() {
-			t.Errorf("Wait = %+v, want pending", o)
+	case w := <-done:
+		if w.err != nil || w.o.Final() {
+			t.Errorf("Wait = %+v, %v; want pending", w.o, w.err)
 		}
 	case <-time.After(10 * time.Second): // half the wait: it was held
 		t.Fatal("the last webhook of a burst was held instead of answered at once")
