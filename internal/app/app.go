@@ -179,8 +179,8 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 	}
 	qopts := queue.Options{
 		Workers: a.cfg.Workers, RetryHorizon: a.cfg.RetryHorizon, HistoryRetention: a.cfg.HistoryRetention,
-		MaxPending: a.cfg.MaxPending,
-		RetryBase:  opts.RetryBase, RetryCap: opts.RetryCap, AuthPause: opts.AuthPause,
+		MaxPending: a.cfg.MaxPending, ACRateLimit: a.cfg.ACRateLimit,
+		RetryBase: opts.RetryBase, RetryCap: opts.RetryCap, AuthPause: opts.AuthPause,
 	}
 	if opts.RetryHorizon > 0 {
 		qopts.RetryHorizon = opts.RetryHorizon

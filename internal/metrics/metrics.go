@@ -5,6 +5,8 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,6 +27,9 @@ type Metrics struct {
 	Paused           *prometheus.GaugeVec   // reason; 1 while work is paused
 	QueueDepth       prometheus.GaugeFunc   // set by the queue through SetDepthFunc
 	depth            func() float64
+
+	sentMu sync.Mutex
+	sent   map[string]*atomic.Uint64 // api -> requests sent by HTTPClient(api)
 }
 
 // New creates the collectors on a fresh registry, with Go and process metrics.
@@ -43,7 +48,7 @@ func Discard() *Metrics { return newMetrics() }
 
 // newMetrics creates the collectors, registered nowhere.
 func newMetrics() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+	m := &Metrics{reg: prometheus.NewRegistry(), sent: map[string]*atomic.Uint64{}}
 	m.WebhooksReceived = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wpbridge_webhooks_received_total", Help: "Webhooks received, by action and answer status.",
 	}, []string{"action", "status"})
@@ -101,18 +106,36 @@ func (m *Metrics) HTTPClient(api string) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 32
 	return &http.Client{
-		Transport:     &countingTransport{api: api, next: tr, counter: m.APIRequests},
+		Transport:     &countingTransport{api: api, next: tr, counter: m.APIRequests, sent: m.sentTo(api)},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// Sent returns how many requests the clients of HTTPClient(api) have sent
+// so far, answered or not: a plain total the queue reads after each round
+// to learn what a round costs.
+func (m *Metrics) Sent(api string) uint64 { return m.sentTo(api).Load() }
+
+func (m *Metrics) sentTo(api string) *atomic.Uint64 {
+	m.sentMu.Lock()
+	defer m.sentMu.Unlock()
+	c := m.sent[api]
+	if c == nil {
+		c = new(atomic.Uint64)
+		m.sent[api] = c
+	}
+	return c
 }
 
 type countingTransport struct {
 	api     string
 	next    http.RoundTripper
 	counter *prometheus.CounterVec
+	sent    *atomic.Uint64
 }
 
 func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.sent.Add(1)
 	resp, err := t.next.RoundTrip(r)
 	outcome := "error"
 	if err == nil {

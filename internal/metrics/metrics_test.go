@@ -79,4 +79,10 @@ func TestHTTPClientCountsRequests(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+	if got := m.Sent("wordpress"); got != 2 {
+		t.Errorf("Sent(wordpress) = %d, want 2", got)
+	}
+	if got := m.Sent("activecampaign"); got != 0 {
+		t.Errorf("Sent(activecampaign) = %d, want 0", got)
+	}
 }

@@ -47,6 +47,7 @@ func (q *Queue) storeFailed(ctx context.Context, job *river.Job[SyncArgs], err e
 	if ferr := q.db.Webhooks.Fail(context.WithoutCancel(ctx), id, o.Message); ferr != nil {
 		return errors.Join(err, ferr)
 	}
+	q.load.finished(job.Args.ContactID, 1)
 	q.waiters.notify([]store.Outcome{o})
 	q.countJob("unknown", "failed")
 	q.log.WithError(err).WithFields(logrus.Fields{"webhook_id": id, "hint": replayHint([]int64{id})}).
@@ -124,6 +125,7 @@ func (q *Queue) retryLater(ctx context.Context, c *store.Claimed, job *river.Job
 		for i, id := range p.Failed {
 			outs[i] = store.Outcome{WebhookID: id, State: store.StateFailed, Message: failMsg}
 		}
+		q.load.finished(c.Request.ContactID, len(outs))
 		q.waiters.notify(outs)
 		q.countJob(action, "failed")
 		log.WithError(runErr).WithFields(logrus.Fields{
@@ -157,6 +159,7 @@ func (q *Queue) failForGood(ctx context.Context, c *store.Claimed, v Verdict, ru
 	if err := q.db.Webhooks.Finish(context.WithoutCancel(ctx), outs); err != nil {
 		return err
 	}
+	q.load.finished(c.Request.ContactID, len(outs))
 	q.waiters.notify(outs)
 	q.clearBackoff(c.Request.ContactID)
 	q.countJob(string(c.Request.Action), "failed")

@@ -37,6 +37,7 @@ type Options struct {
 	JobTimeout       time.Duration // longest round (default 2m)
 	HistoryRetention time.Duration // finished webhooks are deleted after this (HISTORY_RETENTION, default 720h)
 	MaxPending       int           // pending webhooks at most; Submit refuses more (default DefaultMaxPending)
+	ACRateLimit      int           // AC requests per second, shared by the rounds (AC_RATE_LIMIT; 0: unknown), for Wait
 	// Now is the clock of arrivals, retry horizons and retention (default
 	// time.Now); tests move it. River's own scheduling uses the real clock.
 	Now func() time.Time
@@ -288,8 +289,8 @@ func (q *Queue) stopLiveness() {
 const waitPoll = 100 * time.Millisecond
 
 // Wait waits up to d for webhook id to finish and returns where it stands.
-// When the work ahead (the pending webhooks, in waves of Workers rounds of
-// the average round's length) will take longer than d, it returns at once:
+// When the work ahead (the AC budget the pending rounds need, or waves of
+// Workers rounds; see load) will take longer than d, it returns at once:
 // the caller answers 202 now instead of at the end of a wait that cannot
 // succeed.
 func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outcome, error) {
@@ -299,7 +300,7 @@ func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outc
 	if err != nil || o.Final() || d <= 0 {
 		return o, err
 	}
-	if q.load.ahead(q.opts.Workers) > d {
+	if q.cannotFinish(d) {
 		return o, nil // it cannot finish in time: no use holding the caller
 	}
 	t := time.NewTimer(d)

@@ -110,6 +110,7 @@ func (q *Queue) commitBatch(batch []*submission) {
 		return
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	counted := q.pending.counted
 	room, err := q.room(ctx, tx, len(batch))
 	if err != nil {
 		fail(err)
@@ -133,8 +134,12 @@ func (q *Queue) commitBatch(batch []*submission) {
 		fail(fmt.Errorf("queue: commit: %w", err))
 		return
 	}
+	count := -1 // the count the load knows is still good
+	if q.pending.counted != counted {
+		count = q.pending.n
+	}
 	q.pending.n += stored
-	q.load.pending.Store(int64(q.pending.n))
+	q.load.stored(count, storedContacts(batch), time.Now())
 }
 
 // pendingCount is what the queue knows of the number of pending webhooks,

@@ -84,10 +84,11 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 // round runs the rules on the claimed webhooks and records how it went.
 func (q *Queue) round(ctx context.Context, job *river.Job[SyncArgs], c *store.Claimed) error {
 	start := time.Now()
+	tok := q.load.roundStarted(q.metrics.Sent(acAPI))
 	res, runErr := q.runner.Run(ctx, c.Request)
 	elapsed := time.Since(start)
+	q.load.roundEnded(tok, elapsed, q.metrics.Sent(acAPI))
 	q.metrics.JobSeconds.Observe(elapsed.Seconds())
-	q.load.observeRound(elapsed)
 	log := q.log.WithFields(logrus.Fields{
 		"contact_id": c.Request.ContactID, "action": string(c.Request.Action), "webhooks": len(c.IDs),
 		"job_id": job.ID, "attempt": job.Attempt, "duration_ms": elapsed.Milliseconds(),
@@ -128,6 +129,7 @@ func (q *Queue) succeed(ctx context.Context, c *store.Claimed, own int64, res co
 	if err := q.db.Webhooks.Finish(context.WithoutCancel(ctx), outs); err != nil {
 		return err // the round is idempotent: running it again is safe
 	}
+	q.load.finished(c.Request.ContactID, len(outs)) // before the answer: its client may send the next at once
 	q.waiters.notify(outs)
 	q.countJob(string(c.Request.Action), res.Status)
 	q.metrics.Coalesced.Add(float64(len(c.IDs) - 1))
