@@ -225,7 +225,8 @@ func TestReplicasStormWithKill(t *testing.T) {
 		settle.Seconds()/(float64(minimum)*0.2), time.Duration(minimum)*200*time.Millisecond, minimum,
 		len(ac.Requests()), maxWin, ac.Throttled())
 	if maxWin > 5 {
-		t.Errorf("AC saw %d requests within 1s from the fleet, limit 5", maxWin)
+		t.Errorf("AC saw %d requests within 1s from the fleet, limit 5: arrivals %s (since start; the kill at %s)",
+			maxWin, crowdedWindow(ac.Requests(), 5, start), killedAt.Sub(start).Round(time.Millisecond))
 	}
 	if n := ac.Throttled(); n != 0 {
 		t.Errorf("AC answered 429 %d times", n)
@@ -447,4 +448,23 @@ func slicesDelete(ss []string, s string) []string {
 		}
 	}
 	return out
+}
+
+// crowdedWindow lists, as offsets from start, the first run of more than
+// limit arrivals within one second, for the failure message.
+func crowdedWindow(reqs []acfake.Request, limit int, start time.Time) string {
+	for i := range reqs {
+		j := i
+		for j < len(reqs) && reqs[j].At.Sub(reqs[i].At) < time.Second {
+			j++
+		}
+		if j-i > limit {
+			var b strings.Builder
+			for _, r := range reqs[i:j] {
+				fmt.Fprintf(&b, "%s %s %d; ", r.At.Sub(start).Round(time.Millisecond), r.Method, r.Status)
+			}
+			return b.String()
+		}
+	}
+	return "none"
 }
