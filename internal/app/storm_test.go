@@ -87,117 +87,18 @@ func TestStorm(t *testing.T) {
 		byID[c.id] = c
 	}
 
-	// The linked contacts are created first through webhooks, by a bridge
-	// whose fake AC has no rate limit (that part is not what is measured).
-	preAC, _ := newAC(t, 0)
-	pre := startBridgeWith(t, setup{AC: preAC, Env: map[string]string{"AC_RATE_LIMIT": "100", "RETURN_PASSWORD_FIELD": ""}})
-	var userIDs []int64
-	t.Cleanup(func() { deleteUsers(t, pre.WP, userIDs) })
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for i, c := range contacts {
-		if c.isNew {
-			continue
-		}
-		pre.addContact(acfake.Contact{ID: c.id, Email: c.email, FirstName: "Pre", LastName: fmt.Sprintf("User%d", i), Tags: []string{"Old"}})
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			code, err := sendHook(pre.URL, hook("add"), contactBody(c.id, c.email, "Old"))
-			if err != nil || (code != http.StatusOK && code != http.StatusAccepted) {
-				t.Errorf("pre-create %s: %d %v", c.id, code, err)
-			}
-		}()
-	}
-	wg.Wait()
-	waitSettled(t, pre.URL, time.Minute)
-	for _, c := range contacts {
-		if c.isNew {
-			continue
-		}
-		u, err := pre.WP.Users.FindByMeta(context.Background(), contactIDMeta, c.id)
-		if err != nil {
-			t.Fatalf("pre-created contact %s: %v", c.id, err)
-		}
-		c.userID = u.ID
-		userIDs = append(userIDs, u.ID)
-	}
-	pre.Stop()
+	linkBeforeStorm(t, contacts)
 
 	// The storm, against the rate-limited fake.
 	b := startBridge(t, nil, app.Options{})
 	for i, c := range contacts {
 		b.addContact(acfake.Contact{ID: c.id, Email: c.email, FirstName: fmt.Sprintf("Post%d", i), LastName: "Storm", Tags: c.tags})
 	}
-	type sent struct {
-		c *stormContact
-		h stormHook
-	}
-	var all []sent
-	for _, c := range contacts {
-		for _, h := range c.hooks {
-			all = append(all, sent{c, h})
-		}
-	}
-	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
-	// A new contact's first webhook is an add (its update would otherwise
-	// find no user and be ignored, costing one more round).
-	seen := map[string]bool{}
-	for i := range all {
-		c := all[i].c
-		if !c.isNew || seen[c.id] {
-			continue
-		}
-		seen[c.id] = true
-		if all[i].h.action == "add" {
-			continue
-		}
-		for j := i + 1; j < len(all); j++ {
-			if all[j].c == c && all[j].h.action == "add" {
-				all[i], all[j] = all[j], all[i]
-				break
-			}
-		}
-	}
-
+	all := stormOrder(rng, contacts)
 	b.AC.ResetRequests()
 	start := time.Now()
-	work := make(chan sent)
-	codes := make(chan int, len(all))
-	for range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for s := range work {
-				q := hook(s.h.action, "async", "true")
-				if s.h.role != "" {
-					q.Set("role", s.h.role)
-				}
-				code, err := sendHook(b.URL, q, contactBody(s.c.id, s.c.email, s.c.tags...))
-				if err != nil {
-					t.Errorf("send: %v", err)
-				}
-				codes <- code
-			}
-		}()
-	}
-	for _, s := range all {
-		work <- s
-	}
-	close(work)
-	wg.Wait()
+	sendStorm(t, b.URL, all, senders)
 	acked := time.Since(start)
-	close(codes)
-	bad := 0
-	for code := range codes {
-		if code < 200 || code > 299 {
-			bad++
-		}
-	}
-	if bad > 0 {
-		t.Fatalf("%d of %d webhooks were not acknowledged with 2xx", bad, len(all))
-	}
 	waitSettled(t, b.URL, 4*time.Minute)
 	settle := time.Since(start)
 
