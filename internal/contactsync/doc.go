@@ -20,7 +20,12 @@
 //   - email.go: which emails WordPress accepts (is_email) and when two are
 //     the same (ASCII case only)
 //   - syncer.go: Syncer.Run and the lookups every action shares
-//   - add.go: the add action (link or create a user, return its password)
+//   - seen.go: Seen, the user last seen per contact, so that a later round
+//     is one WordPress request (its writes carry the user's State)
+//   - memo.go: a run's contact and tag reads, asked of ActiveCampaign once
+//     and together
+//   - add.go: the add action (find or create the user in one request, link
+//     it, return its password)
 //   - update.go: the update and update_tags actions
 //   - remove.go: the remove_access action (roles taken, or the user deleted;
 //     AccessRemovedMetaKey keeps a role-less user managed)
