@@ -109,7 +109,8 @@ func (s *Syncer) passwordReset(ctx context.Context, req Request) (Result, error)
 	if err != nil {
 		return Result{}, err
 	}
-	u, err := s.findLinked(ctx, req.ContactID)
+	// The user as add just read or wrote it (Seen), else read again.
+	u, err := s.linked(ctx, req.ContactID)
 	if err != nil {
 		return Result{}, err
 	}
