@@ -87,6 +87,7 @@ func (s *Syncer) refresh(ctx context.Context, u *User, c *Contact, req Request, 
 		return Result{}, err
 	}
 	if relinked {
+		s.Seen.forget(req.ContactID) // the user now belongs to c.ID
 		res.Changes = append(res.Changes, "relinked")
 		res.Message += fmt.Sprintf("; contact %s was gone from ActiveCampaign, relinked to %s by email", req.ContactID, c.ID)
 	}
