@@ -36,7 +36,12 @@ type DB struct {
 }
 
 func newDB(sqlDB *sql.DB, b Backend, rebind func(string) string, closeFn func() error) *DB {
-	c := conn{db: sqlDB, rebind: rebind, sqlite: b == SQLite}
+	c := conn{db: sqlDB, rebind: rebind}
+	if b == SQLite {
+		c.eraser = startEraser(sqlDB, eraseInterval)
+		closeSQL := closeFn
+		closeFn = func() error { c.eraser.close(); return closeSQL() }
+	}
 	return &DB{
 		SQL: sqlDB, Backend: b, rebind: rebind, close: closeFn,
 		Webhooks: &Webhooks{c: c}, Passwords: &Passwords{c: c},
@@ -64,7 +69,7 @@ func (db *DB) Close() error { return db.close() }
 type conn struct {
 	db     *sql.DB
 	rebind func(query string) string
-	sqlite bool // the SQLite backend (file-level erasing in eraseFreed)
+	eraser *eraser // SQLite: erases deleted rows from the files (eraseFreed); nil on PostgreSQL
 }
 
 // execer runs a statement on a *sql.DB or a *sql.Tx.

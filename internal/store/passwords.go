@@ -48,7 +48,7 @@ func (p *Passwords) DeletePendingPassword(ctx context.Context, contactID string)
 	if err != nil {
 		return fmt.Errorf("delete pending password of contact %s: %w", contactID, err)
 	}
-	return p.eraseIfDeleted(ctx, res)
+	return p.eraseIfDeleted(res)
 }
 
 // DeleteUnneeded deletes the passwords no round of work will need: those of
@@ -61,7 +61,7 @@ func (p *Passwords) DeleteUnneeded(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return p.eraseIfDeleted(ctx, res)
+	return p.eraseIfDeleted(res)
 }
 
 // deleteUnneededPasswords is DeleteUnneeded's statement, run in e.
@@ -76,9 +76,10 @@ func deleteUnneededPasswords(ctx context.Context, c conn, e execer) (sql.Result,
 }
 
 // eraseIfDeleted erases deleted passwords from the files if res deleted any.
-func (p *Passwords) eraseIfDeleted(ctx context.Context, res sql.Result) error {
+func (p *Passwords) eraseIfDeleted(res sql.Result) error {
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err
 	}
-	return p.c.eraseFreed(ctx)
+	p.c.eraseFreed()
+	return nil
 }

@@ -213,11 +213,11 @@ func (s *Webhooks) commitDroppingPasswords(ctx context.Context, tx *sql.Tx) erro
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit outcomes: %w", err)
 	}
-	// The outcomes are committed: an erase that fails now is not the
-	// caller's failure. The deleted rows are overwritten already
+	// The outcomes are committed: an error counting the deleted rows is not
+	// the caller's failure. The deleted rows are overwritten already
 	// (secure_delete); their older copies in the write-ahead log go at the
 	// next erase or checkpoint.
-	_ = (&Passwords{c: s.c}).eraseIfDeleted(ctx, res) //nolint:errcheck // see above
+	_ = (&Passwords{c: s.c}).eraseIfDeleted(res) //nolint:errcheck // see above
 	return nil
 }
 
