@@ -35,13 +35,10 @@ type DB struct {
 	Tightened []string
 }
 
-func newDB(sqlDB *sql.DB, b Backend, rebind func(string) string, closeFn func() error) *DB {
-	c := conn{db: sqlDB, rebind: rebind}
-	if b == SQLite {
-		c.eraser = startEraser(sqlDB, eraseInterval)
-		closeSQL := closeFn
-		closeFn = func() error { c.eraser.close(); return closeSQL() }
-	}
+// newDB wraps an open handle; er erases deleted rows from SQLite's files
+// (nil on PostgreSQL).
+func newDB(sqlDB *sql.DB, b Backend, rebind func(string) string, closeFn func() error, er *eraser) *DB {
+	c := conn{db: sqlDB, rebind: rebind, eraser: er}
 	return &DB{
 		SQL: sqlDB, Backend: b, rebind: rebind, close: closeFn,
 		Webhooks: &Webhooks{c: c}, Passwords: &Passwords{c: c},

@@ -77,15 +77,16 @@ func (c conn) eraseFreed() { c.eraser.request() }
 // eraser runs the erasing checkpoints of one SQLite database in the
 // background, at most one per interval. Close runs the last one owed.
 type eraser struct {
-	db   *sql.DB
+	db   *sql.DB // the database's handle (its one connection)
+	side *sql.DB // a handle of the eraser's own on the same file
 	kick chan struct{} // an erase is owed
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once // close
 }
 
-func startEraser(db *sql.DB, interval time.Duration) *eraser {
-	e := &eraser{db: db, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+func startEraser(db, side *sql.DB, interval time.Duration) *eraser {
+	e := &eraser{db: db, side: side, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go e.run(interval)
 	return e
 }
@@ -138,13 +139,20 @@ func (e *eraser) close() {
 }
 
 // checkpoint copies the write-ahead log into the database and truncates
-// it. It never waits for another process reading the database, and reports
-// whether the log was truncated. An error is not the caller's (the deletes
-// are committed and overwritten in their pages already): it reports false,
-// and the erase is tried again.
+// it, in two steps so that the one connection is held only briefly: first
+// a passive checkpoint on the eraser's own handle copies the log while
+// webhooks keep being committed, then a truncating one on the connection
+// copies what was committed meanwhile and empties the log. It never waits
+// for another process reading the database, and reports whether the log
+// was truncated. An error is not the caller's (the deletes are committed
+// and overwritten in their pages already): it reports false, and the erase
+// is tried again.
 func (e *eraser) checkpoint() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if _, err := e.side.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+		return false
+	}
 	cn, err := e.db.Conn(ctx)
 	if err != nil {
 		return false

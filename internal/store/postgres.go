@@ -116,7 +116,7 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 		closeAll()
 		return nil, fmt.Errorf("cannot reach the database: %w", err)
 	}
-	db := newDB(sqlDB, PostgreSQL, rebindDollar, closeAll)
+	db := newDB(sqlDB, PostgreSQL, rebindDollar, closeAll, nil)
 	db.listener = listener
 	db.owner = true // replicas share the work; River hands each job to one
 	return db, nil

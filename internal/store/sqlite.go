@@ -60,7 +60,16 @@ func openSQLite(ctx context.Context, path string, owner bool) (*DB, error) {
 	}
 	sqlDB.SetMaxOpenConns(1)
 	sqlDB.SetConnMaxIdleTime(0)
-	closeAll := func() error { return errors.Join(sqlDB.Close(), unlock()) }
+	// The eraser's own handle copies the log into the database without
+	// holding the one connection everything else shares.
+	sideDB, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		sqlDB.Close()
+		unlock()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sideDB.SetMaxOpenConns(1)
+	closeAll := func() error { return errors.Join(sqlDB.Close(), sideDB.Close(), unlock()) }
 	if err := sqlDB.PingContext(ctx); err != nil {
 		closeAll()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -69,7 +78,10 @@ func openSQLite(ctx context.Context, path string, owner bool) (*DB, error) {
 		closeAll()
 		return nil, err
 	}
-	db := newDB(sqlDB, SQLite, func(q string) string { return q }, closeAll)
+	er := startEraser(sqlDB, sideDB, eraseInterval)
+	closeSQL := closeAll
+	closeAll = func() error { er.close(); return closeSQL() }
+	db := newDB(sqlDB, SQLite, func(q string) string { return q }, closeAll, er)
 	db.owner = owner
 	db.Tightened = tightened
 	return db, nil
