@@ -35,10 +35,10 @@ type DB struct {
 	Tightened []string
 }
 
-// newDB wraps an open handle; er erases deleted rows from SQLite's files
-// (nil on PostgreSQL).
-func newDB(sqlDB *sql.DB, b Backend, rebind func(string) string, closeFn func() error, er *eraser) *DB {
-	c := conn{db: sqlDB, rebind: rebind, eraser: er}
+// newDB wraps an open handle; ckpt checkpoints SQLite's log (nil on
+// PostgreSQL).
+func newDB(sqlDB *sql.DB, b Backend, rebind func(string) string, closeFn func() error, ckpt *checkpointer) *DB {
+	c := conn{db: sqlDB, rebind: rebind, ckpt: ckpt}
 	return &DB{
 		SQL: sqlDB, Backend: b, rebind: rebind, close: closeFn,
 		Webhooks: &Webhooks{c: c}, Passwords: &Passwords{c: c},
@@ -66,7 +66,7 @@ func (db *DB) Close() error { return db.close() }
 type conn struct {
 	db     *sql.DB
 	rebind func(query string) string
-	eraser *eraser // SQLite: erases deleted rows from the files (eraseFreed); nil on PostgreSQL
+	ckpt   *checkpointer // SQLite: checkpoints, and erases deleted rows from the files (eraseFreed); nil on PostgreSQL
 }
 
 // execer runs a statement on a *sql.DB or a *sql.Tx.

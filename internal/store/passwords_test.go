@@ -177,7 +177,7 @@ func TestPasswordErased(t *testing.T) {
 		if err := db.Passwords.DeletePendingPassword(ctx, tc.contact); err != nil {
 			t.Fatal(err)
 		}
-		wait.For(t, 10*eraseInterval, "the deleted password to be erased from the files", func() (bool, string) {
+		wait.For(t, 10*checkpointInterval, "the deleted password to be erased from the files", func() (bool, string) {
 			in := contains(tc.pw)
 			return len(in) == 0, fmt.Sprintf("contact %s's still readable in %v", tc.contact, in)
 		})
@@ -190,5 +190,36 @@ func TestPasswordErased(t *testing.T) {
 	}
 	if _, ok, err := db.Passwords.PendingPassword(ctx, "43"); !ok || err != nil {
 		t.Errorf("a neighbour's password was lost: %v, %v", ok, err)
+	}
+}
+
+// TestLogCheckpointedInBackground: with SQLite's automatic checkpoint off,
+// the checkpointer copies the log into the database, so the log starts over
+// instead of growing with everything ever written.
+func TestLogCheckpointedInBackground(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wpbridge.db")
+	db, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	value := strings.Repeat("x", 16<<10)
+	written := 0
+	for i := 0; ; i++ {
+		if err := db.Passwords.SavePendingPassword(ctx, fmt.Sprint(i), value); err != nil {
+			t.Fatal(err)
+		}
+		written += len(value)
+		st, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if written > 4*int(st.Size()) && written > 8<<20 {
+			return // the log started over at least once, and is a fraction of what was written
+		}
+		if i > 20000 {
+			t.Fatalf("the log holds %d bytes after %d were written: never checkpointed", st.Size(), written)
+		}
 	}
 }

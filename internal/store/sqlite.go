@@ -15,7 +15,8 @@ import (
 // OpenSQLite opens the embedded database at path, creating or upgrading
 // wpbridge's tables. Its settings make a commit durable (WAL,
 // synchronous=FULL) and overwrite deleted rows (secure_delete), and it uses
-// one connection, as River's SQLite driver wants. Its files are readable by
+// one connection, as River's SQLite driver wants; the log is checkpointed
+// in the background (checkpointer), never inside a commit. Its files are readable by
 // their owner only (0600); existing ones that were not are tightened and
 // listed in DB.Tightened. It also takes an exclusive lock on path+".lock": the process that
 // holds it owns the work (River's workers, rescuing orphaned jobs), so two
@@ -52,7 +53,7 @@ func openSQLite(ctx context.Context, path string, owner bool) (*DB, error) {
 		unlock = lock.Close
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(" + fmt.Sprint(busyTimeoutMS) + ")" +
-		"&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_txlock=immediate"
+		"&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
 	sqlDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		unlock()
@@ -60,8 +61,8 @@ func openSQLite(ctx context.Context, path string, owner bool) (*DB, error) {
 	}
 	sqlDB.SetMaxOpenConns(1)
 	sqlDB.SetConnMaxIdleTime(0)
-	// The eraser's own handle copies the log into the database without
-	// holding the one connection everything else shares.
+	// The checkpointer's own handle copies the log into the database
+	// without holding the one connection everything else shares.
 	sideDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		sqlDB.Close()
@@ -78,10 +79,10 @@ func openSQLite(ctx context.Context, path string, owner bool) (*DB, error) {
 		closeAll()
 		return nil, err
 	}
-	er := startEraser(sqlDB, sideDB, eraseInterval)
+	ckpt := startCheckpointer(sqlDB, sideDB, checkpointInterval)
 	closeSQL := closeAll
-	closeAll = func() error { er.close(); return closeSQL() }
-	db := newDB(sqlDB, SQLite, func(q string) string { return q }, closeAll, er)
+	closeAll = func() error { ckpt.close(); return closeSQL() }
+	db := newDB(sqlDB, SQLite, func(q string) string { return q }, closeAll, ckpt)
 	db.owner = owner
 	db.Tightened = tightened
 	return db, nil

@@ -21,7 +21,7 @@ func TestOpenSQLite(t *testing.T) {
 	if db.Backend != SQLite {
 		t.Errorf("Backend = %q", db.Backend)
 	}
-	pragmas := map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "10000", "secure_delete": "1"}
+	pragmas := map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "10000", "secure_delete": "1", "wal_autocheckpoint": "0"}
 	for name, want := range pragmas {
 		var got string
 		if err := db.SQL.QueryRow(`PRAGMA ` + name).Scan(&got); err != nil {
