@@ -2,7 +2,7 @@
 /**
  * Plugin Name: wpbridge
  * Description: REST API helpers for wpbridge (ActiveCampaign to WordPress user sync): user meta, find a user by meta, the new-user email, password-reset keys and emails, a status route.
- * Version: 1.1.0
+ * Version: 1.1.1
  * Requires at least: 5.7
  * Requires PHP: 7.4
  * License: MIT
@@ -19,7 +19,7 @@
 if (!defined('ABSPATH') || defined('WPBRIDGE_VERSION')) {
 	return;
 }
-define('WPBRIDGE_VERSION', '1.1.0');
+define('WPBRIDGE_VERSION', '1.1.1');
 
 final class WPBridge_Plugin {
 	const CORE_COLUMNS = array('id', 'user_login', 'user_pass', 'user_nicename', 'user_email', 'user_url',
@@ -188,7 +188,35 @@ final class WPBridge_Plugin {
 			return self::protected_user($user, $changes);
 		}
 		$refused = self::privileged_role_refusal($user, $request);
-		return null !== $refused ? $refused : $response;
+		if (null !== $refused) {
+			return $refused;
+		}
+		if (null !== $request->get_param('wpbridge_if_state')) {
+			self::begin_write();
+		}
+		return $response;
+	}
+
+	/**
+	 * wpbridge's updates run in one database transaction, begun once the update is allowed and
+	 * committed after the endpoint answered (whatever it answered, so that what it wrote stays as
+	 * it would without one): InnoDB then flushes its log once, not once per meta row written.
+	 */
+	private static $writing = false;
+
+	static function begin_write() {
+		global $wpdb;
+		$wpdb->query('START TRANSACTION');
+		self::$writing = true;
+	}
+
+	static function after_callbacks($response) {
+		global $wpdb;
+		if (self::$writing) {
+			self::$writing = false;
+			$wpdb->query('COMMIT');
+		}
+		return $response;
 	}
 
 	/* ---- Privileged roles: never handed out through an application password. ---- */
@@ -338,12 +366,14 @@ final class WPBridge_Plugin {
 	/** The user (lowest id) whose single meta row $key is exactly $value, or null. */
 	static function find_by_meta($key, $value) {
 		global $wpdb;
-		$ids = $wpdb->get_col($wpdb->prepare(
-			"SELECT DISTINCT m.user_id FROM {$wpdb->usermeta} m INNER JOIN {$wpdb->users} u ON u.ID = m.user_id
-			 WHERE m.meta_key = %s AND m.meta_value = %s AND m.user_id < 100000000 ORDER BY m.user_id ASC LIMIT 50",
-			$key, $value
-		));
-		foreach ($ids as $id) {
+		// The plain query lets the database use the meta_key index: a join, DISTINCT or ORDER BY
+		// user_id made MariaDB walk every usermeta row in user_id order instead (20 ms at 1,500
+		// users, against 2 ms). Meta of a deleted user is skipped below (no userdata).
+		$ids = array_unique(array_map('intval', $wpdb->get_col($wpdb->prepare(
+			"SELECT user_id FROM {$wpdb->usermeta} WHERE meta_key = %s AND meta_value = %s", $key, $value
+		))));
+		sort($ids, SORT_NUMERIC);
+		foreach (array_slice($ids, 0, 50) as $id) {
 			$rows = get_user_meta((int) $id, $key, false); // SQL compares case-insensitively; recheck exactly.
 			$user = get_userdata((int) $id);
 			if ($user && 1 === count($rows) && $rows[0] === $value) {
@@ -559,15 +589,26 @@ final class WPBridge_Lookup {
 		return $a === $b || (!preg_match('/[^\x00-\x7F]/', $a . $b) && 0 === strcasecmp($a, $b));
 	}
 
-	/** Creates the user through the users endpoint under the first free login of $logins. */
+	/**
+	 * Creates the user through the users endpoint under the first free login of $logins. Each try
+	 * runs in one database transaction: wp_insert_user writes a dozen meta rows, and InnoDB would
+	 * otherwise flush its log to disk after each (about 15 ms of a create here). The transaction is
+	 * always committed, so that what the endpoint wrote stays as it would without one.
+	 */
 	static function create($body, $logins) {
+		global $wpdb;
 		if (!$logins) {
 			return new WP_Error('rest_invalid_param', 'logins must list at least one login.', array('status' => 400));
 		}
 		foreach ($logins as $login) {
 			$inner = new WP_REST_Request('POST', '/wp/v2/users');
 			$inner->set_body_params(array_merge($body, array('username' => (string) $login)));
-			$response = rest_do_request($inner);
+			$wpdb->query('START TRANSACTION');
+			try {
+				$response = rest_do_request($inner);
+			} finally {
+				$wpdb->query('COMMIT');
+			}
 			if (!$response->is_error()) {
 				$user = get_userdata((int) $response->get_data()['id']);
 				return self::answer('created', $user, false);
@@ -668,6 +709,7 @@ if (!wp_installing()) {
 if (!wp_installing()) {
 	add_action('rest_api_init', array('WPBridge_Plugin', 'rest_api_init'));
 	add_filter('rest_request_before_callbacks', array('WPBridge_Plugin', 'before_callbacks'), 10, 3);
+	add_filter('rest_request_after_callbacks', array('WPBridge_Plugin', 'after_callbacks'), 10, 1);
 	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_same_password'), 10, 2);
 	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_powerful_user'), 99, 2);
 }
