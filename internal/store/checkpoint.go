@@ -30,9 +30,8 @@ func (c conn) eraseFreed() { c.ckpt.owe() }
 // database on a handle of its own (the one connection everything else
 // shares stays free); when an erase is owed, or the log is long, it then
 // also truncates the log, which holds that connection only for what was
-// committed meanwhile. A
-// burst of returned passwords is erased by one truncation, not one each.
-// Close runs the erase still owed.
+// committed meanwhile. A burst of returned passwords is erased by one
+// truncation, not one each. Close runs the erase still owed.
 type checkpointer struct {
 	db   *sql.DB // the database's handle (its one connection)
 	side *sql.DB // the checkpointer's own handle on the same file
