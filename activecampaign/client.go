@@ -39,6 +39,14 @@ type Acquirer interface {
 	Acquire(ctx context.Context) (reqCtx context.Context, done func(), err error)
 }
 
+// Reserver is optionally implemented by a Limiter: Reserve waits for a slot
+// and keeps it for the first request sent with the context it returns;
+// release gives it back if no request took it (*ratelimit.Limiter implements
+// it).
+type Reserver interface {
+	Reserve(ctx context.Context) (reqCtx context.Context, release func(), err error)
+}
+
 // Option configures a Client.
 type Option func(*Client)
 
@@ -146,6 +154,22 @@ type call struct {
 	params map[string]string
 	query  url.Values
 	body   any
+}
+
+// Reserve waits until the rate limiter lets a request go, and keeps that
+// slot for the first request made with the returned context; call release
+// when the work is over (it gives the slot back if no request took it).
+// Without a Reserver limiter it returns ctx at once.
+func (c *Client) Reserve(ctx context.Context) (context.Context, func(), error) {
+	r, ok := c.limiter.(Reserver)
+	if !ok {
+		return ctx, func() {}, nil
+	}
+	rctx, release, err := r.Reserve(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("activecampaign: wait for rate limiter: %w", err)
+	}
+	return rctx, release, nil
 }
 
 // do waits on the limiter, sends the request and decodes a 2xx JSON body into out.

@@ -179,7 +179,7 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 	}
 	qopts := queue.Options{
 		Workers: a.cfg.Workers, RetryHorizon: a.cfg.RetryHorizon, HistoryRetention: a.cfg.HistoryRetention,
-		MaxPending: a.cfg.MaxPending, ACRateLimit: a.cfg.ACRateLimit,
+		MaxPending: a.cfg.MaxPending, ACRateLimit: a.cfg.ACRateLimit, ReserveAC: ac.Reserve,
 		RetryBase: opts.RetryBase, RetryCap: opts.RetryCap, AuthPause: opts.AuthPause,
 	}
 	if opts.RetryHorizon > 0 {

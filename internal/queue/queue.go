@@ -38,6 +38,13 @@ type Options struct {
 	HistoryRetention time.Duration // finished webhooks are deleted after this (HISTORY_RETENTION, default 720h)
 	MaxPending       int           // pending webhooks at most; Submit refuses more (default DefaultMaxPending)
 	ACRateLimit      int           // AC requests per second, shared by the rounds (AC_RATE_LIMIT; 0: unknown), for Wait
+	// ReserveAC waits for a slot of AC's budget and keeps it for the first
+	// AC request made with the context it returns; release gives it back if
+	// none was (activecampaign.Client.Reserve). A round waits for it before
+	// it claims its contact's webhooks, so that the webhooks that arrive
+	// while it waits are covered too instead of needing a round of their
+	// own. nil: rounds claim at once.
+	ReserveAC func(ctx context.Context) (reqCtx context.Context, release func(), err error)
 	// Now is the clock of arrivals, retry horizons and retention (default
 	// time.Now); tests move it. River's own scheduling uses the real clock.
 	Now func() time.Time

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -436,4 +437,59 @@ func TestRoundLogs(t *testing.T) {
 		done[0].Data["webhooks"] != 1 || done[0].Data["action"] != "update" {
 		t.Errorf("round done entries %v", done)
 	}
+}
+
+// TestRoundClaimsAfterBudget: a round waits for AC's budget (ReserveAC)
+// before it claims its contact's webhooks, so the webhooks that arrive
+// meanwhile are covered by it instead of needing a round of their own; the
+// reserved context reaches the rules, and the reservation is released when
+// the round ends.
+func TestRoundClaimsAfterBudget(t *testing.T) {
+	type key struct{}
+	budget := make(chan struct{})
+	waiting := make(chan struct{}, 10)
+	var reserved, released atomic.Int32
+	opts := fastOptions()
+	opts.ReserveAC = func(ctx context.Context) (context.Context, func(), error) {
+		waiting <- struct{}{}
+		select {
+		case <-budget:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		reserved.Add(1)
+		return context.WithValue(ctx, key{}, "reserved"), func() { released.Add(1) }, nil
+	}
+	var unreserved atomic.Int32
+	r := &fakeRunner{run: func(ctx context.Context, req contactsync.Request, n int) (contactsync.Result, error) {
+		if ctx.Value(key{}) != "reserved" {
+			unreserved.Add(1)
+		}
+		return contactsync.Result{Status: contactsync.StatusDone, Message: fmt.Sprintf("round %d", n), UserID: 5}, nil
+	}}
+	e := startEnv(t, r, nil, opts)
+	var once sync.Once
+	open := func() { once.Do(func() { close(budget) }) }
+	defer open() // let a failing test stop
+
+	ids := []int64{e.submit(hook("42", contactsync.ActionUpdate)).WebhookID}
+	<-waiting // the round waits for the budget, nothing claimed yet
+	for _, a := range []contactsync.Action{contactsync.ActionUpdateTags, contactsync.ActionAdd} {
+		ids = append(ids, e.submit(hook("42", a)).WebhookID)
+	}
+	open()
+	e.waitFinal(ids...)
+	e.waitJobsFinalized()
+
+	calls := r.CallsFor("42")
+	if len(calls) != 1 || calls[0].Action != contactsync.ActionAdd {
+		t.Fatalf("rounds for contact 42 = %+v, want one covering all three webhooks (an add)", calls)
+	}
+	if n := unreserved.Load(); n != 0 {
+		t.Errorf("%d rounds ran without the reserved context", n)
+	}
+	wait.For(t, 5*time.Second, "every reservation to be released", func() (bool, string) {
+		n, m := released.Load(), reserved.Load()
+		return n == m && m >= 1, fmt.Sprintf("%d of %d released", n, m)
+	})
 }

@@ -62,6 +62,11 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return river.JobSnooze(lockWait)
 	}
 	defer q.locks.unlock(contact)
+	ctx, release, err := q.reserveAC(ctx)
+	if err != nil {
+		return err // the job ended (shutdown or timeout): River runs it again
+	}
+	defer release()
 	unlock, ok, err := q.db.LockContact(ctx, contact) // other processes sharing a PostgreSQL database
 	if err != nil {
 		return q.storeFailed(ctx, job, err)
@@ -79,6 +84,14 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return nil
 	}
 	return q.round(ctx, job, c)
+}
+
+// reserveAC waits for a slot of AC's budget for the round (Options.ReserveAC).
+func (q *Queue) reserveAC(ctx context.Context) (context.Context, func(), error) {
+	if q.opts.ReserveAC == nil {
+		return ctx, func() {}, nil
+	}
+	return q.opts.ReserveAC(ctx)
 }
 
 // round runs the rules on the claimed webhooks and records how it went.

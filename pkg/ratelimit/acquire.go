@@ -16,10 +16,10 @@ type permit struct {
 	answered time.Time     // first byte of the answer
 	late     time.Duration // how much longer than the quickest recent request it took to answer
 	finished time.Time     // done called
+	free     bool          // given back unused (Reserve, or a ledger slot taken as ctx ended)
 
 	// With a Ledger (see ledger.go):
 	slot    int64       // the ledger's slot
-	free    bool        // given back unused
 	dirty   bool        // the ledger has not heard of the latest end
 	syncing bool        // a goroutine is telling the ledger
 	sent    bool        // sentEnd was sent to the ledger
@@ -38,6 +38,8 @@ const (
 // while that is not known yet.
 func (p *permit) releaseLocked() (time.Time, bool) {
 	switch {
+	case p.free:
+		return time.Time{}, true // given back unused: free now
 	case !p.wrote.IsZero():
 		end := p.wrote.Add(p.l.jitter + p.late)
 		if !p.answered.IsZero() && p.answered.Before(end) {
@@ -90,10 +92,14 @@ func (l *Limiter) observeLocked(rtt time.Duration) time.Duration {
 // that tells the limiter when the request was written and answered, so that its
 // slot comes free as early as is safe; a request not sent with it holds its slot
 // until one window after done. Acquire returns ctx's error if ctx ends first.
+// The first Acquire with a context from Reserve takes the reserved slot.
 func (l *Limiter) Acquire(ctx context.Context) (context.Context, func(), error) {
-	p, err := l.acquire(ctx, false)
-	if err != nil {
-		return nil, nil, err
+	p := l.reserved(ctx)
+	if p == nil {
+		var err error
+		if p, err = l.acquire(ctx, false); err != nil {
+			return nil, nil, err
+		}
 	}
 	trace := &httptrace.ClientTrace{
 		WroteRequest:         func(httptrace.WroteRequestInfo) { p.hear(wrote) },
