@@ -45,5 +45,6 @@ func Enqueue(ctx context.Context, db *store.DB, ws []store.Webhook, now time.Tim
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("queue: commit: %w", err)
 	}
+	db.JobsInserted()
 	return ids, nil
 }

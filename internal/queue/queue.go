@@ -29,11 +29,15 @@ type Options struct {
 	// RetryHorizon is how long a webhook's temporary failures are retried,
 	// counted from its own arrival or its last manual retry (RETRY_HORIZON,
 	// default 72h).
-	RetryHorizon     time.Duration
-	RetryBase        time.Duration // first retry delay (default 1s)
-	RetryCap         time.Duration // longest retry delay (default 1h)
-	AuthPause        time.Duration // pause after rejected credentials (default 30s)
-	PollInterval     time.Duration // how often idle workers look for jobs (default 10ms: a lone webhook waits half that on average)
+	RetryHorizon time.Duration
+	RetryBase    time.Duration // first retry delay (default 1s)
+	RetryCap     time.Duration // longest retry delay (default 1h)
+	AuthPause    time.Duration // pause after rejected credentials (default 30s)
+	// PollInterval is how often idle workers look for jobs (default 50ms).
+	// A webhook's job does not wait for it: Submit wakes the workers
+	// (store.DB.JobsInserted; NOTIFY on PostgreSQL). It bounds the wait of
+	// jobs nothing announces, such as a snoozed job coming due.
+	PollInterval     time.Duration
 	JobTimeout       time.Duration // longest round (default 2m)
 	HistoryRetention time.Duration // finished webhooks are deleted after this (HISTORY_RETENTION, default 720h)
 	MaxPending       int           // pending webhooks at most; Submit refuses more (default DefaultMaxPending)
@@ -78,7 +82,7 @@ func (o *Options) defaults() {
 	set(&o.RetryBase, time.Second)
 	set(&o.RetryCap, time.Hour)
 	set(&o.AuthPause, 30*time.Second)
-	set(&o.PollInterval, 10*time.Millisecond)
+	set(&o.PollInterval, 50*time.Millisecond)
 	set(&o.JobTimeout, 2*time.Minute)
 	set(&o.HistoryRetention, DefaultHistoryRetention)
 	if o.Now == nil {

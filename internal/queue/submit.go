@@ -144,6 +144,9 @@ func (q *Queue) commitBatch(batch []*submission) {
 		fail(fmt.Errorf("queue: commit: %w", err))
 		return
 	}
+	if stored > 0 {
+		q.db.JobsInserted() // the workers start on them now, not at their next poll
+	}
 	count := -1 // the count the load knows is still good
 	if q.pending.counted != counted {
 		count = q.pending.n

@@ -30,6 +30,7 @@ type DB struct {
 	close    func() error
 	owner    bool          // may work jobs: SQLite with the work lock (OpenSQLite), or PostgreSQL
 	listener *pgxpool.Pool // PostgreSQL: River's connection for LISTEN
+	wake     chan struct{} // SQLite: wakes River's workers (JobsInserted)
 	// Tightened lists the database files that were readable or writable by
 	// others when the database was opened, and are now 0600: warn about them.
 	Tightened []string

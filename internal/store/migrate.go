@@ -41,7 +41,7 @@ func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
 	if db.Backend == PostgreSQL {
 		return riverdatabasesql.New(db.SQL)
 	}
-	return riversqlite.New(db.SQL)
+	return &wakeDriver{Driver: riversqlite.New(db.SQL), wake: db.wake}
 }
 
 // Migrate creates or upgrades the schema, wpbridge's tables and River's, and

@@ -84,6 +84,7 @@ func openSQLite(ctx context.Context, path string, owner bool) (*DB, error) {
 	closeAll = func() error { ckpt.close(); return closeSQL() }
 	db := newDB(sqlDB, SQLite, func(q string) string { return q }, closeAll, ckpt)
 	db.owner = owner
+	db.wake = make(chan struct{}, 1)
 	db.Tightened = tightened
 	return db, nil
 }
