@@ -51,7 +51,7 @@ func TestReserve(t *testing.T) {
 			}
 			blocked(context.Background(), "beside an unused reservation")
 			release()
-			release() // a second call does nothing
+			release()                                                            // a second call does nothing
 			free(context.Background(), "after the reservation was given back")() // takes the slot for a window
 
 			l2 := tc.new()
