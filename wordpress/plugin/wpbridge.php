@@ -188,35 +188,7 @@ final class WPBridge_Plugin {
 			return self::protected_user($user, $changes);
 		}
 		$refused = self::privileged_role_refusal($user, $request);
-		if (null !== $refused) {
-			return $refused;
-		}
-		if (null !== $request->get_param('wpbridge_if_state')) {
-			self::begin_write();
-		}
-		return $response;
-	}
-
-	/**
-	 * wpbridge's updates run in one database transaction, begun once the update is allowed and
-	 * committed after the endpoint answered (whatever it answered, so that what it wrote stays as
-	 * it would without one): InnoDB then flushes its log once, not once per meta row written.
-	 */
-	private static $writing = false;
-
-	static function begin_write() {
-		global $wpdb;
-		$wpdb->query('START TRANSACTION');
-		self::$writing = true;
-	}
-
-	static function after_callbacks($response) {
-		global $wpdb;
-		if (self::$writing) {
-			self::$writing = false;
-			$wpdb->query('COMMIT');
-		}
-		return $response;
+		return null !== $refused ? $refused : $response;
 	}
 
 	/* ---- Privileged roles: never handed out through an application password. ---- */
@@ -590,25 +562,19 @@ final class WPBridge_Lookup {
 	}
 
 	/**
-	 * Creates the user through the users endpoint under the first free login of $logins. Each try
-	 * runs in one database transaction: wp_insert_user writes a dozen meta rows, and InnoDB would
-	 * otherwise flush its log to disk after each (about 15 ms of a create here). The transaction is
-	 * always committed, so that what the endpoint wrote stays as it would without one.
+	 * Creates the user through the users endpoint under the first free login of $logins. (Not in
+	 * a transaction, though it would save a log flush per meta row: a deadlock between two
+	 * concurrent creates rolls back the victim's earlier writes while WordPress goes on in
+	 * autocommit with the rest.)
 	 */
 	static function create($body, $logins) {
-		global $wpdb;
 		if (!$logins) {
 			return new WP_Error('rest_invalid_param', 'logins must list at least one login.', array('status' => 400));
 		}
 		foreach ($logins as $login) {
 			$inner = new WP_REST_Request('POST', '/wp/v2/users');
 			$inner->set_body_params(array_merge($body, array('username' => (string) $login)));
-			$wpdb->query('START TRANSACTION');
-			try {
-				$response = rest_do_request($inner);
-			} finally {
-				$wpdb->query('COMMIT');
-			}
+			$response = rest_do_request($inner);
 			if (!$response->is_error()) {
 				$user = get_userdata((int) $response->get_data()['id']);
 				return self::answer('created', $user, false);
@@ -709,7 +675,6 @@ if (!wp_installing()) {
 if (!wp_installing()) {
 	add_action('rest_api_init', array('WPBridge_Plugin', 'rest_api_init'));
 	add_filter('rest_request_before_callbacks', array('WPBridge_Plugin', 'before_callbacks'), 10, 3);
-	add_filter('rest_request_after_callbacks', array('WPBridge_Plugin', 'after_callbacks'), 10, 1);
 	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_same_password'), 10, 2);
 	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_powerful_user'), 99, 2);
 }
