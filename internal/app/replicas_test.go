@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -409,45 +410,13 @@ func stormMinimum(contacts []*stormContact) int {
 // recording it); never two values.
 func checkReplicaUsers(t *testing.T, b *bridge, contacts []*stormContact, killedAt time.Time) {
 	t.Helper()
-	var mu sync.Mutex
-	var newIDs []int64
-	t.Cleanup(func() { deleteUsers(t, b.WP, newIDs) })
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
-	for i, c := range contacts {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			ids, problems := checkStormUser(t, b, c, c.isNew && i < 40)
-			writes := b.AC.FieldWrites(c.id)
-			if c.isNew && len(writes) == 2 && writes[1].Value == writes[0].Value && writes[0].At.Before(killedAt) {
-				problems = slicesDelete(problems, "2 passwords written, want 1")
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, id := range ids {
-				if id != c.userID {
-					newIDs = append(newIDs, id)
-				}
-			}
-			if len(problems) > 0 {
-				t.Errorf("contact %s: %s", c.id, strings.Join(problems, "; "))
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// slicesDelete returns ss without the elements equal to s.
-func slicesDelete(ss []string, s string) []string {
-	var out []string
-	for _, x := range ss {
-		if x != s {
-			out = append(out, x)
+	checkStormUsers(t, b, contacts, func(c *stormContact, problems []string) []string {
+		writes := b.AC.FieldWrites(c.id)
+		if c.isNew && len(writes) == 2 && writes[1].Value == writes[0].Value && writes[0].At.Before(killedAt) {
+			return slices.DeleteFunc(problems, func(p string) bool { return p == "2 passwords written, want 1" })
 		}
-	}
-	return out
+		return problems
+	})
 }
 
 // crowdedWindow lists, as offsets from start, the first run of more than

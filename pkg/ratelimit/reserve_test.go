@@ -54,8 +54,7 @@ func TestReserve(t *testing.T) {
 			release()                                                            // a second call does nothing
 			free(context.Background(), "after the reservation was given back")() // takes the slot for a window
 
-			l2 := tc.new()
-			l = l2
+			l = tc.new() // a fresh limiter: its one slot free
 			rctx, release, err := l.Reserve(context.Background())
 			if err != nil {
 				t.Fatal(err)
