@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/store"
 )
@@ -139,19 +140,18 @@ func (q *Queue) commitBatch(batch []*submission) {
 			return
 		}
 	}
-	stored := len(jobs)
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("queue: commit: %w", err))
 		return
 	}
-	if stored > 0 {
+	if len(jobs) > 0 {
 		q.db.JobsInserted() // the workers start on them now, not at their next poll
 	}
 	count := -1 // the count the load knows is still good
 	if q.pending.counted != counted {
 		count = q.pending.n
 	}
-	q.pending.n += stored
+	q.pending.n += len(jobs)
 	q.load.stored(count, storedContacts(batch), time.Now())
 }
 
