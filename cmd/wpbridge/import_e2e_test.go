@@ -20,6 +20,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
 
@@ -325,7 +326,7 @@ func (s *importSet) checkEnqueuedOnce(t *testing.T, dbPath string) {
 		if id == s.invalid {
 			continue // tried again by each run
 		}
-		if len(recs) != want || (want == 1 && recs[0].Source != store.SourceImport) {
+		if len(recs) != want || (want == 1 && recs[0].Source != webhook.SourceImport) {
 			t.Errorf("contact %s: %d webhooks stored, want %d import webhook(s)", id, len(recs), want)
 		}
 	}

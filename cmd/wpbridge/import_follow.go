@@ -11,7 +11,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // importStats counts what happened to the contacts of an import.
@@ -85,7 +85,7 @@ func (imp *importer) poll(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if rec.State == store.StatePending {
+		if rec.State == webhook.StatePending {
 			continue
 		}
 		imp.mu.Lock()
@@ -97,13 +97,13 @@ func (imp *importer) poll(ctx context.Context) error {
 }
 
 // count adds a finished webhook to the stats; the caller holds imp.mu.
-func (imp *importer) count(rec store.Record) {
+func (imp *importer) count(rec webhook.Record) {
 	s := &imp.stats
 	switch {
-	case rec.State == store.StateFailed:
+	case rec.State == webhook.StateFailed:
 		s.failed++
 		s.failures = append(s.failures, importFailure{webhook: rec.ID, contact: rec.Request.ContactID, reason: rec.Error})
-	case rec.State == store.StateIgnored:
+	case rec.State == webhook.StateIgnored:
 		s.ignored++
 	case strings.Contains(rec.Message, "created user "):
 		s.created++

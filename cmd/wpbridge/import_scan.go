@@ -12,6 +12,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/queue"
 	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
 
@@ -129,13 +130,13 @@ func (imp *importer) dryRun(ctx context.Context, contacts []*activecampaign.Cont
 // earlierImports returns the pending import webhooks by contact: those of
 // an earlier run that was stopped before they were worked.
 func (imp *importer) earlierImports(ctx context.Context) (map[string][]int64, error) {
-	recs, err := imp.db.Webhooks.List(ctx, store.ListOptions{State: store.StatePending, Limit: math.MaxInt32})
+	recs, err := imp.db.Webhooks.List(ctx, store.ListOptions{State: webhook.StatePending, Limit: math.MaxInt32})
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]int64{}
 	for _, r := range recs {
-		if r.Source == store.SourceImport {
+		if r.Source == webhook.SourceImport {
 			out[r.Request.ContactID] = append(out[r.Request.ContactID], r.ID)
 		}
 	}
@@ -158,7 +159,7 @@ func (imp *importer) enqueueAll(ctx context.Context, contacts []*activecampaign.
 	for start := 0; start < len(contacts) && ctx.Err() == nil; start += importPage {
 		chunk := contacts[start:min(start+importPage, len(contacts))]
 		states := imp.lookup(ctx, chunk, false)
-		var ws []store.Webhook
+		var ws []webhook.Webhook
 		for i, c := range chunk {
 			switch {
 			case len(earlier[c.ID]) > 0:
@@ -187,12 +188,12 @@ func (imp *importer) enqueueAll(ctx context.Context, contacts []*activecampaign.
 	return nil
 }
 
-func (imp *importer) webhook(c *activecampaign.Contact) store.Webhook {
+func (imp *importer) webhook(c *activecampaign.Contact) webhook.Webhook {
 	email := c.Email
 	if len(email) > 254 {
 		email = ""
 	}
-	return store.Webhook{Source: store.SourceImport, Request: contactsync.Request{
+	return webhook.Webhook{Source: webhook.SourceImport, Request: contactsync.Request{
 		ContactID: c.ID, Action: contactsync.ActionAdd, Role: imp.cmd.role,
 		SendNotification: imp.cmd.notify, EmailHint: email,
 	}}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 func TestImportUsageAndUnknownTag(t *testing.T) {
@@ -53,14 +53,14 @@ func TestImportUsageAndUnknownTag(t *testing.T) {
 
 func TestImportCount(t *testing.T) {
 	tests := []struct {
-		rec  store.Record
+		rec  webhook.Record
 		want importStats
 	}{
-		{store.Record{State: store.StateDone, Message: "created user 5 with role customer"}, importStats{created: 1}},
-		{store.Record{State: store.StateDone, Message: "duplicate: covered by webhook 3 (created user 5 with role customer)"}, importStats{created: 1}},
-		{store.Record{State: store.StateDone, Message: "linked existing user 5 by email; updated user 5: tags"}, importStats{linked: 1}},
-		{store.Record{State: store.StateDone, Message: "linked user 5, created earlier for this contact; ..."}, importStats{linked: 1}},
-		{store.Record{State: store.StateIgnored, Message: "protected"}, importStats{ignored: 1}},
+		{webhook.Record{State: webhook.StateDone, Message: "created user 5 with role customer"}, importStats{created: 1}},
+		{webhook.Record{State: webhook.StateDone, Message: "duplicate: covered by webhook 3 (created user 5 with role customer)"}, importStats{created: 1}},
+		{webhook.Record{State: webhook.StateDone, Message: "linked existing user 5 by email; updated user 5: tags"}, importStats{linked: 1}},
+		{webhook.Record{State: webhook.StateDone, Message: "linked user 5, created earlier for this contact; ..."}, importStats{linked: 1}},
+		{webhook.Record{State: webhook.StateIgnored, Message: "protected"}, importStats{ignored: 1}},
 	}
 	for _, tc := range tests {
 		imp := &importer{}
@@ -70,7 +70,7 @@ func TestImportCount(t *testing.T) {
 		}
 	}
 	imp := &importer{}
-	imp.count(store.Record{ID: 9, State: store.StateFailed, Error: "invalid email", Request: store.Record{}.Request})
+	imp.count(webhook.Record{ID: 9, State: webhook.StateFailed, Error: "invalid email", Request: webhook.Record{}.Request})
 	if imp.stats.failed != 1 || len(imp.stats.failures) != 1 || imp.stats.failures[0].reason != "invalid email" {
 		t.Errorf("failed record counted as %+v", imp.stats)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/wpbridge/wpbridge/activecampaign"
 	"github.com/wpbridge/wpbridge/internal/config"
 	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 const webhooksUsage = `usage: wpbridge webhooks list [--state pending|done|ignored|failed] [--contact ID] [--limit N] [--json]
@@ -140,7 +141,7 @@ func (c *webhooksCmd) check() error {
 	switch c.sub {
 	case "list":
 		switch c.state {
-		case "", store.StatePending, store.StateDone, store.StateIgnored, store.StateFailed:
+		case "", webhook.StatePending, webhook.StateDone, webhook.StateIgnored, webhook.StateFailed:
 		default:
 			return fmt.Errorf("--state %q: use pending, done, ignored or failed", c.state)
 		}
@@ -160,7 +161,7 @@ func (c *webhooksCmd) check() error {
 			return errors.New("retry takes webhook ids or --state failed [--contact ID], not both")
 		case len(c.ids) == 0 && c.state == "":
 			return errors.New("retry needs webhook ids or --state failed")
-		case len(c.ids) == 0 && c.state != store.StateFailed:
+		case len(c.ids) == 0 && c.state != webhook.StateFailed:
 			return fmt.Errorf("--state %q: only failed webhooks can be retried", c.state)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/queue"
 	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // listWebhooks prints stored webhooks, newest first.
@@ -49,7 +50,7 @@ func listWebhooks(ctx context.Context, db *store.DB, c *webhooksCmd, w io.Writer
 }
 
 // summary is a webhook's error while it has one, else its result.
-func summary(r store.Record) string {
+func summary(r webhook.Record) string {
 	if r.Error != "" {
 		return r.Error
 	}
@@ -69,7 +70,7 @@ func oneLine(s string, n int) string {
 // password never is in a webhook's row: neither can be shown.
 func showWebhook(ctx context.Context, db *store.DB, c *webhooksCmd, w io.Writer) error {
 	r, err := db.Webhooks.Get(ctx, c.ids[0])
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, webhook.ErrNotFound) {
 		return fmt.Errorf("%w (finished webhooks are deleted after HISTORY_RETENTION)", err)
 	}
 	if err != nil {
@@ -114,12 +115,12 @@ func printShow(w io.Writer, it admin.ShowJSON) {
 	if it.UserID != 0 {
 		line("user id", fmt.Sprint(it.UserID))
 	}
-	if it.State == store.StatePending || it.State == store.StateFailed {
+	if it.State == webhook.StatePending || it.State == webhook.StateFailed {
 		line("retried since", it.RetryFrom)
 	}
 	line("finished", it.FinishedAt)
 	tw.Flush()
-	if it.State == store.StateFailed {
+	if it.State == webhook.StateFailed {
 		fmt.Fprintf(w, "\nreplay with: wpbridge webhooks retry %d\n", it.ID)
 	}
 }
@@ -142,11 +143,11 @@ func retryWebhooks(ctx context.Context, db *store.DB, c *webhooksCmd, w io.Write
 	for _, id := range c.ids {
 		r, err := db.Webhooks.Get(ctx, id)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, webhook.ErrNotFound):
 			problems = append(problems, fmt.Errorf("%w (finished webhooks are deleted after HISTORY_RETENTION)", err))
 		case err != nil:
 			return err
-		case r.State != store.StateFailed:
+		case r.State != webhook.StateFailed:
 			problems = append(problems, fmt.Errorf("webhook %d is %s, not failed: only failed webhooks can be retried", id, r.State))
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/queue"
 	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/pgtest"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 func TestWebhooksUsage(t *testing.T) {
@@ -107,7 +108,7 @@ func newHistoryDB(t *testing.T, postgres bool) *historyDB {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	ins := func(w store.Webhook) int64 {
+	ins := func(w webhook.Webhook) int64 {
 		tx, err := h.db.SQL.BeginTx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -126,16 +127,16 @@ func newHistoryDB(t *testing.T, postgres bool) *historyDB {
 	}
 	add := contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, Role: "customer", SendNotification: true,
 		Tags: []string{"Gold", "VIP"}, HasTags: true, EmailHint: "kate@example.com"}
-	h.failed = ins(store.Webhook{Request: add, Async: true})
-	h.done = ins(store.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdate}})
-	h.failed2 = ins(store.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdateTags}, Source: store.SourceImport})
-	h.otherContact = ins(store.Webhook{Request: contactsync.Request{ContactID: "7", Action: contactsync.ActionUpdate}})
-	h.pending = ins(store.Webhook{Request: contactsync.Request{ContactID: "8", Action: contactsync.ActionUpdate}})
-	if err := h.db.Webhooks.Finish(ctx, []store.Outcome{
-		{WebhookID: h.failed, State: store.StateFailed, Message: "contact 42 has an invalid email address"},
-		{WebhookID: h.done, State: store.StateDone, Message: "updated user 45", UserID: 45},
-		{WebhookID: h.failed2, State: store.StateFailed, Message: "contact 42 has an invalid email address"},
-		{WebhookID: h.otherContact, State: store.StateFailed, Message: "contact 7 was deleted"},
+	h.failed = ins(webhook.Webhook{Request: add, Async: true})
+	h.done = ins(webhook.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdate}})
+	h.failed2 = ins(webhook.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdateTags}, Source: webhook.SourceImport})
+	h.otherContact = ins(webhook.Webhook{Request: contactsync.Request{ContactID: "7", Action: contactsync.ActionUpdate}})
+	h.pending = ins(webhook.Webhook{Request: contactsync.Request{ContactID: "8", Action: contactsync.ActionUpdate}})
+	if err := h.db.Webhooks.Finish(ctx, []webhook.Outcome{
+		{WebhookID: h.failed, State: webhook.StateFailed, Message: "contact 42 has an invalid email address"},
+		{WebhookID: h.done, State: webhook.StateDone, Message: "updated user 45", UserID: 45},
+		{WebhookID: h.failed2, State: webhook.StateFailed, Message: "contact 42 has an invalid email address"},
+		{WebhookID: h.otherContact, State: webhook.StateFailed, Message: "contact 7 was deleted"},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -274,23 +275,23 @@ func testWebhooksRetry(t *testing.T, h *historyDB) {
 		!strings.Contains(mustRun(t, h, 1, "retry", "999"), "webhook 999: no such webhook") {
 		t.Error("retry does not say why")
 	}
-	if state(1) != store.StateFailed || jobs() != 0 {
+	if state(1) != webhook.StateFailed || jobs() != 0 {
 		t.Fatalf("a refused retry changed something: %s, %d jobs", state(1), jobs())
 	}
 	code, stdout, stderr := h.run(t, "retry", "1", "1")
 	if code != 0 || !strings.HasPrefix(stdout, "1 webhook put back to pending") {
 		t.Fatalf("retry 1: exit %d, %q %q", code, stdout, stderr)
 	}
-	if state(1) != store.StatePending || jobs() != 1 {
+	if state(1) != webhook.StatePending || jobs() != 1 {
 		t.Errorf("after retry 1: %s, %d jobs", state(1), jobs())
 	}
 	// --state failed --contact takes the contact's failed ones only.
 	code, stdout, _ = h.run(t, "retry", "--state", "failed", "--contact", "42")
-	if code != 0 || !strings.HasPrefix(stdout, "1 webhook put back") || state(3) != store.StatePending || state(4) != store.StateFailed {
+	if code != 0 || !strings.HasPrefix(stdout, "1 webhook put back") || state(3) != webhook.StatePending || state(4) != webhook.StateFailed {
 		t.Errorf("retry --contact 42: exit %d, %q, states %s %s", code, stdout, state(3), state(4))
 	}
 	code, stdout, _ = h.run(t, "retry", "--state", "failed")
-	if code != 0 || !strings.HasPrefix(stdout, "1 webhook put back") || state(4) != store.StatePending || jobs() != 3 {
+	if code != 0 || !strings.HasPrefix(stdout, "1 webhook put back") || state(4) != webhook.StatePending || jobs() != 3 {
 		t.Errorf("retry --state failed: exit %d, %q, %d jobs", code, stdout, jobs())
 	}
 	if code, stdout, _ := h.run(t, "retry", "--state", "failed"); code != 0 || stdout != "no failed webhooks to retry\n" {

@@ -13,9 +13,9 @@ import (
 
 	"github.com/wpbridge/wpbridge/activecampaign"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/queue"
 	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
 
@@ -220,7 +220,7 @@ func TestContactsAuthIsNotNotFound(t *testing.T) {
 	if errors.Is(err, contactsync.ErrContactNotFound) {
 		t.Fatalf("a rejected key became not found: %v", err)
 	}
-	if v := Classify(err); v.Class != queue.AuthFailed {
+	if v := Classify(err); v.Class != webhook.AuthFailed {
 		t.Errorf("class %v, want AuthFailed", v.Class)
 	}
 }
@@ -299,7 +299,7 @@ func TestUsersNotFound(t *testing.T) {
 	if errors.Is(err, contactsync.ErrUserNotFound) || !errors.Is(err, wordpress.ErrPluginMissing) {
 		t.Errorf("FindByMeta without plugin: %v", err)
 	}
-	if v := Classify(err); v.Class != queue.AuthFailed || v.Reason == "" {
+	if v := Classify(err); v.Class != webhook.AuthFailed || v.Reason == "" {
 		t.Errorf("plugin missing classified %v %q", v.Class, v.Reason)
 	}
 }
@@ -434,7 +434,7 @@ func TestLookupOldPlugin(t *testing.T) {
 	if !errors.Is(err, wordpress.ErrPluginMissing) || errors.Is(err, contactsync.ErrPermanent) {
 		t.Fatalf("Lookup with an old plugin: %v, want ErrPluginMissing, not permanent", err)
 	}
-	if v := Classify(err); v.Class != queue.AuthFailed || !strings.Contains(v.Reason, "older than 1.1") {
+	if v := Classify(err); v.Class != webhook.AuthFailed || !strings.Contains(v.Reason, "older than 1.1") {
 		t.Errorf("classified %v %q, want a pause naming the plugin version", v.Class, v.Reason)
 	}
 }

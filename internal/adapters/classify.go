@@ -6,19 +6,19 @@ import (
 
 	"github.com/wpbridge/wpbridge/activecampaign"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/queue"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
 
 var (
-	temporary = queue.Verdict{Class: queue.Temporary}
-	permanent = queue.Verdict{Class: queue.Permanent}
+	temporary = webhook.Verdict{Class: webhook.Temporary}
+	permanent = webhook.Verdict{Class: webhook.Permanent}
 )
 
 // Classify maps an error from a round of work to how the queue handles it.
 // The rules mark what no retry can fix with contactsync.ErrPermanent; the
 // clients' errors are judged by status.
-func Classify(err error) queue.Verdict {
+func Classify(err error) webhook.Verdict {
 	if errors.Is(err, contactsync.ErrPermanent) {
 		return permanent
 	}
@@ -26,9 +26,9 @@ func Classify(err error) queue.Verdict {
 	if errors.As(err, &acErr) {
 		switch {
 		case errors.Is(acErr, activecampaign.ErrUnauthorized):
-			return queue.Verdict{Class: queue.AuthFailed, Reason: "ActiveCampaign (AC_API_KEY)"}
+			return webhook.Verdict{Class: webhook.AuthFailed, Reason: "ActiveCampaign (AC_API_KEY)"}
 		case errors.Is(acErr, activecampaign.ErrRateLimited):
-			return queue.Verdict{Class: queue.Throttled, Wait: max(acErr.RetryAfter, time.Second)}
+			return webhook.Verdict{Class: webhook.Throttled, Wait: max(acErr.RetryAfter, time.Second)}
 		case acErr.Temporary():
 			return temporary
 		case acErr.StatusCode >= 400 && acErr.StatusCode < 500:
@@ -40,11 +40,11 @@ func Classify(err error) queue.Verdict {
 	if errors.As(err, &wpErr) {
 		switch {
 		case errors.Is(wpErr, wordpress.ErrUnauthorized):
-			return queue.Verdict{Class: queue.AuthFailed, Reason: "WordPress (WP_USERNAME / WP_APP_PASSWORD)"}
+			return webhook.Verdict{Class: webhook.AuthFailed, Reason: "WordPress (WP_USERNAME / WP_APP_PASSWORD)"}
 		case errors.Is(wpErr, wordpress.ErrPluginMissing):
-			return queue.Verdict{Class: queue.AuthFailed, Reason: "WordPress (companion plugin wpbridge.php missing or older than 1.1)"}
+			return webhook.Verdict{Class: webhook.AuthFailed, Reason: "WordPress (companion plugin wpbridge.php missing or older than 1.1)"}
 		case wpErr.StatusCode == 429:
-			return queue.Verdict{Class: queue.Throttled, Wait: 5 * time.Second}
+			return webhook.Verdict{Class: webhook.Throttled, Wait: 5 * time.Second}
 		case wpErr.Temporary():
 			return temporary
 		case wpErr.StatusCode >= 400 && wpErr.StatusCode < 500:

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/app"
-	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
 
@@ -196,7 +196,7 @@ func TestACThrottledAndDown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o.State != store.StateDone {
+		if o.State != webhook.StateDone {
 			t.Errorf("webhook %d: %s %q, want done", id, o.State, o.Message)
 		}
 		if n := len(b.AC.FieldWrites(ids[i])); n != 1 {

@@ -9,6 +9,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/admin"
 	"github.com/wpbridge/wpbridge/internal/queue"
 	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // adminHistory shows the store's webhook history to the admin page.
@@ -36,7 +37,7 @@ func (h adminHistory) List(ctx context.Context, f admin.Filter) ([]admin.Webhook
 
 func (h adminHistory) Get(ctx context.Context, id int64) (*admin.Detail, error) {
 	r, err := h.db.Webhooks.Get(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, webhook.ErrNotFound) {
 		return nil, admin.ErrNotFound
 	}
 	if err != nil {
@@ -49,13 +50,13 @@ func (h adminHistory) Get(ctx context.Context, id int64) (*admin.Detail, error) 
 // wpbridge webhooks retry does; the server's workers pick it up.
 func (h adminHistory) Retry(ctx context.Context, id int64) error {
 	r, err := h.db.Webhooks.Get(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, webhook.ErrNotFound) {
 		return admin.ErrNotFound
 	}
 	if err != nil {
 		return err
 	}
-	if r.State != store.StateFailed {
+	if r.State != webhook.StateFailed {
 		return admin.ErrNotFailed
 	}
 	done, err := queue.Requeue(ctx, h.db, []int64{id}, time.Now())
@@ -70,7 +71,7 @@ func (h adminHistory) Retry(ctx context.Context, id int64) error {
 
 // AdminWebhook is a stored webhook as the admin page (and its JSON shape,
 // shared with wpbridge webhooks) sees it.
-func AdminWebhook(r store.Record) admin.Webhook {
+func AdminWebhook(r webhook.Record) admin.Webhook {
 	return admin.Webhook{
 		ID: r.ID, ReceivedAt: r.ReceivedAt, Source: r.Source, Action: string(r.Request.Action),
 		ContactID: r.Request.ContactID, State: r.State, Attempts: r.Attempts, Error: r.Error, UserID: r.UserID,
@@ -79,7 +80,7 @@ func AdminWebhook(r store.Record) admin.Webhook {
 
 // AdminDetail is a stored webhook with its parameters, as the admin page
 // (and wpbridge webhooks show) sees it.
-func AdminDetail(r store.Record) *admin.Detail {
+func AdminDetail(r webhook.Record) *admin.Detail {
 	return &admin.Detail{
 		Webhook: AdminWebhook(r), Role: r.Request.Role, SendNotification: r.Request.SendNotification, Async: r.Async,
 		Email: r.Request.EmailHint, HasTags: r.Request.HasTags, Tags: r.Request.Tags,

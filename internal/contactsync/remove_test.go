@@ -95,39 +95,3 @@ func TestSyncer_RemoveAccessDelete(t *testing.T) {
 		t.Fatalf("deleted %v, want user 5 reassigned to 1", e.wp.deleted)
 	}
 }
-
-// TestRequest_MergeAccess: between add and remove_access the later webhook
-// wins; update and update_tags override neither.
-func TestRequest_MergeAccess(t *testing.T) {
-	add := Request{ContactID: "42", Action: ActionAdd}
-	remove := Request{ContactID: "42", Action: ActionRemoveAccess, Delete: true, Reassign: "bob@example.com"}
-	upd := Request{ContactID: "42", Action: ActionUpdate}
-	tests := []struct {
-		name string
-		reqs []Request
-		want Action
-		del  bool
-	}{
-		{"add then remove", []Request{add, remove}, ActionRemoveAccess, true},
-		{"remove then add", []Request{remove, add}, ActionAdd, false},
-		{"remove then update", []Request{remove, upd}, ActionRemoveAccess, true},
-		{"update then remove", []Request{upd, remove}, ActionRemoveAccess, true},
-		{"add, remove, add", []Request{add, remove, add}, ActionAdd, false},
-		{"add then password_reset", []Request{add, {ContactID: "42", Action: ActionPasswordReset}}, ActionPasswordReset, false},
-		{"password_reset then add", []Request{{ContactID: "42", Action: ActionPasswordReset}, add}, ActionPasswordReset, false},
-		{"password_reset then remove", []Request{{ContactID: "42", Action: ActionPasswordReset}, remove}, ActionRemoveAccess, true},
-		{"remove then password_reset", []Request{remove, {ContactID: "42", Action: ActionPasswordReset}}, ActionPasswordReset, false},
-		{"remove then plain remove", []Request{remove, {ContactID: "42", Action: ActionRemoveAccess}}, ActionRemoveAccess, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := tt.reqs[0]
-			for _, r := range tt.reqs[1:] {
-				got = got.Merge(r)
-			}
-			if got.Action != tt.want || got.Delete != tt.del || (got.Reassign != "") != tt.del {
-				t.Errorf("merged = %+v, want %s delete=%v", got, tt.want, tt.del)
-			}
-		})
-	}
-}

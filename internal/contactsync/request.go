@@ -1,57 +1,19 @@
 package contactsync
 
-// Request is the work for one contact: one webhook, or several coalesced ones.
-type Request struct {
-	ContactID        string
-	Action           Action
-	Role             string   // role asked for in the URL, "" if none
-	SendNotification bool     // send WordPress's new-user email if a user is created
-	Tags             []string // tag names from the payload
-	HasTags          bool     // Tags came with the payload (else they are loaded from AC)
-	EmailHint        string   // contact[email] from the payload
-	// Delete (remove_access only): delete the user instead of taking its
-	// roles; its content goes to the user with the email Reassign, or to
-	// the WP_USERNAME user when Reassign is "".
-	Delete   bool
-	Reassign string
-}
+import "github.com/wpbridge/wpbridge/internal/webhook"
 
-// Merge folds a later request for the same contact into r: the stronger
-// action wins, a requested notification is kept, the latest role and the
-// latest webhook's tags (none: loaded from AC) are used.
-//
-// Between remove_access and add or password_reset the later one wins, so
-// "add then remove_access" removes access and "remove_access then add"
-// keeps it; update and update_tags never override either, and
-// password_reset covers add. The delete options are those of the latest
-// remove_access, if it wins.
-func (r Request) Merge(later Request) Request {
-	out := r
-	if later.Action.Rank() > out.Action.Rank() || (decidesAccess(later.Action) && decidesAccess(out.Action) &&
-		(later.Action == ActionRemoveAccess) != (out.Action == ActionRemoveAccess)) {
-		out.Action = later.Action
-		out.Delete, out.Reassign = later.Delete, later.Reassign
-	} else if later.Action == ActionRemoveAccess {
-		out.Delete, out.Reassign = later.Delete, later.Reassign
-	}
-	if out.Action != ActionRemoveAccess {
-		out.Delete, out.Reassign = false, ""
-	}
-	if later.Role != "" {
-		out.Role = later.Role
-	}
-	out.SendNotification = out.SendNotification || later.SendNotification
-	// The latest webhook says what the tags are; one without tags means
-	// "unknown", so they are loaded from AC rather than taken from an older one.
-	out.Tags, out.HasTags = later.Tags, later.HasTags
-	if later.EmailHint != "" {
-		out.EmailHint = later.EmailHint
-	}
-	return out
-}
+// The rules work on the webhook's request; its home is package webhook.
+// These are the rules' names for it.
+type (
+	Request = webhook.Request
+	Action  = webhook.Action
+)
 
-// decidesAccess reports whether a gives (add, password_reset) or takes
-// (remove_access) the contact's access.
-func decidesAccess(a Action) bool {
-	return a == ActionAdd || a == ActionPasswordReset || a == ActionRemoveAccess
-}
+// The actions a webhook can ask for (webhook.Action).
+const (
+	ActionAdd           = webhook.ActionAdd
+	ActionUpdate        = webhook.ActionUpdate
+	ActionUpdateTags    = webhook.ActionUpdateTags
+	ActionRemoveAccess  = webhook.ActionRemoveAccess
+	ActionPasswordReset = webhook.ActionPasswordReset
+)

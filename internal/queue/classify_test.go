@@ -12,8 +12,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 var (
@@ -24,16 +24,16 @@ var (
 )
 
 // classify is the classifier the tests use.
-func classify(err error) Verdict {
+func classify(err error) webhook.Verdict {
 	switch {
 	case errors.Is(err, contactsync.ErrPermanent), errors.Is(err, errBad):
-		return Verdict{Class: Permanent}
+		return webhook.Verdict{Class: webhook.Permanent}
 	case errors.Is(err, errThrottle):
-		return Verdict{Class: Throttled, Wait: 20 * time.Millisecond}
+		return webhook.Verdict{Class: webhook.Throttled, Wait: 20 * time.Millisecond}
 	case errors.Is(err, errAuth):
-		return Verdict{Class: AuthFailed, Reason: "ActiveCampaign"}
+		return webhook.Verdict{Class: webhook.AuthFailed, Reason: "ActiveCampaign"}
 	}
-	return Verdict{Class: Temporary}
+	return webhook.Verdict{Class: webhook.Temporary}
 }
 
 // failFirst fails the first n rounds of each contact with err, then succeeds.
@@ -75,11 +75,11 @@ func TestPermanentFailure(t *testing.T) {
 			close(gate)
 			outs := e.waitFinal(a.WebhookID, b.WebhookID)
 			for _, o := range outs {
-				if o.State != store.StateFailed || o.Message != tc.err.Error() {
+				if o.State != webhook.StateFailed || o.Message != tc.err.Error() {
 					t.Errorf("webhook %+v, want failed with %q", o, tc.err)
 				}
 			}
-			if o := e.outcome(first.WebhookID); o.State != store.StateDone {
+			if o := e.outcome(first.WebhookID); o.State != webhook.StateDone {
 				t.Errorf("first webhook %+v", o)
 			}
 			e.waitJobsFinalized()
@@ -103,7 +103,7 @@ func TestTemporaryFailureIsRetried(t *testing.T) {
 	r := failFirst(2, errFlaky)
 	e := startEnv(t, r, classify, fastOptions())
 	o := e.submit(hook("42", contactsync.ActionAdd))
-	if got := e.waitFinal(o.WebhookID)[0]; got.State != store.StateDone || got.UserID != 3 {
+	if got := e.waitFinal(o.WebhookID)[0]; got.State != webhook.StateDone || got.UserID != 3 {
 		t.Fatalf("outcome %+v, want done after retries", got)
 	}
 	if n := len(r.Calls()); n != 3 {
@@ -135,7 +135,7 @@ func TestWithoutClassifierEveryFailureIsTemporary(t *testing.T) {
 	r := failFirst(1, contactsync.Permanent(errBad))
 	e := startEnv(t, r, nil, fastOptions())
 	o := e.submit(hook("42", contactsync.ActionAdd))
-	if got := e.waitFinal(o.WebhookID)[0]; got.State != store.StateDone {
+	if got := e.waitFinal(o.WebhookID)[0]; got.State != webhook.StateDone {
 		t.Fatalf("outcome %+v, want done after a retry", got)
 	}
 }
@@ -151,7 +151,7 @@ func TestTemporaryFailurePastHorizonFails(t *testing.T) {
 	e := startEnv(t, r, classify, opts)
 	o := e.submit(hook("42", contactsync.ActionAdd))
 	got := e.waitFinal(o.WebhookID)[0]
-	if got.State != store.StateFailed || !strings.Contains(got.Message, errFlaky.Error()) ||
+	if got.State != webhook.StateFailed || !strings.Contains(got.Message, errFlaky.Error()) ||
 		!strings.Contains(got.Message, "retry horizon (1h0m0s)") {
 		t.Errorf("outcome %+v, want failed with %q and the horizon", got, errFlaky)
 	}
@@ -180,7 +180,7 @@ func TestThrottledUsesNoAttempt(t *testing.T) {
 	r := failFirst(3, errThrottle)
 	e := startEnv(t, r, classify, opts)
 	o := e.submit(hook("42", contactsync.ActionAdd))
-	if got := e.waitFinal(o.WebhookID)[0]; got.State != store.StateDone {
+	if got := e.waitFinal(o.WebhookID)[0]; got.State != webhook.StateDone {
 		t.Fatalf("outcome %+v, want done after throttling", got)
 	}
 	if n := len(r.Calls()); n != 4 {
@@ -231,7 +231,7 @@ func TestAuthFailurePausesWork(t *testing.T) {
 	other := e.submit(hook("43", contactsync.ActionAdd))
 	outs := e.waitFinal(o.WebhookID, other.WebhookID)
 	for _, o := range outs {
-		if o.State != store.StateDone {
+		if o.State != webhook.StateDone {
 			t.Errorf("webhook %+v, want done after the pause", o)
 		}
 	}
@@ -285,7 +285,7 @@ func TestJobTimeoutIsATemporaryFailure(t *testing.T) {
 		}
 	}()
 	got := e.waitFinal(o.WebhookID)[0]
-	if got.State != store.StateFailed || !strings.Contains(got.Message, "deadline exceeded") {
+	if got.State != webhook.StateFailed || !strings.Contains(got.Message, "deadline exceeded") {
 		t.Errorf("outcome %+v, want failed after timing out", got)
 	}
 	if n := len(r.Calls()); n != 1 {
@@ -302,7 +302,7 @@ func TestBookkeepingErrorPastHorizonFailsTheWebhook(t *testing.T) {
 	opts := fastOptions()
 	opts.RetryHorizon, opts.Now = time.Hour, clk.Now
 	e := openEnv(t, "", nil, classify, opts)
-	o := e.submit(store.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, HasTags: true}})
+	o := e.submit(webhook.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, HasTags: true}})
 	if _, err := e.db.Exec(`UPDATE wpbridge_webhook SET tags = 'not json' WHERE id = ?`, o.WebhookID); err != nil {
 		t.Fatal(err)
 	}
@@ -312,12 +312,12 @@ func TestBookkeepingErrorPastHorizonFailsTheWebhook(t *testing.T) {
 		state, attempt := e.jobOf(o.WebhookID)
 		return attempt >= 2, fmt.Sprintf("job %s at attempt %d", state, attempt)
 	})
-	if got := e.outcome(o.WebhookID); got.State != store.StatePending {
+	if got := e.outcome(o.WebhookID); got.State != webhook.StatePending {
 		t.Fatalf("webhook %+v within its horizon, want pending", got)
 	}
 	clk.Advance(2 * time.Hour)
 	got := e.waitFinal(o.WebhookID)[0]
-	if got.State != store.StateFailed || !strings.Contains(got.Message, "decode tags") {
+	if got.State != webhook.StateFailed || !strings.Contains(got.Message, "decode tags") {
 		t.Errorf("outcome %+v, want failed with the reason", got)
 	}
 	if n := len(e.runner.Calls()); n != 0 {

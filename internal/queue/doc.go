@@ -14,30 +14,9 @@
 // On SQLite one process owns the database, and Start resumes such jobs at
 // once.
 //
-// Glossary (other packages refer to it):
-//
-//   - webhook: one HTTP call from ActiveCampaign, stored as one row
-//     (store.Webhook) with its outcome (store.Outcome).
-//   - request: contactsync.Request, the work asked for one contact; a
-//     webhook carries one, and the webhooks of one round merge into one
-//     (Request.Merge: password_reset covers add, which covers update,
-//     which covers update_tags; between remove_access and add or
-//     password_reset the later webhook wins).
-//   - SyncArgs: the River job of one webhook. Its job runs a round unless an
-//     earlier round already covered its webhook.
-//   - round: one run of the rules (Runner, i.e. contactsync.Syncer) covering
-//     every pending webhook of a contact. The webhook whose job runs the
-//     round gets its result; the others end ignored, as duplicates covered
-//     by it.
-//   - claimed: the webhooks a running round has taken (store.Claimed). They
-//     read as pending; a round that will be retried, or is interrupted,
-//     releases them (hands them back to pending).
-//   - retry horizon: how long a webhook's temporary failures are retried
-//     (Options.RetryHorizon, RETRY_HORIZON), counted from its own arrival
-//     or its last manual retry (wpbridge webhooks retry, Requeue). A round
-//     that fails temporarily fails only the webhooks past their horizon;
-//     the others are retried. River's attempt limit never ends the work.
-//   - attempts: per webhook, the rounds that covered it and ended (done,
-//     ignored, failed, or a temporary failure); waiting on a throttle or a
-//     pause counts none.
+// The terms webhook, request, round, claimed, retry horizon and attempts
+// are those of package webhook's glossary. SyncArgs is the River job of one
+// webhook; its job runs a round unless an earlier round already covered its
+// webhook. River's attempt limit never ends the work: the retry horizon
+// does.
 package queue

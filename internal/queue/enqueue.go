@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // Enqueue stores webhooks (pending) with a job each, in one transaction,
@@ -15,7 +16,7 @@ import (
 // own database (its workers pick the jobs up when they next poll). It is
 // for bulk producers such as wpbridge import; webhooks from HTTP go through
 // Queue.Submit. A zero ReceivedAt becomes now.
-func Enqueue(ctx context.Context, db *store.DB, ws []store.Webhook, now time.Time) ([]int64, error) {
+func Enqueue(ctx context.Context, db *store.DB, ws []webhook.Webhook, now time.Time) ([]int64, error) {
 	if len(ws) == 0 {
 		return nil, nil
 	}

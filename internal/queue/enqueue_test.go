@@ -8,6 +8,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // TestEnqueue: webhooks stored in bulk by another process (a shared handle,
@@ -22,9 +23,9 @@ func TestEnqueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sh.Close()
-	var ws []store.Webhook
+	var ws []webhook.Webhook
 	for i := range 5 {
-		ws = append(ws, store.Webhook{Source: store.SourceImport, Request: contactsync.Request{
+		ws = append(ws, webhook.Webhook{Source: webhook.SourceImport, Request: contactsync.Request{
 			ContactID: fmt.Sprint(700 + i), Action: contactsync.ActionAdd, Role: "customer", SendNotification: true}})
 	}
 	shared, err := Enqueue(ctx, sh, ws[:3], time.Now())
@@ -40,11 +41,11 @@ func TestEnqueue(t *testing.T) {
 		t.Fatalf("ids %v, want 5", ids)
 	}
 	for i, o := range e.waitFinal(ids...) {
-		if o.State != store.StateDone {
+		if o.State != webhook.StateDone {
 			t.Errorf("webhook %d ended %s: %s", o.WebhookID, o.State, o.Message)
 		}
 		rec := e.record(ids[i])
-		if rec.Source != store.SourceImport || rec.Request.ContactID != ws[i].Request.ContactID ||
+		if rec.Source != webhook.SourceImport || rec.Request.ContactID != ws[i].Request.ContactID ||
 			rec.Request.Role != "customer" || !rec.Request.SendNotification || rec.ReceivedAt.IsZero() {
 			t.Errorf("stored %+v, want %+v", rec, ws[i])
 		}

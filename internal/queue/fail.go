@@ -12,7 +12,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/sirupsen/logrus"
 
-	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // replayHint tells an operator how to replay failed webhooks.
@@ -43,12 +43,12 @@ func (q *Queue) storeFailed(ctx context.Context, job *river.Job[SyncArgs], err e
 		}
 		return err
 	}
-	o := store.Outcome{WebhookID: id, State: store.StateFailed, Message: err.Error()}
+	o := webhook.Outcome{WebhookID: id, State: webhook.StateFailed, Message: err.Error()}
 	if ferr := q.db.Webhooks.Fail(context.WithoutCancel(ctx), id, o.Message); ferr != nil {
 		return errors.Join(err, ferr)
 	}
 	q.load.finished(job.Args.ContactID, 1)
-	q.waiters.notify([]store.Outcome{o})
+	q.waiters.notify([]webhook.Outcome{o})
 	q.countJob("unknown", "failed")
 	q.log.WithError(err).WithFields(logrus.Fields{"webhook_id": id, "hint": replayHint([]int64{id})}).
 		Error("webhook failed for good")
@@ -66,9 +66,9 @@ func (q *Queue) retryDelay(n int) time.Duration {
 }
 
 // fail handles a failed round by its verdict.
-func (q *Queue) fail(ctx context.Context, c *store.Claimed, job *river.Job[SyncArgs], runErr error, log logrus.FieldLogger) error {
+func (q *Queue) fail(ctx context.Context, c *webhook.Claimed, job *river.Job[SyncArgs], runErr error, log logrus.FieldLogger) error {
 	v := q.classify(runErr)
-	if v.Class != Permanent && shuttingDown(ctx) {
+	if v.Class != webhook.Permanent && shuttingDown(ctx) {
 		// Hand the work back untouched; it resumes on the next start.
 		if err := q.db.Webhooks.Release(context.WithoutCancel(ctx), c.IDs); err != nil {
 			return err
@@ -77,9 +77,9 @@ func (q *Queue) fail(ctx context.Context, c *store.Claimed, job *river.Job[SyncA
 		return river.JobSnooze(time.Second)
 	}
 	switch v.Class {
-	case Permanent:
+	case webhook.Permanent:
 		return q.failForGood(ctx, c, v, runErr, log)
-	case Throttled, AuthFailed:
+	case webhook.Throttled, webhook.AuthFailed:
 		return q.wait(ctx, c, v, runErr, log)
 	}
 	return q.retryLater(ctx, c, job, runErr, log)
@@ -87,12 +87,12 @@ func (q *Queue) fail(ctx context.Context, c *store.Claimed, job *river.Job[SyncA
 
 // wait hands the round's webhooks back without using an attempt: AC asked
 // to slow down, or credentials were rejected (then all work pauses).
-func (q *Queue) wait(ctx context.Context, c *store.Claimed, v Verdict, runErr error, log logrus.FieldLogger) error {
+func (q *Queue) wait(ctx context.Context, c *webhook.Claimed, v webhook.Verdict, runErr error, log logrus.FieldLogger) error {
 	if err := q.db.Webhooks.Release(context.WithoutCancel(ctx), c.IDs); err != nil {
 		return err
 	}
 	action := string(c.Request.Action)
-	if v.Class == Throttled {
+	if v.Class == webhook.Throttled {
 		wait := v.Wait
 		if wait <= 0 {
 			wait = time.Second
@@ -112,7 +112,7 @@ func (q *Queue) wait(ctx context.Context, c *store.Claimed, v Verdict, runErr er
 // an attempt; those past their own retry horizon fail, the others go back
 // to pending and are retried with backoff. The job ends when its own
 // webhook failed (the others have jobs of their own).
-func (q *Queue) retryLater(ctx context.Context, c *store.Claimed, job *river.Job[SyncArgs], runErr error, log logrus.FieldLogger) error {
+func (q *Queue) retryLater(ctx context.Context, c *webhook.Claimed, job *river.Job[SyncArgs], runErr error, log logrus.FieldLogger) error {
 	failMsg := fmt.Sprintf("still failing after the retry horizon (%s): %v", q.opts.RetryHorizon, runErr)
 	p, err := q.db.Webhooks.Postpone(context.WithoutCancel(ctx), c.IDs, runErr.Error(), failMsg,
 		q.opts.Now().Add(-q.opts.RetryHorizon))
@@ -121,15 +121,15 @@ func (q *Queue) retryLater(ctx context.Context, c *store.Claimed, job *river.Job
 	}
 	action := string(c.Request.Action)
 	if len(p.Failed) > 0 {
-		outs := make([]store.Outcome, len(p.Failed))
+		outs := make([]webhook.Outcome, len(p.Failed))
 		for i, id := range p.Failed {
-			outs[i] = store.Outcome{WebhookID: id, State: store.StateFailed, Message: failMsg}
+			outs[i] = webhook.Outcome{WebhookID: id, State: webhook.StateFailed, Message: failMsg}
 		}
 		q.load.finished(c.Request.ContactID, len(outs))
 		q.waiters.notify(outs)
 		q.countJob(action, "failed")
 		log.WithError(runErr).WithFields(logrus.Fields{
-			"class": Temporary.String(), "reason": "retry horizon passed", "failed": len(p.Failed),
+			"class": webhook.Temporary.String(), "reason": "retry horizon passed", "failed": len(p.Failed),
 			"hint": replayHint(p.Failed),
 		}).Error("round failed for good")
 	}
@@ -151,10 +151,10 @@ func (q *Queue) retryLater(ctx context.Context, c *store.Claimed, job *river.Job
 
 // failForGood fails every claimed webhook with the round's permanent error
 // and cancels the job.
-func (q *Queue) failForGood(ctx context.Context, c *store.Claimed, v Verdict, runErr error, log logrus.FieldLogger) error {
-	outs := make([]store.Outcome, 0, len(c.IDs))
+func (q *Queue) failForGood(ctx context.Context, c *webhook.Claimed, v webhook.Verdict, runErr error, log logrus.FieldLogger) error {
+	outs := make([]webhook.Outcome, 0, len(c.IDs))
 	for _, id := range c.IDs {
-		outs = append(outs, store.Outcome{WebhookID: id, State: store.StateFailed, Message: runErr.Error()})
+		outs = append(outs, webhook.Outcome{WebhookID: id, State: webhook.StateFailed, Message: runErr.Error()})
 	}
 	if err := q.db.Webhooks.Finish(context.WithoutCancel(ctx), outs); err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/metrics"
 	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // fakeRunner records every round and detects two rounds for one contact
@@ -175,7 +176,7 @@ func (e *env) close() {
 	e.closer = nil
 }
 
-func (e *env) submit(w store.Webhook) store.Outcome {
+func (e *env) submit(w webhook.Webhook) webhook.Outcome {
 	e.t.Helper()
 	o, err := e.q.Submit(context.Background(), w)
 	if err != nil {
@@ -184,7 +185,7 @@ func (e *env) submit(w store.Webhook) store.Outcome {
 	return o
 }
 
-func (e *env) outcome(id int64) store.Outcome {
+func (e *env) outcome(id int64) webhook.Outcome {
 	e.t.Helper()
 	o, err := e.q.Outcome(context.Background(), id)
 	if err != nil {
@@ -194,9 +195,9 @@ func (e *env) outcome(id int64) store.Outcome {
 }
 
 // waitFinal polls until every webhook is final and returns their outcomes.
-func (e *env) waitFinal(ids ...int64) []store.Outcome {
+func (e *env) waitFinal(ids ...int64) []webhook.Outcome {
 	e.t.Helper()
-	var outs []store.Outcome
+	var outs []webhook.Outcome
 	wait.For(e.t, 20*time.Second, "the expected state", func() (bool, string) {
 		outs = outs[:0]
 		for _, id := range ids {
@@ -249,8 +250,8 @@ func (e *env) logged(msg string) []*logrus.Entry {
 	return out
 }
 
-func hook(id string, a contactsync.Action) store.Webhook {
-	return store.Webhook{Request: contactsync.Request{ContactID: id, Action: a}}
+func hook(id string, a contactsync.Action) webhook.Webhook {
+	return webhook.Webhook{Request: contactsync.Request{ContactID: id, Action: a}}
 }
 
 // scrape returns the metrics in the Prometheus text format.

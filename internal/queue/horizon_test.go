@@ -12,11 +12,12 @@ import (
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 var errWPDown = errors.New("wordpress: 503 Service Unavailable")
 
-func (e *env) record(id int64) store.Record {
+func (e *env) record(id int64) webhook.Record {
 	e.t.Helper()
 	r, err := e.st.Webhooks.Get(context.Background(), id)
 	if err != nil {
@@ -59,7 +60,7 @@ func TestOutageOfThreeHours(t *testing.T) {
 		return true, ""
 	})
 	for _, id := range ids {
-		if o := e.outcome(id); o.State != store.StateDone && o.State != store.StateIgnored {
+		if o := e.outcome(id); o.State != webhook.StateDone && o.State != webhook.StateIgnored {
 			t.Errorf("webhook %+v after the outage, want done (or covered)", o)
 		}
 	}
@@ -96,10 +97,10 @@ func TestCoalescedRoundFailsOnlyWebhooksPastTheirHorizon(t *testing.T) {
 	fresh := e.submit(hook("42", contactsync.ActionUpdateTags)).WebhookID
 	e.start()
 	outs := e.waitFinal(old, fresh)
-	if o := outs[0]; o.State != store.StateFailed || !strings.Contains(o.Message, errWPDown.Error()) {
+	if o := outs[0]; o.State != webhook.StateFailed || !strings.Contains(o.Message, errWPDown.Error()) {
 		t.Errorf("old webhook %+v, want failed with the error", o)
 	}
-	if o := outs[1]; o.State != store.StateDone || o.UserID != 3 {
+	if o := outs[1]; o.State != webhook.StateDone || o.UserID != 3 {
 		t.Errorf("fresh webhook %+v, want done", o)
 	}
 	calls := r.CallsFor("42")
@@ -131,7 +132,7 @@ func TestRequeue(t *testing.T) {
 	failed := e.submit(hook("42", contactsync.ActionAdd)).WebhookID
 	done := e.submit(hook("43", contactsync.ActionAdd)).WebhookID
 	outs := e.waitFinal(failed, done)
-	if outs[0].State != store.StateFailed {
+	if outs[0].State != webhook.StateFailed {
 		t.Fatalf("webhook %+v, want failed", outs[0])
 	}
 	sh, err := store.OpenSQLiteShared(ctx, e.path)
@@ -159,7 +160,7 @@ func TestRequeue(t *testing.T) {
 	}
 	wait.For(t, 20*time.Second, "the expected state", func() (bool, string) {
 		o := e.outcome(failed)
-		return o.State == store.StateDone, fmt.Sprintf("webhook is %s", o.State)
+		return o.State == webhook.StateDone, fmt.Sprintf("webhook is %s", o.State)
 	})
 	rec := e.record(failed)
 	if rec.Attempts != 2 || !rec.RetryFrom.Equal(now) || rec.Error != "" {
@@ -168,7 +169,7 @@ func TestRequeue(t *testing.T) {
 	if n := len(r.CallsFor("42")); n != 2 {
 		t.Errorf("contact 42: %d rounds, want 2", n)
 	}
-	if o := e.outcome(done); o.State != store.StateDone {
+	if o := e.outcome(done); o.State != webhook.StateDone {
 		t.Errorf("done webhook %+v after Requeue", o)
 	}
 }
@@ -183,7 +184,7 @@ func TestJobFromBeforeTheHorizonKeepsRetrying(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.start()
-	if got := e.waitFinal(o.WebhookID)[0]; got.State != store.StateDone {
+	if got := e.waitFinal(o.WebhookID)[0]; got.State != webhook.StateDone {
 		t.Fatalf("webhook %+v, want done", got)
 	}
 	if n := len(r.Calls()); n != 4 {
@@ -226,9 +227,9 @@ func TestHistoryRetention(t *testing.T) {
 	e4.start()
 	wait.For(t, 10*time.Second, "the expected state", func() (bool, string) {
 		_, err := e4.st.Webhooks.Get(context.Background(), done)
-		return errors.Is(err, store.ErrNotFound), fmt.Sprintf("finished webhook after 31 days: %v", err)
+		return errors.Is(err, webhook.ErrNotFound), fmt.Sprintf("finished webhook after 31 days: %v", err)
 	})
-	if r := e4.record(pending); r.State != store.StatePending {
+	if r := e4.record(pending); r.State != webhook.StatePending {
 		t.Errorf("pending webhook %+v after 31 days", r)
 	}
 }

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/pgtest"
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // A live replica's round is never handed to another replica, however long
@@ -50,7 +50,7 @@ func TestPostgresRescueGoneReplica(t *testing.T) {
 	gone := time.Now()
 	wait.For(t, 30*time.Second, "b to resume the job", func() (bool, string) {
 		out := b.outcome(o.WebhookID)
-		return out.State == store.StateDone, fmt.Sprintf("webhook %d: %+v", o.WebhookID, out)
+		return out.State == webhook.StateDone, fmt.Sprintf("webhook %d: %+v", o.WebhookID, out)
 	})
 	took := time.Since(gone)
 	t.Logf("job of the gone replica resumed after %s", took.Round(100*time.Millisecond))

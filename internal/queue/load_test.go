@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // loadRound is a round a load test runs, one after the other.
@@ -232,7 +232,7 @@ func TestWaitHoldsLoneWebhooks(t *testing.T) {
 	for i := range 10 {
 		o := e.submit(hook(fmt.Sprint("seq", i), contactsync.ActionAdd))
 		got, err := e.q.Wait(context.Background(), o.WebhookID, wait)
-		if err != nil || got.State != store.StateDone {
+		if err != nil || got.State != webhook.StateDone {
 			t.Fatalf("webhook %d of 10 back to back: Wait = %+v, %v; want done", i+1, got, err)
 		}
 	}
@@ -243,7 +243,7 @@ func TestWaitHoldsLoneWebhooks(t *testing.T) {
 func TestWaitGivesUpAtOnceInABurst(t *testing.T) {
 	e := loadEnv(t, 5)
 	first := e.submit(hook("lone", contactsync.ActionAdd))
-	if got, err := e.q.Wait(context.Background(), first.WebhookID, time.Minute); err != nil || got.State != store.StateDone {
+	if got, err := e.q.Wait(context.Background(), first.WebhookID, time.Minute); err != nil || got.State != webhook.StateDone {
 		t.Fatalf("lone webhook: Wait = %+v, %v; want done", got, err)
 	}
 	// 40 rounds of 3 requests at 5 a second: 24 s at least, more than the
@@ -253,7 +253,7 @@ func TestWaitGivesUpAtOnceInABurst(t *testing.T) {
 		last = e.submit(hook(fmt.Sprint("held", i), contactsync.ActionAdd)).WebhookID
 	}
 	type waited struct {
-		o   store.Outcome
+		o   webhook.Outcome
 		err error
 	}
 	done := make(chan waited, 1)

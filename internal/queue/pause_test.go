@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/pgtest"
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // On PostgreSQL, rejected credentials on one replica pause every replica:
@@ -51,7 +51,7 @@ func TestPostgresAuthPauseSharedByReplicas(t *testing.T) {
 	}
 	other := b.submit(hook("pg-auth-2", contactsync.ActionAdd))
 	for _, o := range b.waitFinal(failed.WebhookID, other.WebhookID) {
-		if o.State != store.StateDone {
+		if o.State != webhook.StateDone {
 			t.Errorf("webhook %+v, want done after the pause", o)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/pgtest"
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // pgJobOf is jobOf on PostgreSQL.
@@ -36,7 +37,7 @@ func TestPostgresRounds(t *testing.T) {
 	a2 := e.submit(hook("pg-1", contactsync.ActionUpdate))
 	b := e.submit(hook("pg-2", contactsync.ActionAdd))
 	for _, o := range e.waitFinal(a1.WebhookID, a2.WebhookID, b.WebhookID) {
-		if o.State != store.StateDone && o.State != store.StateIgnored { // ignored: covered by the merged round
+		if o.State != webhook.StateDone && o.State != webhook.StateIgnored { // ignored: covered by the merged round
 			t.Errorf("webhook %d = %+v, want done", o.WebhookID, o)
 		}
 	}
@@ -81,7 +82,7 @@ func TestPostgresStartLeavesLiveJobsAlone(t *testing.T) {
 		t.Errorf("live job after another replica started: %s at attempt %d, want running at 1", state, attempt)
 	}
 	close(gate)
-	if got := a.waitFinal(o.WebhookID)[0]; got.State != store.StateDone {
+	if got := a.waitFinal(o.WebhookID)[0]; got.State != webhook.StateDone {
 		t.Errorf("outcome = %+v", got)
 	}
 	if n := len(b.runner.CallsFor("pg-live")); n != 0 {
@@ -118,7 +119,7 @@ func TestPostgresReadyRecovers(t *testing.T) {
 		return err == nil, fmt.Sprintf("Ready = %v", err)
 	})
 	o := e.submit(hook("pg-back", contactsync.ActionAdd))
-	if got := e.waitFinal(o.WebhookID)[0]; got.State != store.StateDone {
+	if got := e.waitFinal(o.WebhookID)[0]; got.State != webhook.StateDone {
 		t.Errorf("webhook after the database came back = %+v", got)
 	}
 }
@@ -141,7 +142,7 @@ func TestPostgresReplicasOneContactAtATime(t *testing.T) {
 		ids = append(ids, replicas[i%2].submit(hook(contact, contactsync.ActionUpdate)).WebhookID)
 	}
 	for _, o := range replicas[0].waitFinal(ids...) {
-		if o.State != store.StateDone && o.State != store.StateIgnored {
+		if o.State != webhook.StateDone && o.State != webhook.StateIgnored {
 			t.Errorf("webhook %d = %+v", o.WebhookID, o)
 		}
 	}
@@ -182,7 +183,7 @@ func TestPostgresWaitAcrossReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.State != store.StateDone {
+	if got.State != webhook.StateDone {
 		t.Errorf("Wait = %+v, want done", got)
 	}
 	if el := time.Since(start); el > 30*time.Second {

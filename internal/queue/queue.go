@@ -16,6 +16,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/metrics"
 	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // Runner does one round of work for a contact (contactsync.Syncer).
@@ -126,7 +127,7 @@ type Queue struct {
 func New(ctx context.Context, db *store.DB, runner Runner, classify Classifier, opts Options, log logrus.FieldLogger, m *metrics.Metrics) (*Queue, error) {
 	opts.defaults()
 	if classify == nil {
-		classify = func(error) Verdict { return Verdict{Class: Temporary} }
+		classify = func(error) webhook.Verdict { return webhook.Verdict{Class: webhook.Temporary} }
 	}
 	if err := checkPool(db, opts.Workers); err != nil {
 		return nil, err
@@ -136,7 +137,7 @@ func New(ctx context.Context, db *store.DB, runner Runner, classify Classifier, 
 	}
 	q := &Queue{
 		db: db, runner: runner, classify: classify, opts: opts, log: log, metrics: m,
-		locks: contactLocks{held: map[string]bool{}}, waiters: waiters{m: map[int64][]chan store.Outcome{}},
+		locks: contactLocks{held: map[string]bool{}}, waiters: waiters{m: map[int64][]chan webhook.Outcome{}},
 		backoff: map[string]time.Time{},
 	}
 	q.live = &liveness{db: db, id: newClientID(), log: log}
@@ -304,7 +305,7 @@ const waitPoll = 100 * time.Millisecond
 // Workers rounds; see load) will take longer than d, it returns at once:
 // the caller answers 202 now instead of at the end of a wait that cannot
 // succeed.
-func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outcome, error) {
+func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (webhook.Outcome, error) {
 	ch := q.waiters.add(id)
 	defer q.waiters.remove(id, ch)
 	o, err := q.db.Webhooks.Outcome(ctx, id)
@@ -339,7 +340,7 @@ func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outc
 }
 
 // Outcome returns where webhook id stands.
-func (q *Queue) Outcome(ctx context.Context, id int64) (store.Outcome, error) {
+func (q *Queue) Outcome(ctx context.Context, id int64) (webhook.Outcome, error) {
 	return q.db.Webhooks.Outcome(ctx, id)
 }
 

@@ -13,13 +13,13 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 func TestSubmitStoresRowAndJobTogether(t *testing.T) {
 	e := openEnv(t, "", nil, nil, fastOptions()) // not started: nothing is worked
-	w := store.Webhook{
+	w := webhook.Webhook{
 		Request: contactsync.Request{
 			ContactID: "42", Action: contactsync.ActionAdd, Role: "customer", SendNotification: true,
 			Tags: []string{"a", "b"}, HasTags: true, EmailHint: "x@example.com",
@@ -112,7 +112,7 @@ func TestOutcomeAndWait(t *testing.T) {
 	}
 
 	// A waiter that is waiting when the round ends gets the result.
-	done := make(chan store.Outcome, 1)
+	done := make(chan webhook.Outcome, 1)
 	go func() {
 		o, err := e.q.Wait(context.Background(), o.WebhookID, 20*time.Second)
 		if err != nil {
@@ -126,7 +126,7 @@ func TestOutcomeAndWait(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Wait did not return")
 	}
-	want := store.Outcome{WebhookID: o.WebhookID, State: store.StateDone, Message: "created user 9", UserID: 9}
+	want := webhook.Outcome{WebhookID: o.WebhookID, State: webhook.StateDone, Message: "created user 9", UserID: 9}
 	if got != want {
 		t.Errorf("Wait = %+v, want %+v", got, want)
 	}
@@ -165,7 +165,7 @@ func TestWaitEndsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	type result struct {
-		o   store.Outcome
+		o   webhook.Outcome
 		err error
 	}
 	res := make(chan result, 1)
@@ -238,7 +238,7 @@ func TestDifferentContactsRunInParallel(t *testing.T) {
 		ids = append(ids, e.submit(hook(fmt.Sprint(100+i), contactsync.ActionAdd)).WebhookID)
 	}
 	for _, o := range e.waitFinal(ids...) {
-		if o.State != store.StateDone {
+		if o.State != webhook.StateDone {
 			t.Errorf("webhook %d: %+v", o.WebhookID, o)
 		}
 	}
@@ -264,9 +264,9 @@ func TestCoalescing(t *testing.T) {
 	var once sync.Once
 	release := func() { once.Do(func() { close(gate) }) }
 	defer release() // let a failing test stop
-	first := e.submit(store.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdateTags, Role: "r0"}})
+	first := e.submit(webhook.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdateTags, Role: "r0"}})
 	<-entered
-	later := []store.Webhook{
+	later := []webhook.Webhook{
 		{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdateTags, Role: "r1"}},
 		{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, Role: "r2", SendNotification: true}},
 		{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdate, Role: "r3", Tags: []string{"t"}, HasTags: true}},
@@ -277,7 +277,7 @@ func TestCoalescing(t *testing.T) {
 		ids = append(ids, e.submit(w).WebhookID)
 	}
 	other := e.submit(hook("43", contactsync.ActionUpdate)) // another contact is not held up
-	if o := e.waitFinal(other.WebhookID)[0]; o.State != store.StateDone {
+	if o := e.waitFinal(other.WebhookID)[0]; o.State != webhook.StateDone {
 		t.Errorf("other contact: %+v", o)
 	}
 	release()
@@ -298,12 +298,12 @@ func TestCoalescing(t *testing.T) {
 		t.Errorf("merged request = %+v, want %+v (tags of the latest webhook: none)", got, want)
 	}
 
-	if outs[0].State != store.StateDone || outs[0].Message != "round 1" {
+	if outs[0].State != webhook.StateDone || outs[0].Message != "round 1" {
 		t.Errorf("first webhook: %+v", outs[0])
 	}
 	var primary int64
 	for _, o := range outs[1:] {
-		if o.State == store.StateDone {
+		if o.State == webhook.StateDone {
 			if primary != 0 {
 				t.Errorf("two primaries: %d and %d", primary, o.WebhookID)
 			}
@@ -327,7 +327,7 @@ func TestCoalescing(t *testing.T) {
 			continue
 		}
 		prefix := fmt.Sprintf("duplicate: covered by webhook %d", primary)
-		if o.State != store.StateIgnored || !strings.HasPrefix(o.Message, prefix) {
+		if o.State != webhook.StateIgnored || !strings.HasPrefix(o.Message, prefix) {
 			t.Errorf("covered webhook %+v, want ignored with %q", o, prefix)
 		}
 	}
@@ -336,16 +336,16 @@ func TestCoalescing(t *testing.T) {
 func TestEchoSuppression(t *testing.T) {
 	e := startEnv(t, nil, nil, fastOptions())
 	ctx := context.Background()
-	apiUpdate := store.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdate}, InitiatedFrom: "api"}
+	apiUpdate := webhook.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdate}, InitiatedFrom: "api"}
 
 	if err := e.st.Echoes.Record(ctx, "42"); err != nil {
 		t.Fatal(err)
 	}
 	echo := e.submit(apiUpdate)
-	if echo.State != store.StateIgnored || !strings.Contains(echo.Message, "echo") {
+	if echo.State != webhook.StateIgnored || !strings.Contains(echo.Message, "echo") {
 		t.Fatalf("echo Submit = %+v, want ignored as an echo", echo)
 	}
-	if got := e.outcome(echo.WebhookID); got.State != store.StateIgnored || got.Message != echo.Message {
+	if got := e.outcome(echo.WebhookID); got.State != webhook.StateIgnored || got.Message != echo.Message {
 		t.Errorf("echo Outcome = %+v", got)
 	}
 	var n int
@@ -361,7 +361,7 @@ func TestEchoSuppression(t *testing.T) {
 	if second.State != "pending" {
 		t.Errorf("second API update = %+v, want pending", second)
 	}
-	if o := e.waitFinal(second.WebhookID)[0]; o.State != store.StateDone {
+	if o := e.waitFinal(second.WebhookID)[0]; o.State != webhook.StateDone {
 		t.Errorf("second API update: %+v", o)
 	}
 
@@ -369,15 +369,15 @@ func TestEchoSuppression(t *testing.T) {
 	if err := e.st.Echoes.Record(ctx, "42"); err != nil {
 		t.Fatal(err)
 	}
-	admin := e.submit(store.Webhook{Request: apiUpdate.Request, InitiatedFrom: "admin"})
+	admin := e.submit(webhook.Webhook{Request: apiUpdate.Request, InitiatedFrom: "admin"})
 	// add is never an echo either.
-	add := e.submit(store.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd}, InitiatedFrom: "api"})
-	for _, o := range []store.Outcome{admin, add} {
+	add := e.submit(webhook.Webhook{Request: contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd}, InitiatedFrom: "api"})
+	for _, o := range []webhook.Outcome{admin, add} {
 		if o.State != "pending" {
 			t.Errorf("Submit = %+v, want pending", o)
 		}
 	}
-	if o := e.submit(apiUpdate); o.State != store.StateIgnored {
+	if o := e.submit(apiUpdate); o.State != webhook.StateIgnored {
 		t.Errorf("API update after admin/add = %+v, want the echo ignored", o)
 	}
 	// Another contact's write does not make this one an echo.
@@ -401,7 +401,7 @@ func TestEchoSuppression(t *testing.T) {
 	}
 	outs := e.waitFinal(admin.WebhookID, add.WebhookID, old.WebhookID)
 	for _, o := range outs {
-		if o.State == store.StateFailed || o.State == "pending" {
+		if o.State == webhook.StateFailed || o.State == "pending" {
 			t.Errorf("webhook %+v not processed", o)
 		}
 	}

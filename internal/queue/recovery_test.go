@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 func TestCrashMidRoundIsProcessedOnceAfterRestart(t *testing.T) {
@@ -50,9 +50,9 @@ func TestCrashMidRoundIsProcessedOnceAfterRestart(t *testing.T) {
 	}
 	done := 0
 	for _, o := range outs {
-		if o.State == store.StateDone {
+		if o.State == webhook.StateDone {
 			done++
-		} else if o.State != store.StateIgnored {
+		} else if o.State != webhook.StateIgnored {
 			t.Errorf("webhook %+v", o)
 		}
 	}
@@ -128,7 +128,7 @@ func TestStopMidRoundHandsWorkBack(t *testing.T) {
 			r2 := &fakeRunner{}
 			e2 := openEnv(t, path, r2, nil, fastOptions())
 			e2.start()
-			if got := e2.waitFinal(o.WebhookID)[0]; got.State != store.StateDone {
+			if got := e2.waitFinal(o.WebhookID)[0]; got.State != webhook.StateDone {
 				t.Errorf("outcome after restart %+v", got)
 			}
 			if n := len(r2.Calls()); n != 1 {

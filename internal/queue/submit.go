@@ -10,22 +10,22 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // Submit stores a webhook and its job durably. When it returns without error
 // the webhook is committed (and fsync'd). An AC update that echoes our own
 // write (initiated_from=api shortly after we wrote the contact) is stored as
 // ignored and starts no work. When MaxPending webhooks are pending already,
-// it stores nothing and fails with store.ErrTooManyPending.
+// it stores nothing and fails with webhook.ErrTooManyPending.
 //
 // Concurrent submits share one transaction (group commit): while one commit
 // is in flight the next webhooks gather, and the first of them commits them
 // all. One fsync then acknowledges many webhooks, and a lone webhook waits
 // for nothing.
-func (q *Queue) Submit(ctx context.Context, w store.Webhook) (store.Outcome, error) {
+func (q *Queue) Submit(ctx context.Context, w webhook.Webhook) (webhook.Outcome, error) {
 	if err := ctx.Err(); err != nil {
-		return store.Outcome{}, fmt.Errorf("queue: %w", err) // the caller left: store nothing
+		return webhook.Outcome{}, fmt.Errorf("queue: %w", err) // the caller left: store nothing
 	}
 	if w.ReceivedAt.IsZero() {
 		w.ReceivedAt = q.opts.Now()
@@ -46,8 +46,8 @@ func (q *Queue) Submit(ctx context.Context, w store.Webhook) (store.Outcome, err
 
 // submission is one webhook waiting to be committed.
 type submission struct {
-	w    store.Webhook
-	out  store.Outcome
+	w    webhook.Webhook
+	out  webhook.Outcome
 	err  error
 	done chan struct{} // closed once committed or failed
 	lead chan struct{} // told to commit the gathered batch
@@ -103,7 +103,7 @@ func (q *Queue) commitBatch(batch []*submission) {
 	defer cancel()
 	fail := func(err error) {
 		for _, r := range batch {
-			r.out, r.err = store.Outcome{}, err
+			r.out, r.err = webhook.Outcome{}, err
 		}
 	}
 	tx, err := q.db.SQL.BeginTx(ctx, nil)
@@ -121,7 +121,7 @@ func (q *Queue) commitBatch(batch []*submission) {
 	var jobs []river.InsertManyParams
 	for i, r := range batch {
 		if i >= room {
-			r.err = fmt.Errorf("queue: %w: %d pending, MAX_PENDING is %d", store.ErrTooManyPending, q.pending.n+len(jobs), q.opts.MaxPending)
+			r.err = fmt.Errorf("queue: %w: %d pending, MAX_PENDING is %d", webhook.ErrTooManyPending, q.pending.n+len(jobs), q.opts.MaxPending)
 			continue
 		}
 		if r.out, err = q.insert(ctx, tx, r.w); err != nil {
@@ -200,20 +200,20 @@ func (q *Queue) room(ctx context.Context, tx *sql.Tx, want int) (int, error) {
 
 // insert stores one webhook in tx; the caller inserts its job, unless the
 // webhook is an echo (finished at once).
-func (q *Queue) insert(ctx context.Context, tx *sql.Tx, w store.Webhook) (store.Outcome, error) {
+func (q *Queue) insert(ctx context.Context, tx *sql.Tx, w webhook.Webhook) (webhook.Outcome, error) {
 	echo, err := q.takeEcho(ctx, tx, w)
 	if err != nil {
-		return store.Outcome{}, err
+		return webhook.Outcome{}, err
 	}
 	id, err := q.db.Webhooks.Insert(ctx, tx, &w)
 	if err != nil {
-		return store.Outcome{}, fmt.Errorf("queue: %w", err)
+		return webhook.Outcome{}, fmt.Errorf("queue: %w", err)
 	}
-	out := store.Outcome{WebhookID: id, State: store.StatePending}
+	out := webhook.Outcome{WebhookID: id, State: webhook.StatePending}
 	if echo {
-		out.State, out.Message = store.StateIgnored, "echo of wpbridge's own write to ActiveCampaign"
-		if err := q.db.Webhooks.FinishTx(ctx, tx, []store.Outcome{out}); err != nil {
-			return store.Outcome{}, fmt.Errorf("queue: mark echo: %w", err)
+		out.State, out.Message = webhook.StateIgnored, "echo of wpbridge's own write to ActiveCampaign"
+		if err := q.db.Webhooks.FinishTx(ctx, tx, []webhook.Outcome{out}); err != nil {
+			return webhook.Outcome{}, fmt.Errorf("queue: mark echo: %w", err)
 		}
 	}
 	return out, nil
@@ -222,7 +222,7 @@ func (q *Queue) insert(ctx context.Context, tx *sql.Tx, w store.Webhook) (store.
 // takeEcho reports whether w is the echo of our own write to the contact (an
 // AC update initiated from the API), and if so consumes the record of that
 // write so that only one echo is dropped.
-func (q *Queue) takeEcho(ctx context.Context, tx *sql.Tx, w store.Webhook) (bool, error) {
+func (q *Queue) takeEcho(ctx context.Context, tx *sql.Tx, w webhook.Webhook) (bool, error) {
 	if w.InitiatedFrom != "api" || w.Request.Action != contactsync.ActionUpdate {
 		return false, nil
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // TestSubmitGroupCommit submits from many goroutines at once: every webhook
@@ -49,7 +49,7 @@ func TestSubmitGroupCommit(t *testing.T) {
 		}
 	}
 	for _, o := range e.waitFinal(ids...) {
-		if o.State != store.StateDone && o.State != store.StateIgnored {
+		if o.State != webhook.StateDone && o.State != webhook.StateIgnored {
 			t.Errorf("webhook %d ended %s: %s", o.WebhookID, o.State, o.Message)
 		}
 	}
@@ -81,9 +81,9 @@ func TestSubmitMaxPending(t *testing.T) {
 	for i := range 3 {
 		ids = append(ids, e.submit(hook(fmt.Sprint(100+i), contactsync.ActionAdd)).WebhookID)
 	}
-	for _, w := range []store.Webhook{hook("200", contactsync.ActionAdd), hook("100", contactsync.ActionUpdate)} {
+	for _, w := range []webhook.Webhook{hook("200", contactsync.ActionAdd), hook("100", contactsync.ActionUpdate)} {
 		o, err := e.q.Submit(context.Background(), w)
-		if !errors.Is(err, store.ErrTooManyPending) {
+		if !errors.Is(err, webhook.ErrTooManyPending) {
 			t.Fatalf("Submit over MaxPending = %+v, %v; want ErrTooManyPending", o, err)
 		}
 	}
@@ -114,7 +114,7 @@ func TestSubmitMaxPending(t *testing.T) {
 			switch {
 			case err == nil:
 				stored++
-			case errors.Is(err, store.ErrTooManyPending):
+			case errors.Is(err, webhook.ErrTooManyPending):
 				refused++
 			default:
 				t.Errorf("Submit: %v", err)

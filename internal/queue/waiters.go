@@ -3,7 +3,7 @@ package queue
 import (
 	"sync"
 
-	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // contactLocks makes sure one contact has at most one round running.
@@ -31,18 +31,18 @@ func (l *contactLocks) unlock(id string) {
 // waiters lets requests wait for their webhook's outcome.
 type waiters struct {
 	mu sync.Mutex
-	m  map[int64][]chan store.Outcome
+	m  map[int64][]chan webhook.Outcome
 }
 
-func (w *waiters) add(id int64) chan store.Outcome {
-	ch := make(chan store.Outcome, 1)
+func (w *waiters) add(id int64) chan webhook.Outcome {
+	ch := make(chan webhook.Outcome, 1)
 	w.mu.Lock()
 	w.m[id] = append(w.m[id], ch)
 	w.mu.Unlock()
 	return ch
 }
 
-func (w *waiters) remove(id int64, ch chan store.Outcome) {
+func (w *waiters) remove(id int64, ch chan webhook.Outcome) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	list := w.m[id]
@@ -59,7 +59,7 @@ func (w *waiters) remove(id int64, ch chan store.Outcome) {
 	}
 }
 
-func (w *waiters) notify(outs []store.Outcome) {
+func (w *waiters) notify(outs []webhook.Outcome) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, o := range outs {

@@ -15,7 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // SyncArgs is the River job of one stored webhook.
@@ -95,7 +95,7 @@ func (q *Queue) reserveAC(ctx context.Context) (context.Context, func(), error) 
 }
 
 // round runs the rules on the claimed webhooks and records how it went.
-func (q *Queue) round(ctx context.Context, job *river.Job[SyncArgs], c *store.Claimed) error {
+func (q *Queue) round(ctx context.Context, job *river.Job[SyncArgs], c *webhook.Claimed) error {
 	start := time.Now()
 	tok := q.load.roundStarted(q.metrics.Sent(acAPI))
 	res, runErr := q.runner.Run(ctx, c.Request)
@@ -120,21 +120,21 @@ func shuttingDown(ctx context.Context) bool {
 
 // succeed records the round's result on every webhook it covered: the job's
 // own webhook (or the first) gets the result, the others are duplicates.
-func (q *Queue) succeed(ctx context.Context, c *store.Claimed, own int64, res contactsync.Result, log logrus.FieldLogger) error {
+func (q *Queue) succeed(ctx context.Context, c *webhook.Claimed, own int64, res contactsync.Result, log logrus.FieldLogger) error {
 	q.resume()
 	q.clearBackoff(c.Request.ContactID)
 	primary := c.IDs[0]
 	if slices.Contains(c.IDs, own) {
 		primary = own
 	}
-	outs := make([]store.Outcome, 0, len(c.IDs))
+	outs := make([]webhook.Outcome, 0, len(c.IDs))
 	for _, id := range c.IDs {
-		o := store.Outcome{WebhookID: id, State: res.Status, Message: res.Message, UserID: res.UserID}
-		if o.State != store.StateIgnored {
-			o.State = store.StateDone // a round that returned no error is done
+		o := webhook.Outcome{WebhookID: id, State: res.Status, Message: res.Message, UserID: res.UserID}
+		if o.State != webhook.StateIgnored {
+			o.State = webhook.StateDone // a round that returned no error is done
 		}
 		if id != primary {
-			o.State = store.StateIgnored
+			o.State = webhook.StateIgnored
 			o.Message = fmt.Sprintf("duplicate: covered by webhook %d (%s)", primary, res.Message)
 		}
 		outs = append(outs, o)

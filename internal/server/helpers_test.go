@@ -17,8 +17,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/internal/metrics"
-	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 func TestMain(m *testing.M) {
@@ -35,31 +35,31 @@ const (
 // fakeQueue is a Queue whose behaviour each test sets through function
 // fields; it records what was submitted and how often Wait was called.
 type fakeQueue struct {
-	SubmitFunc func(ctx context.Context, w store.Webhook) (store.Outcome, error)
-	WaitFunc   func(ctx context.Context, id int64, d time.Duration) (store.Outcome, error)
+	SubmitFunc func(ctx context.Context, w webhook.Webhook) (webhook.Outcome, error)
+	WaitFunc   func(ctx context.Context, id int64, d time.Duration) (webhook.Outcome, error)
 	ReadyFunc  func(ctx context.Context) error
 
 	mu        sync.Mutex
-	submitted []store.Webhook
+	submitted []webhook.Webhook
 	waits     int
 }
 
-func (q *fakeQueue) Submit(ctx context.Context, w store.Webhook) (store.Outcome, error) {
+func (q *fakeQueue) Submit(ctx context.Context, w webhook.Webhook) (webhook.Outcome, error) {
 	q.mu.Lock()
 	q.submitted = append(q.submitted, w)
 	q.mu.Unlock()
 	if q.SubmitFunc == nil {
-		return store.Outcome{WebhookID: 1, State: store.StateDone}, nil
+		return webhook.Outcome{WebhookID: 1, State: webhook.StateDone}, nil
 	}
 	return q.SubmitFunc(ctx, w)
 }
 
-func (q *fakeQueue) Wait(ctx context.Context, id int64, d time.Duration) (store.Outcome, error) {
+func (q *fakeQueue) Wait(ctx context.Context, id int64, d time.Duration) (webhook.Outcome, error) {
 	q.mu.Lock()
 	q.waits++
 	q.mu.Unlock()
 	if q.WaitFunc == nil {
-		return store.Outcome{WebhookID: id, State: store.StateDone}, nil
+		return webhook.Outcome{WebhookID: id, State: webhook.StateDone}, nil
 	}
 	return q.WaitFunc(ctx, id, d)
 }
@@ -79,10 +79,10 @@ func (q *fakeQueue) reset() {
 	q.SubmitFunc, q.WaitFunc, q.ReadyFunc = nil, nil, nil
 }
 
-func (q *fakeQueue) recorded() ([]store.Webhook, int) {
+func (q *fakeQueue) recorded() ([]webhook.Webhook, int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return append([]store.Webhook(nil), q.submitted...), q.waits
+	return append([]webhook.Webhook(nil), q.submitted...), q.waits
 }
 
 // logBuffer collects log output safely across goroutines.

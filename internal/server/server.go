@@ -15,7 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/internal/metrics"
-	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // MaxBody is the largest webhook body accepted (413 above it).
@@ -23,8 +23,8 @@ const MaxBody = 1 << 20
 
 // Queue stores webhooks and reports their outcome (queue.Queue).
 type Queue interface {
-	Submit(ctx context.Context, w store.Webhook) (store.Outcome, error)
-	Wait(ctx context.Context, id int64, d time.Duration) (store.Outcome, error)
+	Submit(ctx context.Context, w webhook.Webhook) (webhook.Outcome, error)
+	Wait(ctx context.Context, id int64, d time.Duration) (webhook.Outcome, error)
 	Ready(ctx context.Context) error
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/internal/metrics"
-	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 func TestNew(t *testing.T) {
@@ -116,8 +116,8 @@ func TestMetrics(t *testing.T) {
 // answered 503, counted in wpbridge_webhooks_rejected_total and logged once
 // as a warning with the contact.
 func TestMaxPendingRefused(t *testing.T) {
-	q := &fakeQueue{SubmitFunc: func(context.Context, store.Webhook) (store.Outcome, error) {
-		return store.Outcome{}, fmt.Errorf("queue: %w: 3 pending, MAX_PENDING is 3", store.ErrTooManyPending)
+	q := &fakeQueue{SubmitFunc: func(context.Context, webhook.Webhook) (webhook.Outcome, error) {
+		return webhook.Outcome{}, fmt.Errorf("queue: %w: 3 pending, MAX_PENDING is 3", webhook.ErrTooManyPending)
 	}}
 	s, logs := newTestServer(t, Options{}, q)
 	for range 2 {
@@ -216,7 +216,7 @@ func TestRejectLogHasClientIP(t *testing.T) {
 }
 
 func TestPanicIsLoggedAndAnswered500(t *testing.T) {
-	q := &fakeQueue{SubmitFunc: func(context.Context, store.Webhook) (store.Outcome, error) {
+	q := &fakeQueue{SubmitFunc: func(context.Context, webhook.Webhook) (webhook.Outcome, error) {
 		panic("boom in store")
 	}}
 	s, logs := newTestServer(t, Options{}, q)
@@ -252,15 +252,15 @@ func FuzzWebhookRequest(f *testing.F) {
 
 	q := &fakeQueue{}
 	storeFailed := false
-	q.SubmitFunc = func(_ context.Context, w store.Webhook) (store.Outcome, error) {
+	q.SubmitFunc = func(_ context.Context, w webhook.Webhook) (webhook.Outcome, error) {
 		if strings.HasSuffix(w.Request.ContactID, "7") {
 			storeFailed = true
-			return store.Outcome{}, errStore
+			return webhook.Outcome{}, errStore
 		}
-		return store.Outcome{WebhookID: 5, State: "pending"}, nil
+		return webhook.Outcome{WebhookID: 5, State: "pending"}, nil
 	}
-	q.WaitFunc = func(_ context.Context, id int64, _ time.Duration) (store.Outcome, error) {
-		return store.Outcome{WebhookID: id, State: store.StateDone}, nil
+	q.WaitFunc = func(_ context.Context, id int64, _ time.Duration) (webhook.Outcome, error) {
+		return webhook.Outcome{WebhookID: id, State: webhook.StateDone}, nil
 	}
 	log := logrus.New()
 	log.SetOutput(io.Discard)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/activecampaign"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // requestError is an answer the request earned before anything was stored.
@@ -87,7 +87,7 @@ func (s *Server) webhook(c *gin.Context, form url.Values, action string, rerr *r
 	action = strings.ToLower(strings.TrimSpace(action))
 	status := s.answerWebhook(c, form, action, rerr, start)
 	label := action
-	if _, ok := contactsync.ParseAction(action); !ok && action != "test" {
+	if _, ok := webhook.ParseAction(action); !ok && action != "test" {
 		label = "invalid"
 	}
 	s.metrics.WebhooksReceived.WithLabelValues(label, fmt.Sprint(status)).Inc()
@@ -123,7 +123,7 @@ func (s *Server) answerWebhook(c *gin.Context, form url.Values, action string, r
 		return s.reject(c, log, rerr)
 	}
 	out, err := s.queue.Submit(ctx, w)
-	if errors.Is(err, store.ErrTooManyPending) {
+	if errors.Is(err, webhook.ErrTooManyPending) {
 		s.metrics.WebhooksRejected.WithLabelValues("max_pending").Inc()
 		log.WithError(err).Warn("webhook refused: too many pending webhooks")
 		c.JSON(http.StatusServiceUnavailable, reply{Status: "error",
@@ -154,12 +154,12 @@ func (s *Server) answerWebhook(c *gin.Context, form url.Values, action string, r
 }
 
 // answer maps a stored webhook's outcome to the HTTP answer.
-func answer(o store.Outcome) (int, reply) {
+func answer(o webhook.Outcome) (int, reply) {
 	r := reply{Status: o.State, Message: o.Message, WebhookID: o.WebhookID, UserID: o.UserID}
 	switch o.State {
-	case store.StateDone, store.StateIgnored:
+	case webhook.StateDone, webhook.StateIgnored:
 		return http.StatusOK, r
-	case store.StateFailed:
+	case webhook.StateFailed:
 		r.Message = fmt.Sprintf("%s (replay with: wpbridge webhooks retry %d)", o.Message, o.WebhookID)
 		return http.StatusUnprocessableEntity, r
 	}
@@ -174,55 +174,55 @@ func (s *Server) reject(c *gin.Context, log logrus.FieldLogger, e *requestError)
 }
 
 // parseWebhook turns a request into a stored webhook, or says what is wrong.
-func parseWebhook(c *gin.Context, form url.Values, action string) (store.Webhook, *requestError) {
-	a, ok := contactsync.ParseAction(action)
+func parseWebhook(c *gin.Context, form url.Values, action string) (webhook.Webhook, *requestError) {
+	a, ok := webhook.ParseAction(action)
 	if !ok {
 		if action == "" {
-			return store.Webhook{}, badRequest("no action: use wpf_action=add, update, update_tags, password_reset, remove_access or test")
+			return webhook.Webhook{}, badRequest("no action: use wpf_action=add, update, update_tags, password_reset, remove_access or test")
 		}
-		return store.Webhook{}, badRequest("unknown action %q: use add, update, update_tags, password_reset, remove_access or test", activecampaign.Truncate(action, 40))
+		return webhook.Webhook{}, badRequest("unknown action %q: use add, update, update_tags, password_reset, remove_access or test", activecampaign.Truncate(action, 40))
 	}
 	hook, err := activecampaign.ParseWebhook(form)
 	if err != nil {
-		return store.Webhook{}, badRequest("%v", err)
+		return webhook.Webhook{}, badRequest("%v", err)
 	}
 	id := hook.ContactID
 	if id == "" {
 		id = c.Query("contact_id")
 		if id != "" && !activecampaign.ValidID(id) {
-			return store.Webhook{}, badRequest("contact_id must be a decimal number")
+			return webhook.Webhook{}, badRequest("contact_id must be a decimal number")
 		}
 	}
 	if id == "" {
-		return store.Webhook{}, badRequest("no contact id: ActiveCampaign sends contact[id]; for a manual test add &contact_id=123")
+		return webhook.Webhook{}, badRequest("no contact id: ActiveCampaign sends contact[id]; for a manual test add &contact_id=123")
 	}
 	if activecampaign.CheckText(c.Request.URL.Query()) != nil {
-		return store.Webhook{}, badRequest("query string: a key or value is not valid UTF-8 or contains NUL")
+		return webhook.Webhook{}, badRequest("query string: a key or value is not valid UTF-8 or contains NUL")
 	}
 	email := hook.Email
 	if email == "" {
 		email = c.Query("email")
 		if err := activecampaign.CheckEmail("email", email); err != nil {
-			return store.Webhook{}, badRequest("%v", err)
+			return webhook.Webhook{}, badRequest("%v", err)
 		}
 	}
 	role := strings.ToLower(strings.TrimSpace(param(c, form, "role")))
 	if role != "" && !rolePattern.MatchString(role) {
-		return store.Webhook{}, badRequest("role must be a role slug of letters, digits, _ and -")
+		return webhook.Webhook{}, badRequest("role must be a role slug of letters, digits, _ and -")
 	}
 	notify, err := parseBool(param(c, form, "send_notification"))
 	if err != nil {
-		return store.Webhook{}, badRequest("send_notification: %v", err)
+		return webhook.Webhook{}, badRequest("send_notification: %v", err)
 	}
 	async, err := parseBool(param(c, form, "async"))
 	if err != nil {
-		return store.Webhook{}, badRequest("async: %v", err)
+		return webhook.Webhook{}, badRequest("async: %v", err)
 	}
 	del, reassign, rerr := removeOptions(c, form, a)
 	if rerr != nil {
-		return store.Webhook{}, rerr
+		return webhook.Webhook{}, rerr
 	}
-	return store.Webhook{
+	return webhook.Webhook{
 		ReceivedAt: time.Now(),
 		Async:      async,
 		Request: contactsync.Request{

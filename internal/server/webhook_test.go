@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
-	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 const formType = "application/x-www-form-urlencoded"
@@ -31,7 +31,7 @@ type hookCase struct {
 	msg     string // substring of reply.Message; "" = not checked
 	submit  bool   // whether the webhook must reach Submit
 	waits   int    // expected Wait calls (-1: not checked)
-	check   func(t *testing.T, w store.Webhook)
+	check   func(t *testing.T, w webhook.Webhook)
 	mutate  func(*http.Request)
 	noWaits bool
 }
@@ -55,8 +55,8 @@ func clean(action, query string) string {
 
 // pending makes Submit store the webhook without finishing it.
 func pending(q *fakeQueue) {
-	q.SubmitFunc = func(context.Context, store.Webhook) (store.Outcome, error) {
-		return store.Outcome{WebhookID: 9, State: "pending"}, nil
+	q.SubmitFunc = func(context.Context, webhook.Webhook) (webhook.Outcome, error) {
+		return webhook.Outcome{WebhookID: 9, State: "pending"}, nil
 	}
 }
 
@@ -64,17 +64,17 @@ func pending(q *fakeQueue) {
 func waitGives(state, message string) func(q *fakeQueue) {
 	return func(q *fakeQueue) {
 		pending(q)
-		q.WaitFunc = func(_ context.Context, id int64, d time.Duration) (store.Outcome, error) {
+		q.WaitFunc = func(_ context.Context, id int64, d time.Duration) (webhook.Outcome, error) {
 			if d != 2*time.Second {
-				return store.Outcome{}, errStore
+				return webhook.Outcome{}, errStore
 			}
-			return store.Outcome{WebhookID: id, State: state, Message: message, UserID: 77}, nil
+			return webhook.Outcome{WebhookID: id, State: state, Message: message, UserID: 77}, nil
 		}
 	}
 }
 
-func wantRequest(contactID string, action contactsync.Action) func(t *testing.T, w store.Webhook) {
-	return func(t *testing.T, w store.Webhook) {
+func wantRequest(contactID string, action contactsync.Action) func(t *testing.T, w webhook.Webhook) {
+	return func(t *testing.T, w webhook.Webhook) {
 		t.Helper()
 		if w.Request.ContactID != contactID || w.Request.Action != action {
 			t.Errorf("submitted contact %q action %q, want %q %q", w.Request.ContactID, w.Request.Action, contactID, action)
@@ -131,7 +131,7 @@ func hookCases() []hookCase {
 		// Contact id.
 		{name: "missing contact id", target: clean("add", k1), body: "contact%5Bemail%5D=a%40example.com", want: 400, msg: "no contact id"},
 		{name: "contact_id fallback in query", method: "GET", target: root("wpf_action=update&contact_id=123&email=q%40example.com&" + k1), want: 200, submit: true,
-			check: func(t *testing.T, w store.Webhook) {
+			check: func(t *testing.T, w webhook.Webhook) {
 				wantRequest("123", contactsync.ActionUpdate)(t, w)
 				if w.Request.EmailHint != "q@example.com" {
 					t.Errorf("EmailHint %q", w.Request.EmailHint)
@@ -160,7 +160,7 @@ func hookCases() []hookCase {
 				"contact[first_name]": {"Robert'); DROP TABLE Students;--"},
 			}.Encode(),
 			want: 200, submit: true,
-			check: func(t *testing.T, w store.Webhook) {
+			check: func(t *testing.T, w webhook.Webhook) {
 				want := []string{"<script>alert(1)</script>", "'; DROP TABLE wp_users; --", "{{7*7}}", "${jndi:ldap://x}"}
 				if !slices.Equal(w.Request.Tags, want) || !w.Request.HasTags {
 					t.Errorf("tags %q (HasTags %v), want %q", w.Request.Tags, w.Request.HasTags, want)
@@ -170,7 +170,7 @@ func hookCases() []hookCase {
 				}
 			}},
 		{name: "unicode tags", target: clean("update_tags", k1), body: url.Values{"contact[id]": {"11"}, "contact[tags]": {"Café, 日本語, 🎉"}}.Encode(),
-			want: 200, submit: true, check: func(t *testing.T, w store.Webhook) {
+			want: 200, submit: true, check: func(t *testing.T, w webhook.Webhook) {
 				if !slices.Equal(w.Request.Tags, []string{"Café", "日本語", "🎉"}) {
 					t.Errorf("tags %q", w.Request.Tags)
 				}
@@ -178,13 +178,13 @@ func hookCases() []hookCase {
 
 		// Role, flags.
 		{name: "role administrator is passed on (policy downgrades)", method: "GET", target: root("wpf_action=add&contact_id=1&role=administrator&" + k1), want: 200, submit: true,
-			check: func(t *testing.T, w store.Webhook) {
+			check: func(t *testing.T, w webhook.Webhook) {
 				if w.Request.Role != "administrator" {
 					t.Errorf("Role %q", w.Request.Role)
 				}
 			}},
 		{name: "role is lower-cased", method: "GET", target: root("wpf_action=add&contact_id=1&role=+Customer+&" + k1), want: 200, submit: true,
-			check: func(t *testing.T, w store.Webhook) {
+			check: func(t *testing.T, w webhook.Webhook) {
 				if w.Request.Role != "customer" {
 					t.Errorf("Role %q", w.Request.Role)
 				}
@@ -195,7 +195,7 @@ func hookCases() []hookCase {
 		{name: "role too long", method: "GET", target: root("wpf_action=add&contact_id=1&role=" + strings.Repeat("r", 65) + "&" + k1), want: 400},
 		{name: "send_notification=maybe", method: "GET", target: root("wpf_action=add&contact_id=1&send_notification=maybe&" + k1), want: 400, msg: "send_notification"},
 		{name: "send_notification=true", method: "GET", target: root("wpf_action=add&contact_id=1&send_notification=true&" + k1), want: 200, submit: true,
-			check: func(t *testing.T, w store.Webhook) {
+			check: func(t *testing.T, w webhook.Webhook) {
 				if !w.Request.SendNotification {
 					t.Error("SendNotification false")
 				}
@@ -204,36 +204,38 @@ func hookCases() []hookCase {
 
 		// Storing and waiting.
 		{name: "async answers 202 without waiting", method: "GET", target: root("wpf_action=add&contact_id=1&async=true&" + k1), setup: pending,
-			want: 202, status: "queued", submit: true, noWaits: true, check: func(t *testing.T, w store.Webhook) {
+			want: 202, status: "queued", submit: true, noWaits: true, check: func(t *testing.T, w webhook.Webhook) {
 				if !w.Async {
 					t.Error("Async false: the history would not show it")
 				}
 			}},
 		{name: "sync is not stored as async", method: "GET", target: root("wpf_action=add&contact_id=1&" + k1), want: 200, submit: true,
-			check: func(t *testing.T, w store.Webhook) {
+			check: func(t *testing.T, w webhook.Webhook) {
 				if w.Async {
 					t.Error("Async true")
 				}
 			}},
-		{name: "sync wait done", target: clean("add", k1), body: "contact%5Bid%5D=1", setup: waitGives(store.StateDone, "created"), want: 200, status: "done", submit: true},
-		{name: "sync wait ignored", target: root("wpf_action=update&" + k1), body: "contact%5Bid%5D=1", setup: waitGives(store.StateIgnored, "no user"), want: 200, status: "ignored", msg: "no user", submit: true},
-		{name: "sync wait failed", target: root("wpf_action=add&" + k1), body: "contact%5Bid%5D=1", setup: waitGives(store.StateFailed, "invalid email"), want: 422, status: "failed", msg: "invalid email", submit: true},
-		{name: "failed answer says how to replay", target: root("wpf_action=add&" + k1), body: "contact%5Bid%5D=1", setup: waitGives(store.StateFailed, "invalid email"), want: 422, status: "failed", msg: "invalid email (replay with: wpbridge webhooks retry 9)", submit: true},
+		{name: "sync wait done", target: clean("add", k1), body: "contact%5Bid%5D=1", setup: waitGives(webhook.StateDone, "created"), want: 200, status: "done", submit: true},
+		{name: "sync wait ignored", target: root("wpf_action=update&" + k1), body: "contact%5Bid%5D=1", setup: waitGives(webhook.StateIgnored, "no user"), want: 200, status: "ignored", msg: "no user", submit: true},
+		{name: "sync wait failed", target: root("wpf_action=add&" + k1), body: "contact%5Bid%5D=1", setup: waitGives(webhook.StateFailed, "invalid email"), want: 422, status: "failed", msg: "invalid email", submit: true},
+		{name: "failed answer says how to replay", target: root("wpf_action=add&" + k1), body: "contact%5Bid%5D=1", setup: waitGives(webhook.StateFailed, "invalid email"), want: 422, status: "failed", msg: "invalid email (replay with: wpbridge webhooks retry 9)", submit: true},
 		{name: "sync wait still pending", method: "GET", target: root("wpf_action=add&contact_id=1&" + k1), setup: waitGives("pending", ""), want: 202, status: "queued", submit: true},
 		{name: "wait error still 202", method: "GET", target: root("wpf_action=add&contact_id=1&" + k1), want: 202, submit: true,
 			setup: func(q *fakeQueue) {
 				pending(q)
-				q.WaitFunc = func(context.Context, int64, time.Duration) (store.Outcome, error) { return store.Outcome{}, errStore }
+				q.WaitFunc = func(context.Context, int64, time.Duration) (webhook.Outcome, error) {
+					return webhook.Outcome{}, errStore
+				}
 			}},
 		{name: "echo ignored at submit, no wait", method: "GET", target: root("wpf_action=update&contact_id=1&" + k1), want: 200, status: "ignored", submit: true, noWaits: true,
 			setup: func(q *fakeQueue) {
-				q.SubmitFunc = func(context.Context, store.Webhook) (store.Outcome, error) {
-					return store.Outcome{WebhookID: 3, State: store.StateIgnored, Message: "echo"}, nil
+				q.SubmitFunc = func(context.Context, webhook.Webhook) (webhook.Outcome, error) {
+					return webhook.Outcome{WebhookID: 3, State: webhook.StateIgnored, Message: "echo"}, nil
 				}
 			}},
 		{name: "submit error is 503", target: clean("add", k1), body: "contact%5Bid%5D=1", want: 503, msg: "nothing was acknowledged", submit: true, noWaits: true,
 			setup: func(q *fakeQueue) {
-				q.SubmitFunc = func(context.Context, store.Webhook) (store.Outcome, error) { return store.Outcome{}, errStore }
+				q.SubmitFunc = func(context.Context, webhook.Webhook) (webhook.Outcome, error) { return webhook.Outcome{}, errStore }
 			}},
 
 		// Limits: 400, nothing stored; over MAX_PENDING: 503.
@@ -248,7 +250,7 @@ func hookCases() []hookCase {
 			want: 400, msg: "email is longer than 254 characters"},
 		{name: "501 tags", target: clean("update_tags", k1), body: "contact%5Bid%5D=1&contact%5Btags%5D=" + tagList(501), want: 400, msg: "more than 500"},
 		{name: "500 tags", target: clean("update_tags", k1), body: "contact%5Bid%5D=1&contact%5Btags%5D=" + tagList(500), want: 200, submit: true,
-			check: func(t *testing.T, w store.Webhook) {
+			check: func(t *testing.T, w webhook.Webhook) {
 				if len(w.Request.Tags) != 500 {
 					t.Errorf("%d tags", len(w.Request.Tags))
 				}
@@ -257,8 +259,8 @@ func hookCases() []hookCase {
 			want: 400, msg: "longer than 255 characters"},
 		{name: "over MAX_PENDING is 503", target: clean("add", k1), body: "contact%5Bid%5D=1", want: 503, msg: "nothing was stored", submit: true, noWaits: true,
 			setup: func(q *fakeQueue) {
-				q.SubmitFunc = func(context.Context, store.Webhook) (store.Outcome, error) {
-					return store.Outcome{}, fmt.Errorf("queue: %w: 5 pending", store.ErrTooManyPending)
+				q.SubmitFunc = func(context.Context, webhook.Webhook) (webhook.Outcome, error) {
+					return webhook.Outcome{}, fmt.Errorf("queue: %w: 5 pending", webhook.ErrTooManyPending)
 				}
 			}},
 
@@ -268,7 +270,7 @@ func hookCases() []hookCase {
 		{name: "clean GET", method: "GET", target: clean("update", "contact_id=22&"+k1), want: 200, submit: true, check: wantRequest("22", contactsync.ActionUpdate)},
 		{name: "clean POST", target: clean("update_tags", k1), body: "contact%5Bid%5D=23&contact%5Btags%5D=a", want: 200, submit: true, check: wantRequest("23", contactsync.ActionUpdateTags)},
 		{name: "action and key in body", target: "/", body: "wpf_action=add&access_key=" + key2 + "&contact%5Bid%5D=24&role=customer", want: 200, submit: true,
-			check: func(t *testing.T, w store.Webhook) {
+			check: func(t *testing.T, w webhook.Webhook) {
 				wantRequest("24", contactsync.ActionAdd)(t, w)
 				if w.Request.Role != "customer" {
 					t.Errorf("Role %q", w.Request.Role)
@@ -277,7 +279,7 @@ func hookCases() []hookCase {
 		{name: "key in body on clean path", target: clean("add", ""), body: "access_key=" + key1 + "&contact%5Bid%5D=25", want: 200, submit: true, check: wantRequest("25", contactsync.ActionAdd)},
 		{name: "POST without content type uses the query", target: root("wpf_action=add&contact_id=26&" + k1), ctype: "-", body: "ignored", want: 200, submit: true, check: wantRequest("26", contactsync.ActionAdd)},
 		{name: "AC event fields are kept", target: clean("update", k1), body: "type=contact_tag_added&initiated_from=admin&contact%5Bid%5D=27", want: 200, submit: true,
-			check: func(t *testing.T, w store.Webhook) {
+			check: func(t *testing.T, w webhook.Webhook) {
 				if w.EventType != "contact_tag_added" || w.InitiatedFrom != "admin" {
 					t.Errorf("EventType %q InitiatedFrom %q", w.EventType, w.InitiatedFrom)
 				}
@@ -410,7 +412,7 @@ func TestNever410(t *testing.T) {
 			for _, fail := range []bool{false, true} {
 				q.reset()
 				if fail {
-					q.SubmitFunc = func(context.Context, store.Webhook) (store.Outcome, error) { return store.Outcome{}, errStore }
+					q.SubmitFunc = func(context.Context, webhook.Webhook) (webhook.Outcome, error) { return webhook.Outcome{}, errStore }
 				}
 				rec := send(s, m, target, formType, strings.NewReader("contact%5Bid%5D=1"), nil)
 				if rec.Code == http.StatusGone || (rec.Code >= 500 && rec.Code != 503) {

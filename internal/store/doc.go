@@ -4,7 +4,7 @@
 // update webhooks are echoes (Echoes). The webhook history (List, Get,
 // RetryTx in history.go) is what wpbridge webhooks shows and replays. The
 // terms webhook, request, round, claimed and retry horizon are explained in
-// the queue package's documentation.
+// package webhook's glossary.
 //
 // The currency is database/sql: a DB wraps one *sql.DB, and the calls that
 // must commit together with other work (River's job insert) take a *sql.Tx.

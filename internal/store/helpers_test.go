@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/testing/pgtest"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // eachBackend runs test once on each backend, as subtests named after them:
@@ -64,12 +64,12 @@ func inTx(t *testing.T, db *DB, f func(tx *sql.Tx) error) {
 }
 
 // insert stores webhooks for requests and returns their ids.
-func insert(t *testing.T, db *DB, reqs ...contactsync.Request) []int64 {
+func insert(t *testing.T, db *DB, reqs ...webhook.Request) []int64 {
 	t.Helper()
 	var ids []int64
 	inTx(t, db, func(tx *sql.Tx) error {
 		for _, r := range reqs {
-			id, err := db.Webhooks.Insert(context.Background(), tx, &Webhook{Request: r})
+			id, err := db.Webhooks.Insert(context.Background(), tx, &webhook.Webhook{Request: r})
 			if err != nil {
 				return err
 			}
@@ -80,11 +80,11 @@ func insert(t *testing.T, db *DB, reqs ...contactsync.Request) []int64 {
 	return ids
 }
 
-func outcome(t *testing.T, db *DB, id int64) Outcome {
+func outcome(t *testing.T, db *DB, id int64) webhook.Outcome {
 	t.Helper()
 	o, err := db.Webhooks.Outcome(context.Background(), id)
 	if err != nil {
-		t.Fatalf("Outcome(%d): %v", id, err)
+		t.Fatalf("webhook.Outcome(%d): %v", id, err)
 	}
 	return o
 }

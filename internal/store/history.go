@@ -9,28 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
-
-// ErrNotFound is returned for a webhook id that is not stored (never was,
-// or was deleted after HISTORY_RETENTION).
-var ErrNotFound = errors.New("no such webhook")
-
-// Record is one stored webhook as the history shows it.
-type Record struct {
-	ID         int64
-	ReceivedAt time.Time
-	Source     string // SourceWebhook or SourceImport
-	Async      bool
-	Request    contactsync.Request // action, contact, role, send_notification, payload email and tags
-	State      string              // pending (also while a round runs), done, ignored, failed
-	Attempts   int                 // rounds that ran to an outcome or a temporary failure
-	Error      string              // last error (none once done or ignored)
-	Message    string              // result
-	UserID     int64
-	RetryFrom  time.Time // start of the retry horizon: arrival or last manual retry
-	FinishedAt time.Time // zero while pending
-}
 
 // ListOptions filter List. Zero values match everything; Limit 0 means 50.
 type ListOptions struct {
@@ -43,12 +23,12 @@ const recordColumns = `id, received_at, source, async, contact_id, action, role,
 	state, attempts, last_error, message, user_id, retry_from, finished_at, delete_user, reassign`
 
 // List returns stored webhooks, newest first.
-func (s *Webhooks) List(ctx context.Context, o ListOptions) ([]Record, error) {
+func (s *Webhooks) List(ctx context.Context, o ListOptions) ([]webhook.Record, error) {
 	var where []string
 	var args []any
 	switch o.State {
 	case "":
-	case StatePending:
+	case webhook.StatePending:
 		where = append(where, `state IN ('pending', 'claimed')`)
 	default:
 		where, args = append(where, `state = ?`), append(args, o.State)
@@ -68,7 +48,7 @@ func (s *Webhooks) List(ctx context.Context, o ListOptions) ([]Record, error) {
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
 	defer rows.Close()
-	var out []Record
+	var out []webhook.Record
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
@@ -83,25 +63,25 @@ func (s *Webhooks) List(ctx context.Context, o ListOptions) ([]Record, error) {
 }
 
 // Get returns webhook id, or an error wrapping ErrNotFound.
-func (s *Webhooks) Get(ctx context.Context, id int64) (Record, error) {
+func (s *Webhooks) Get(ctx context.Context, id int64) (webhook.Record, error) {
 	rows, err := s.c.db.QueryContext(ctx, s.c.rebind(`SELECT `+recordColumns+` FROM wpbridge_webhook WHERE id = ?`), id)
 	if err != nil {
-		return Record{}, fmt.Errorf("read webhook %d: %w", id, err)
+		return webhook.Record{}, fmt.Errorf("read webhook %d: %w", id, err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return Record{}, fmt.Errorf("read webhook %d: %w", id, err)
+			return webhook.Record{}, fmt.Errorf("read webhook %d: %w", id, err)
 		}
-		return Record{}, fmt.Errorf("webhook %d: %w", id, ErrNotFound)
+		return webhook.Record{}, fmt.Errorf("webhook %d: %w", id, webhook.ErrNotFound)
 	}
 	return scanRecord(rows)
 }
 
 // scanRecord reads one row of recordColumns.
-func scanRecord(rows *sql.Rows) (Record, error) {
+func scanRecord(rows *sql.Rows) (webhook.Record, error) {
 	var (
-		r                       Record
+		r                       webhook.Record
 		received, retry, action string
 		tags, finished          sql.NullString
 	)
@@ -110,9 +90,9 @@ func scanRecord(rows *sql.Rows) (Record, error) {
 		&r.UserID, &retry, &finished, &r.Request.Delete, &r.Request.Reassign); err != nil {
 		return r, fmt.Errorf("scan webhook: %w", err)
 	}
-	r.Request.Action = contactsync.Action(action)
+	r.Request.Action = webhook.Action(action)
 	if r.State == stateClaimed {
-		r.State = StatePending
+		r.State = webhook.StatePending
 	}
 	r.ReceivedAt = parseTime(received)
 	r.RetryFrom = parseTime(retry)

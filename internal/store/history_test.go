@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // insertAt stores w with its arrival at t and returns its id.
-func insertAt(t *testing.T, db *DB, w Webhook) int64 {
+func insertAt(t *testing.T, db *DB, w webhook.Webhook) int64 {
 	t.Helper()
 	var id int64
 	inTx(t, db, func(tx *sql.Tx) (err error) {
@@ -25,7 +26,7 @@ func insertAt(t *testing.T, db *DB, w Webhook) int64 {
 	return id
 }
 
-func get(t *testing.T, db *DB, id int64) Record {
+func get(t *testing.T, db *DB, id int64) webhook.Record {
 	t.Helper()
 	r, err := db.Webhooks.Get(context.Background(), id)
 	if err != nil {
@@ -38,14 +39,14 @@ func TestWebhooksGet(t *testing.T) { eachBackend(t, testWebhooksGet) }
 
 func testWebhooksGet(t *testing.T, db *DB) {
 	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	w := Webhook{ReceivedAt: at, Source: SourceImport, Async: true, Request: contactsync.Request{
+	w := webhook.Webhook{ReceivedAt: at, Source: webhook.SourceImport, Async: true, Request: webhook.Request{
 		ContactID: "42", Action: contactsync.ActionAdd, Role: "customer", SendNotification: true,
 		Tags: []string{"a", "b"}, HasTags: true, EmailHint: "x@example.com",
 	}}
 	id := insertAt(t, db, w)
 	r := get(t, db, id)
-	if r.ID != id || !r.ReceivedAt.Equal(at) || !r.RetryFrom.Equal(at) || r.Source != SourceImport || !r.Async ||
-		r.State != StatePending || r.Attempts != 0 || r.Error != "" || r.Message != "" || !r.FinishedAt.IsZero() {
+	if r.ID != id || !r.ReceivedAt.Equal(at) || !r.RetryFrom.Equal(at) || r.Source != webhook.SourceImport || !r.Async ||
+		r.State != webhook.StatePending || r.Attempts != 0 || r.Error != "" || r.Message != "" || !r.FinishedAt.IsZero() {
 		t.Errorf("Get = %+v", r)
 	}
 	if q := r.Request; q.ContactID != "42" || q.Action != contactsync.ActionAdd || q.Role != "customer" ||
@@ -53,13 +54,13 @@ func testWebhooksGet(t *testing.T, db *DB) {
 		t.Errorf("request = %+v", q)
 	}
 	// The default source is webhook; no tags field reads as no tags.
-	plain := get(t, db, insertAt(t, db, Webhook{ReceivedAt: at, Request: req("7")}))
-	if plain.Source != SourceWebhook || plain.Async || plain.Request.HasTags {
+	plain := get(t, db, insertAt(t, db, webhook.Webhook{ReceivedAt: at, Request: req("7")}))
+	if plain.Source != webhook.SourceWebhook || plain.Async || plain.Request.HasTags {
 		t.Errorf("plain webhook = %+v", plain)
 	}
 	_, err := db.Webhooks.Get(context.Background(), 99999)
-	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "99999") {
-		t.Errorf("Get(unknown) = %v, want ErrNotFound naming the id", err)
+	if !errors.Is(err, webhook.ErrNotFound) || !strings.Contains(err.Error(), "99999") {
+		t.Errorf("Get(unknown) = %v, want webhook.ErrNotFound naming the id", err)
 	}
 }
 
@@ -68,23 +69,23 @@ func TestWebhooksFinishCountsAttempts(t *testing.T) { eachBackend(t, testWebhook
 func testWebhooksFinishCountsAttempts(t *testing.T, db *DB) {
 	ctx := context.Background()
 	ids := insert(t, db, req("1"), req("2"), req("3"))
-	if err := db.Webhooks.Finish(ctx, []Outcome{
-		{WebhookID: ids[0], State: StateDone, Message: "created user 5", UserID: 5},
-		{WebhookID: ids[1], State: StateFailed, Message: "contact 2 has an invalid email address"},
+	if err := db.Webhooks.Finish(ctx, []webhook.Outcome{
+		{WebhookID: ids[0], State: webhook.StateDone, Message: "created user 5", UserID: 5},
+		{WebhookID: ids[1], State: webhook.StateFailed, Message: "contact 2 has an invalid email address"},
 	}); err != nil {
 		t.Fatal(err)
 	}
 	inTx(t, db, func(tx *sql.Tx) error {
-		return db.Webhooks.FinishTx(ctx, tx, []Outcome{{WebhookID: ids[2], State: StateIgnored, Message: "echo"}})
+		return db.Webhooks.FinishTx(ctx, tx, []webhook.Outcome{{WebhookID: ids[2], State: webhook.StateIgnored, Message: "echo"}})
 	})
 	for _, tc := range []struct {
 		id              int64
 		state, err, msg string
 		attempts        int
 	}{
-		{ids[0], StateDone, "", "created user 5", 1},
-		{ids[1], StateFailed, "contact 2 has an invalid email address", "contact 2 has an invalid email address", 1},
-		{ids[2], StateIgnored, "", "echo", 0}, // finished without a round: no attempt
+		{ids[0], webhook.StateDone, "", "created user 5", 1},
+		{ids[1], webhook.StateFailed, "contact 2 has an invalid email address", "contact 2 has an invalid email address", 1},
+		{ids[2], webhook.StateIgnored, "", "echo", 0}, // finished without a round: no attempt
 	} {
 		r := get(t, db, tc.id)
 		if r.State != tc.state || r.Error != tc.err || r.Message != tc.msg || r.Attempts != tc.attempts || r.FinishedAt.IsZero() {
@@ -98,9 +99,9 @@ func TestWebhooksPostpone(t *testing.T) { eachBackend(t, testWebhooksPostpone) }
 func testWebhooksPostpone(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Microsecond) // PostgreSQL keeps microseconds
-	old := insertAt(t, db, Webhook{ReceivedAt: now.Add(-3 * time.Hour), Request: req("42")})
-	fresh := insertAt(t, db, Webhook{ReceivedAt: now.Add(-time.Minute), Request: req("42")})
-	other := insertAt(t, db, Webhook{ReceivedAt: now.Add(-5 * time.Hour), Request: req("7")})
+	old := insertAt(t, db, webhook.Webhook{ReceivedAt: now.Add(-3 * time.Hour), Request: req("42")})
+	fresh := insertAt(t, db, webhook.Webhook{ReceivedAt: now.Add(-time.Minute), Request: req("42")})
+	other := insertAt(t, db, webhook.Webhook{ReceivedAt: now.Add(-5 * time.Hour), Request: req("7")})
 	c, err := db.Webhooks.Claim(ctx, "42", 1)
 	if err != nil || !slices.Equal(c.IDs, []int64{old, fresh}) {
 		t.Fatalf("Claim = %v, %v", c, err)
@@ -114,7 +115,7 @@ func testWebhooksPostpone(t *testing.T, db *DB) {
 		t.Errorf("Postpone = %+v, want nothing failed, 1 attempt", p)
 	}
 	for _, id := range c.IDs {
-		if r := get(t, db, id); r.State != StatePending || r.Attempts != 1 || r.Error != "503 from WordPress" || r.Message != "" {
+		if r := get(t, db, id); r.State != webhook.StatePending || r.Attempts != 1 || r.Error != "503 from WordPress" || r.Message != "" {
 			t.Errorf("webhook %d after a temporary failure = %+v", id, r)
 		}
 	}
@@ -129,16 +130,16 @@ func testWebhooksPostpone(t *testing.T, db *DB) {
 	if !slices.Equal(p.Failed, []int64{old}) || p.Attempts != 2 {
 		t.Errorf("Postpone = %+v, want %d failed, 2 attempts", p, old)
 	}
-	if r := get(t, db, old); r.State != StateFailed || r.Message != "gave up: connection refused" ||
+	if r := get(t, db, old); r.State != webhook.StateFailed || r.Message != "gave up: connection refused" ||
 		r.Error != "connection refused" || r.Attempts != 2 || r.FinishedAt.IsZero() {
 		t.Errorf("old webhook = %+v, want failed", r)
 	}
-	if r := get(t, db, fresh); r.State != StatePending || r.Attempts != 2 || r.Error != "connection refused" {
+	if r := get(t, db, fresh); r.State != webhook.StatePending || r.Attempts != 2 || r.Error != "connection refused" {
 		t.Errorf("fresh webhook = %+v, want pending", r)
 	}
 	// Only the round's webhooks are touched, and pending means not claimed:
 	// the next claim takes the fresh one again.
-	if r := get(t, db, other); r.State != StatePending || r.Attempts != 0 {
+	if r := get(t, db, other); r.State != webhook.StatePending || r.Attempts != 0 {
 		t.Errorf("other contact's webhook = %+v", r)
 	}
 	if c, err := db.Webhooks.Claim(ctx, "42", 3); err != nil || !slices.Equal(c.IDs, []int64{fresh}) {
@@ -160,10 +161,10 @@ func TestWebhooksList(t *testing.T) { eachBackend(t, testWebhooksList) }
 func testWebhooksList(t *testing.T, db *DB) {
 	ctx := context.Background()
 	ids := insert(t, db, req("1"), req("2"), req("1"), req("3"), req("1"))
-	if err := db.Webhooks.Finish(ctx, []Outcome{
-		{WebhookID: ids[0], State: StateFailed, Message: "bad"},
-		{WebhookID: ids[1], State: StateDone, Message: "ok"},
-		{WebhookID: ids[3], State: StateFailed, Message: "bad"},
+	if err := db.Webhooks.Finish(ctx, []webhook.Outcome{
+		{WebhookID: ids[0], State: webhook.StateFailed, Message: "bad"},
+		{WebhookID: ids[1], State: webhook.StateDone, Message: "ok"},
+		{WebhookID: ids[3], State: webhook.StateFailed, Message: "bad"},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -177,11 +178,11 @@ func testWebhooksList(t *testing.T, db *DB) {
 	}{
 		{"all, newest first", ListOptions{}, []int64{ids[4], ids[3], ids[2], ids[1], ids[0]}},
 		{"limit", ListOptions{Limit: 2}, []int64{ids[4], ids[3]}},
-		{"failed", ListOptions{State: StateFailed}, []int64{ids[3], ids[0]}},
-		{"pending includes claimed", ListOptions{State: StatePending}, []int64{ids[4], ids[2]}},
+		{"failed", ListOptions{State: webhook.StateFailed}, []int64{ids[3], ids[0]}},
+		{"pending includes claimed", ListOptions{State: webhook.StatePending}, []int64{ids[4], ids[2]}},
 		{"contact", ListOptions{ContactID: "1"}, []int64{ids[4], ids[2], ids[0]}},
-		{"failed of a contact", ListOptions{State: StateFailed, ContactID: "1"}, []int64{ids[0]}},
-		{"nothing", ListOptions{State: StateIgnored}, nil},
+		{"failed of a contact", ListOptions{State: webhook.StateFailed, ContactID: "1"}, []int64{ids[0]}},
+		{"nothing", ListOptions{State: webhook.StateIgnored}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs, err := db.Webhooks.List(ctx, tc.o)
@@ -201,7 +202,7 @@ func testWebhooksList(t *testing.T, db *DB) {
 		})
 	}
 	// The default limit is 50.
-	var many []contactsync.Request
+	var many []webhook.Request
 	for range 60 {
 		many = append(many, req("5"))
 	}
@@ -216,13 +217,13 @@ func TestWebhooksRetry(t *testing.T) { eachBackend(t, testWebhooksRetry) }
 func testWebhooksRetry(t *testing.T, db *DB) {
 	ctx := context.Background()
 	arrived := time.Now().Add(-100 * time.Hour).Truncate(time.Microsecond) // PostgreSQL keeps microseconds
-	a := insertAt(t, db, Webhook{ReceivedAt: arrived, Request: req("1")})
-	b := insertAt(t, db, Webhook{ReceivedAt: arrived, Request: req("2")})
-	done := insertAt(t, db, Webhook{ReceivedAt: arrived, Request: req("1")})
-	if err := db.Webhooks.Finish(ctx, []Outcome{
-		{WebhookID: a, State: StateFailed, Message: "bad email"},
-		{WebhookID: b, State: StateFailed, Message: "bad email"},
-		{WebhookID: done, State: StateDone, Message: "ok"},
+	a := insertAt(t, db, webhook.Webhook{ReceivedAt: arrived, Request: req("1")})
+	b := insertAt(t, db, webhook.Webhook{ReceivedAt: arrived, Request: req("2")})
+	done := insertAt(t, db, webhook.Webhook{ReceivedAt: arrived, Request: req("1")})
+	if err := db.Webhooks.Finish(ctx, []webhook.Outcome{
+		{WebhookID: a, State: webhook.StateFailed, Message: "bad email"},
+		{WebhookID: b, State: webhook.StateFailed, Message: "bad email"},
+		{WebhookID: done, State: webhook.StateDone, Message: "ok"},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -244,11 +245,11 @@ func testWebhooksRetry(t *testing.T, db *DB) {
 		t.Errorf("RetryTx = %+v, want only the failed webhook", got)
 	}
 	r := get(t, db, a)
-	if r.State != StatePending || !r.RetryFrom.Equal(now) || r.Message != "" || !r.FinishedAt.IsZero() ||
+	if r.State != webhook.StatePending || !r.RetryFrom.Equal(now) || r.Message != "" || !r.FinishedAt.IsZero() ||
 		r.Attempts != 1 || r.Error != "bad email" || !r.ReceivedAt.Equal(arrived) {
 		t.Errorf("retried webhook = %+v, want pending with a fresh horizon, its history kept", r)
 	}
-	if r := get(t, db, done); r.State != StateDone {
+	if r := get(t, db, done); r.State != webhook.StateDone {
 		t.Errorf("done webhook after RetryTx = %+v", r)
 	}
 	// A retried webhook is claimed by the contact's next round.
@@ -284,8 +285,8 @@ func TestSchemaUpgradeInPlace(t *testing.T) {
 	}
 	r := get(t, db, 1)
 	want := time.Date(2026, 1, 2, 3, 4, 5, 5e8, time.UTC)
-	if r.Source != SourceWebhook || r.Async || r.Attempts != 0 || !r.RetryFrom.Equal(want) || !r.ReceivedAt.Equal(want) ||
-		r.State != StateFailed || r.Message != "bad email" {
+	if r.Source != webhook.SourceWebhook || r.Async || r.Attempts != 0 || !r.RetryFrom.Equal(want) || !r.ReceivedAt.Equal(want) ||
+		r.State != webhook.StateFailed || r.Message != "bad email" {
 		t.Errorf("old webhook after the upgrade = %+v", r)
 	}
 	if err := db.Close(); err != nil {
@@ -339,10 +340,10 @@ func TestOpenSQLiteSharedBesideTheOwner(t *testing.T) {
 	}
 	a := insert(t, owner, req("1"))[0]
 	b := insert(t, shared, req("2"))[0]
-	if err := shared.Webhooks.Finish(ctx, []Outcome{{WebhookID: a, State: StateFailed, Message: "x"}}); err != nil {
+	if err := shared.Webhooks.Finish(ctx, []webhook.Outcome{{WebhookID: a, State: webhook.StateFailed, Message: "x"}}); err != nil {
 		t.Fatal(err)
 	}
-	if r := get(t, owner, a); r.State != StateFailed {
+	if r := get(t, owner, a); r.State != webhook.StateFailed {
 		t.Errorf("owner reads %+v after the shared writer failed it", r)
 	}
 	if r := get(t, owner, b); r.Request.ContactID != "2" {
@@ -392,7 +393,7 @@ func TestSchemaUpgradeByTwoOpeners(t *testing.T) {
 			t.Errorf("open: %v", o.err)
 			continue
 		}
-		if r := get(t, o.db, 1); r.Source != SourceWebhook || r.RetryFrom.IsZero() {
+		if r := get(t, o.db, 1); r.Source != webhook.SourceWebhook || r.RetryFrom.IsZero() {
 			t.Errorf("upgraded webhook %+v", r)
 		}
 		o.db.Close()

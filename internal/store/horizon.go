@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // Postponed is what Postpone did with a round's webhooks.
@@ -35,7 +37,7 @@ func (s *Webhooks) Postpone(ctx context.Context, ids []int64, errMsg, failMsg st
 	}
 	rows, err := tx.QueryContext(ctx, s.c.rebind(`UPDATE wpbridge_webhook SET state = ?, message = ?, finished_at = ?, round = NULL
 		WHERE state IN ('pending', 'claimed') AND retry_from < ? AND id IN (`+in+`) RETURNING id`),
-		append([]any{StateFailed, failMsg, timeText(time.Now()), timeText(expiredBefore)}, args...)...)
+		append([]any{webhook.StateFailed, failMsg, timeText(time.Now()), timeText(expiredBefore)}, args...)...)
 	if err != nil {
 		return p, fmt.Errorf("fail webhooks past their retry horizon: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 func TestPasswords(t *testing.T) { eachBackend(t, testPasswords) }
@@ -106,13 +107,13 @@ func TestPasswordsDroppedWhenFinished(t *testing.T) {
 
 	ids := insert(t, db, req("42"), req("42"))
 	save("42")
-	if err := db.Webhooks.Finish(ctx, []Outcome{{WebhookID: ids[0], State: StateFailed, Message: "contact has no email"}}); err != nil {
+	if err := db.Webhooks.Finish(ctx, []webhook.Outcome{{WebhookID: ids[0], State: webhook.StateFailed, Message: "contact has no email"}}); err != nil {
 		t.Fatal(err)
 	}
 	if !has("42") {
 		t.Fatal("dropped while a webhook of the contact is still pending")
 	}
-	if err := db.Webhooks.Finish(ctx, []Outcome{{WebhookID: ids[1], State: StateFailed, Message: "contact has no email"}}); err != nil {
+	if err := db.Webhooks.Finish(ctx, []webhook.Outcome{{WebhookID: ids[1], State: webhook.StateFailed, Message: "contact has no email"}}); err != nil {
 		t.Fatal(err)
 	}
 	if has("42") {

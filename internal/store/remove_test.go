@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 // TestRemoveAccessStored: remove_access's delete and reassign options are
@@ -13,8 +14,8 @@ func TestRemoveAccessStored(t *testing.T) { eachBackend(t, testRemoveAccessStore
 
 func testRemoveAccessStored(t *testing.T, db *DB) {
 	ids := insert(t, db,
-		contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd},
-		contactsync.Request{ContactID: "42", Action: contactsync.ActionRemoveAccess, Delete: true, Reassign: "heir@example.com"})
+		webhook.Request{ContactID: "42", Action: contactsync.ActionAdd},
+		webhook.Request{ContactID: "42", Action: contactsync.ActionRemoveAccess, Delete: true, Reassign: "heir@example.com"})
 	if r := get(t, db, ids[1]); !r.Request.Delete || r.Request.Reassign != "heir@example.com" {
 		t.Errorf("stored request = %+v, want delete with reassign", r.Request)
 	}

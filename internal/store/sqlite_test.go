@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
 func TestOpenSQLite(t *testing.T) {
@@ -57,7 +59,7 @@ func TestOpenSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reopen after close: %v", err)
 	}
-	if o := outcome(t, db3, ids[0]); o.State != StatePending {
+	if o := outcome(t, db3, ids[0]); o.State != webhook.StatePending {
 		t.Errorf("webhook after reopening = %+v", o)
 	}
 	if err := db3.Close(); err != nil {

@@ -9,70 +9,24 @@ import (
 	"slices"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
-// Webhook states in wpbridge_webhook.
-const (
-	StatePending = "pending" // stored, waiting for a round of work
-	stateClaimed = "claimed" // taken by a round that is running (or died); reads as pending
-	StateDone    = "done"
-	StateIgnored = "ignored"
-	StateFailed  = "failed"
-)
-
-// Sources of stored webhooks.
-const (
-	SourceWebhook = "webhook" // an HTTP call from ActiveCampaign
-	SourceImport  = "import"  // wpbridge import
-)
-
-// ErrTooManyPending is what storing a webhook fails with when MAX_PENDING
-// webhooks are already pending (queue.Queue.Submit): nothing was stored.
-var ErrTooManyPending = errors.New("too many pending webhooks")
-
-// Webhook is one accepted webhook, as stored.
-type Webhook struct {
-	ID            int64
-	ReceivedAt    time.Time
-	Source        string // SourceWebhook (when empty) or SourceImport
-	Async         bool   // the caller asked for async=true
-	Request       contactsync.Request
-	EventType     string // AC "type" (empty for automation webhooks)
-	InitiatedFrom string // AC "initiated_from"
-}
-
-// Outcome is where a stored webhook stands.
-type Outcome struct {
-	WebhookID int64
-	State     string // pending (also while claimed), done, ignored, failed
-	Message   string
-	UserID    int64
-}
-
-// Final reports whether the webhook is finished for good.
-func (o Outcome) Final() bool {
-	return o.State == StateDone || o.State == StateIgnored || o.State == StateFailed
-}
+// stateClaimed is the state of a webhook taken by a round that is running
+// (or died); it reads as pending (webhook.StatePending).
+const stateClaimed = "claimed"
 
 // idChunk is how many ids one statement names at most: SQLite takes at
 // most 32,766 variables in a statement, and a contact may have more pending
 // webhooks than that.
 const idChunk = 1000
 
-// Claimed is the set of webhooks one round of work covers, and the request
-// they merge into.
-type Claimed struct {
-	IDs     []int64
-	Request contactsync.Request
-}
-
 // Webhooks is the table of stored webhooks.
 type Webhooks struct{ c conn }
 
 // Insert stores w inside tx (pending) and returns its id. Its retry horizon
 // starts at its arrival.
-func (s *Webhooks) Insert(ctx context.Context, tx *sql.Tx, w *Webhook) (int64, error) {
+func (s *Webhooks) Insert(ctx context.Context, tx *sql.Tx, w *webhook.Webhook) (int64, error) {
 	var tags sql.NullString
 	if w.Request.HasTags {
 		b, err := json.Marshal(w.Request.Tags)
@@ -83,7 +37,7 @@ func (s *Webhooks) Insert(ctx context.Context, tx *sql.Tx, w *Webhook) (int64, e
 	}
 	source := w.Source
 	if source == "" {
-		source = SourceWebhook
+		source = webhook.SourceWebhook
 	}
 	var id int64
 	err := s.c.queryRow(ctx, tx, `INSERT INTO wpbridge_webhook
@@ -100,15 +54,15 @@ func (s *Webhooks) Insert(ctx context.Context, tx *sql.Tx, w *Webhook) (int64, e
 }
 
 // Outcome reads where webhook id stands.
-func (s *Webhooks) Outcome(ctx context.Context, id int64) (Outcome, error) {
-	o := Outcome{WebhookID: id}
+func (s *Webhooks) Outcome(ctx context.Context, id int64) (webhook.Outcome, error) {
+	o := webhook.Outcome{WebhookID: id}
 	err := s.c.queryRow(ctx, s.c.db, `SELECT state, message, user_id FROM wpbridge_webhook WHERE id = ?`, id).
 		Scan(&o.State, &o.Message, &o.UserID)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("read webhook %d: %w", id, err)
+		return webhook.Outcome{}, fmt.Errorf("read webhook %d: %w", id, err)
 	}
 	if o.State == stateClaimed {
-		o.State = StatePending
+		o.State = webhook.StatePending
 	}
 	return o, nil
 }
@@ -116,7 +70,7 @@ func (s *Webhooks) Outcome(ctx context.Context, id int64) (Outcome, error) {
 // Claim takes every unfinished webhook of a contact for round. Webhooks left
 // claimed by a round that died (its process was killed) are taken again: the
 // caller makes sure no other live round of the contact has them.
-func (s *Webhooks) Claim(ctx context.Context, contactID string, round int64) (*Claimed, error) {
+func (s *Webhooks) Claim(ctx context.Context, contactID string, round int64) (*webhook.Claimed, error) {
 	tx, err := s.c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin claim: %w", err)
@@ -140,13 +94,13 @@ func (s *Webhooks) Claim(ctx context.Context, contactID string, round int64) (*C
 
 // unfinished reads a contact's unfinished webhooks in order and merges their
 // requests.
-func (s *Webhooks) unfinished(ctx context.Context, tx *sql.Tx, contactID string) (*Claimed, error) {
+func (s *Webhooks) unfinished(ctx context.Context, tx *sql.Tx, contactID string) (*webhook.Claimed, error) {
 	rows, err := tx.QueryContext(ctx, s.c.rebind(`SELECT id, action, role, send_notification, tags, email_hint, delete_user, reassign
 		FROM wpbridge_webhook WHERE contact_id = ? AND state IN ('pending', 'claimed') ORDER BY id`), contactID)
 	if err != nil {
 		return nil, fmt.Errorf("select webhooks: %w", err)
 	}
-	c := &Claimed{}
+	c := &webhook.Claimed{}
 	for rows.Next() {
 		id, r, err := scanRequest(rows, contactID)
 		if err != nil {
@@ -167,17 +121,17 @@ func (s *Webhooks) unfinished(ctx context.Context, tx *sql.Tx, contactID string)
 }
 
 // scanRequest reads one row of unfinished's query.
-func scanRequest(rows *sql.Rows, contactID string) (int64, contactsync.Request, error) {
+func scanRequest(rows *sql.Rows, contactID string) (int64, webhook.Request, error) {
 	var (
 		id     int64
-		r      contactsync.Request
+		r      webhook.Request
 		action string
 		tags   sql.NullString
 	)
 	if err := rows.Scan(&id, &action, &r.Role, &r.SendNotification, &tags, &r.EmailHint, &r.Delete, &r.Reassign); err != nil {
 		return 0, r, fmt.Errorf("scan webhook: %w", err)
 	}
-	r.ContactID, r.Action = contactID, contactsync.Action(action)
+	r.ContactID, r.Action = contactID, webhook.Action(action)
 	if tags.Valid {
 		if err := json.Unmarshal([]byte(tags.String), &r.Tags); err != nil {
 			return 0, r, fmt.Errorf("decode tags of webhook %d: %w", id, err)
@@ -190,7 +144,7 @@ func scanRequest(rows *sql.Rows, contactID string) (int64, contactsync.Request, 
 // Finish records the outcome of a round on each webhook it covered, in one
 // transaction; each counts one attempt. A failed webhook keeps its message
 // as its last error; a done or ignored one has none.
-func (s *Webhooks) Finish(ctx context.Context, outs []Outcome) error {
+func (s *Webhooks) Finish(ctx context.Context, outs []webhook.Outcome) error {
 	tx, err := s.c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin finish: %w", err)
@@ -223,15 +177,15 @@ func (s *Webhooks) commitDroppingPasswords(ctx context.Context, tx *sql.Tx) erro
 
 // FinishTx records the outcome of each webhook inside tx, without counting
 // an attempt: for webhooks finished before any round (an echo).
-func (s *Webhooks) FinishTx(ctx context.Context, tx *sql.Tx, outs []Outcome) error {
+func (s *Webhooks) FinishTx(ctx context.Context, tx *sql.Tx, outs []webhook.Outcome) error {
 	return s.finishTx(ctx, tx, outs, 0)
 }
 
-func (s *Webhooks) finishTx(ctx context.Context, tx *sql.Tx, outs []Outcome, attempts int) error {
+func (s *Webhooks) finishTx(ctx context.Context, tx *sql.Tx, outs []webhook.Outcome, attempts int) error {
 	now := timeText(time.Now())
 	for _, o := range outs {
 		lastError := ""
-		if o.State == StateFailed {
+		if o.State == webhook.StateFailed {
 			lastError = o.Message
 		}
 		if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = ?, message = ?, user_id = ?, finished_at = ?,
@@ -251,7 +205,7 @@ func (s *Webhooks) Fail(ctx context.Context, id int64, message string) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // after commit this is a no-op
 	if _, err := s.c.exec(ctx, tx, `UPDATE wpbridge_webhook SET state = ?, message = ?, last_error = ?, finished_at = ?
-		WHERE id = ? AND state IN ('pending', 'claimed')`, StateFailed, message, message, timeText(time.Now()), id); err != nil {
+		WHERE id = ? AND state IN ('pending', 'claimed')`, webhook.StateFailed, message, message, timeText(time.Now()), id); err != nil {
 		return fmt.Errorf("fail webhook %d: %w", id, err)
 	}
 	return s.commitDroppingPasswords(ctx, tx)

@@ -9,18 +9,19 @@ import (
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
-func req(contactID string) contactsync.Request {
-	return contactsync.Request{ContactID: contactID, Action: contactsync.ActionUpdate}
+func req(contactID string) webhook.Request {
+	return webhook.Request{ContactID: contactID, Action: contactsync.ActionUpdate}
 }
 
 func TestWebhooksInsert(t *testing.T) { eachBackend(t, testWebhooksInsert) }
 
 func testWebhooksInsert(t *testing.T, db *DB) {
-	w := Webhook{
+	w := webhook.Webhook{
 		ReceivedAt: time.Now(),
-		Request: contactsync.Request{
+		Request: webhook.Request{
 			ContactID: "42", Action: contactsync.ActionAdd, Role: "customer", SendNotification: true,
 			Tags: []string{"a", "b"}, HasTags: true, EmailHint: "x@example.com",
 		},
@@ -31,8 +32,8 @@ func testWebhooksInsert(t *testing.T, db *DB) {
 		id, err = db.Webhooks.Insert(context.Background(), tx, &w)
 		return err
 	})
-	if o := outcome(t, db, id); o != (Outcome{WebhookID: id, State: StatePending}) || o.Final() {
-		t.Errorf("Outcome = %+v, want pending", o)
+	if o := outcome(t, db, id); o != (webhook.Outcome{WebhookID: id, State: webhook.StatePending}) || o.Final() {
+		t.Errorf("webhook.Outcome = %+v, want pending", o)
 	}
 	var contact, action, role, tags, email, event, from string
 	var notify bool
@@ -49,7 +50,7 @@ func testWebhooksInsert(t *testing.T, db *DB) {
 		t.Errorf("next id %d after %d", ids[0], id)
 	}
 	if _, err := db.Webhooks.Outcome(context.Background(), 99999); err == nil {
-		t.Error("Outcome of an unknown webhook: no error")
+		t.Error("webhook.Outcome of an unknown webhook: no error")
 	}
 }
 
@@ -57,8 +58,8 @@ func TestWebhooksClaim(t *testing.T) { eachBackend(t, testWebhooksClaim) }
 
 func testWebhooksClaim(t *testing.T, db *DB) {
 	ctx := context.Background()
-	tagged := contactsync.Request{ContactID: "42", Action: contactsync.ActionUpdateTags, Tags: []string{"t"}, HasTags: true}
-	add := contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, Role: "r"}
+	tagged := webhook.Request{ContactID: "42", Action: contactsync.ActionUpdateTags, Tags: []string{"t"}, HasTags: true}
+	add := webhook.Request{ContactID: "42", Action: contactsync.ActionAdd, Role: "r"}
 	ids := insert(t, db, tagged, req("7"), add)
 	mine := []int64{ids[0], ids[2]}
 
@@ -73,7 +74,7 @@ func testWebhooksClaim(t *testing.T, db *DB) {
 		c.Request.HasTags != want.HasTags || c.Request.ContactID != "42" {
 		t.Errorf("merged request %+v, want %+v", c.Request, want)
 	}
-	if o := outcome(t, db, ids[0]); o.State != StatePending {
+	if o := outcome(t, db, ids[0]); o.State != webhook.StatePending {
 		t.Errorf("a claimed webhook reads %q, want pending", o.State)
 	}
 	// A round that died left them claimed: the next round takes them again.
@@ -85,14 +86,14 @@ func testWebhooksClaim(t *testing.T, db *DB) {
 	}
 
 	// Finished webhooks are claimed no more; released ones are.
-	if err := db.Webhooks.Finish(ctx, []Outcome{{WebhookID: ids[0], State: StateDone, Message: "ok", UserID: 5}}); err != nil {
+	if err := db.Webhooks.Finish(ctx, []webhook.Outcome{{WebhookID: ids[0], State: webhook.StateDone, Message: "ok", UserID: 5}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Webhooks.Release(ctx, []int64{ids[2]}); err != nil {
 		t.Fatal(err)
 	}
 	var state string
-	if err := db.SQL.QueryRow(db.Rebind(`SELECT state FROM wpbridge_webhook WHERE id = ?`), ids[2]).Scan(&state); err != nil || state != StatePending {
+	if err := db.SQL.QueryRow(db.Rebind(`SELECT state FROM wpbridge_webhook WHERE id = ?`), ids[2]).Scan(&state); err != nil || state != webhook.StatePending {
 		t.Errorf("released webhook is %q, %v", state, err)
 	}
 	if c, err := db.Webhooks.Claim(ctx, "42", 3); err != nil || !slices.Equal(c.IDs, ids[2:]) {
@@ -101,7 +102,7 @@ func testWebhooksClaim(t *testing.T, db *DB) {
 	if c, err := db.Webhooks.Claim(ctx, "99", 4); err != nil || len(c.IDs) != 0 {
 		t.Errorf("claim of a contact with nothing pending = %v, %v", c, err)
 	}
-	if o := outcome(t, db, ids[0]); o != (Outcome{WebhookID: ids[0], State: StateDone, Message: "ok", UserID: 5}) || !o.Final() {
+	if o := outcome(t, db, ids[0]); o != (webhook.Outcome{WebhookID: ids[0], State: webhook.StateDone, Message: "ok", UserID: 5}) || !o.Final() {
 		t.Errorf("finished webhook = %+v", o)
 	}
 }
@@ -109,14 +110,14 @@ func testWebhooksClaim(t *testing.T, db *DB) {
 func TestWebhooksClaimBadTags(t *testing.T) { eachBackend(t, testWebhooksClaimBadTags) }
 
 func testWebhooksClaimBadTags(t *testing.T, db *DB) {
-	ids := insert(t, db, contactsync.Request{ContactID: "42", Action: contactsync.ActionAdd, HasTags: true})
+	ids := insert(t, db, webhook.Request{ContactID: "42", Action: contactsync.ActionAdd, HasTags: true})
 	if _, err := db.SQL.Exec(db.Rebind(`UPDATE wpbridge_webhook SET tags = 'not json' WHERE id = ?`), ids[0]); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Webhooks.Claim(context.Background(), "42", 1); err == nil || !strings.Contains(err.Error(), "decode tags") {
 		t.Errorf("Claim = %v, want a decode error", err)
 	}
-	if o := outcome(t, db, ids[0]); o.State != StatePending {
+	if o := outcome(t, db, ids[0]); o.State != webhook.StatePending {
 		t.Errorf("webhook after a failed claim = %+v", o)
 	}
 }
@@ -128,7 +129,7 @@ func TestWebhooksFailAndDeleteFinished(t *testing.T) {
 func testWebhooksFailAndDeleteFinished(t *testing.T, db *DB) {
 	ctx := context.Background()
 	ids := insert(t, db, req("1"), req("2"), req("3"))
-	if err := db.Webhooks.Finish(ctx, []Outcome{{WebhookID: ids[0], State: StateIgnored, Message: "echo"}}); err != nil {
+	if err := db.Webhooks.Finish(ctx, []webhook.Outcome{{WebhookID: ids[0], State: webhook.StateIgnored, Message: "echo"}}); err != nil {
 		t.Fatal(err)
 	}
 	// Fail fails what is unfinished and leaves a finished webhook alone.
@@ -137,10 +138,10 @@ func testWebhooksFailAndDeleteFinished(t *testing.T, db *DB) {
 			t.Fatal(err)
 		}
 	}
-	if o := outcome(t, db, ids[0]); o.State != StateIgnored || o.Message != "echo" {
+	if o := outcome(t, db, ids[0]); o.State != webhook.StateIgnored || o.Message != "echo" {
 		t.Errorf("finished webhook after Fail = %+v", o)
 	}
-	if o := outcome(t, db, ids[1]); o.State != StateFailed || o.Message != "broken" {
+	if o := outcome(t, db, ids[1]); o.State != webhook.StateFailed || o.Message != "broken" {
 		t.Errorf("unfinished webhook after Fail = %+v", o)
 	}
 
@@ -157,7 +158,7 @@ func testWebhooksFailAndDeleteFinished(t *testing.T, db *DB) {
 			t.Errorf("webhook %d kept after DeleteFinished", id)
 		}
 	}
-	if o := outcome(t, db, ids[2]); o.State != StatePending {
+	if o := outcome(t, db, ids[2]); o.State != webhook.StatePending {
 		t.Errorf("unfinished webhook after DeleteFinished = %+v", o)
 	}
 }
@@ -198,13 +199,13 @@ func TestWebhooksClaimMany(t *testing.T) {
 	if got := count(stateClaimed); got != n {
 		t.Errorf("%d rows claimed, want %d", got, n)
 	}
-	if o := outcome(t, db, other); o.State != StatePending {
+	if o := outcome(t, db, other); o.State != webhook.StatePending {
 		t.Errorf("another contact's webhook: %+v", o)
 	}
 	if err := db.Webhooks.Release(ctx, c.IDs); err != nil {
 		t.Fatalf("Release: %v", err)
 	}
-	if got := count(StatePending); got != n {
+	if got := count(webhook.StatePending); got != n {
 		t.Errorf("%d rows pending after release, want %d", got, n)
 	}
 }

@@ -1,4 +1,4 @@
-package contactsync
+package webhook
 
 // Action is what a webhook asks for.
 type Action string
