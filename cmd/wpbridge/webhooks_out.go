@@ -121,7 +121,7 @@ func printShow(w io.Writer, it admin.ShowJSON) {
 	line("finished", it.FinishedAt)
 	tw.Flush()
 	if it.State == webhook.StateFailed {
-		fmt.Fprintf(w, "\nreplay with: wpbridge webhooks retry %d\n", it.ID)
+		fmt.Fprintf(w, "\n%s\n", webhook.ReplayHint(it.ID))
 	}
 }
 

@@ -76,18 +76,23 @@ func TestContactsNotFound(t *testing.T) {
 	tests := []struct {
 		name string
 		call func() error
+		want error
 	}{
-		{"Contact unknown id", func() error { _, err := c.Contact(ctx, "999"); return err }},
-		{"Contact deleted", func() error { _, err := c.Contact(ctx, deleted); return err }},
-		{"ContactByEmail none", func() error { _, err := c.ContactByEmail(ctx, "nobody@example.com"); return err }},
-		{"FieldID unknown perstag", func() error { _, err := c.FieldID(ctx, "%NOPE%"); return err }},
-		{"FieldID unknown id", func() error { _, err := c.FieldID(ctx, "4242"); return err }},
+		{"Contact unknown id", func() error { _, err := c.Contact(ctx, "999"); return err }, contactsync.ErrContactNotFound},
+		{"Contact deleted", func() error { _, err := c.Contact(ctx, deleted); return err }, contactsync.ErrContactNotFound},
+		{"ContactByEmail none", func() error { _, err := c.ContactByEmail(ctx, "nobody@example.com"); return err }, contactsync.ErrContactNotFound},
+		// A missing custom field is not a missing contact.
+		{"FieldID unknown perstag", func() error { _, err := c.FieldID(ctx, "%NOPE%"); return err }, contactsync.ErrFieldNotFound},
+		{"FieldID unknown id", func() error { _, err := c.FieldID(ctx, "4242"); return err }, contactsync.ErrFieldNotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.call()
-			if !errors.Is(err, contactsync.ErrContactNotFound) {
-				t.Fatalf("err %v, want ErrContactNotFound", err)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err %v, want %v", err, tc.want)
+			}
+			if errors.Is(tc.want, contactsync.ErrFieldNotFound) && errors.Is(err, contactsync.ErrContactNotFound) {
+				t.Errorf("err %v: a missing field reads as a missing contact", err)
 			}
 			if !errors.Is(err, activecampaign.ErrNotFound) {
 				t.Errorf("err %v lost the client's ErrNotFound", err)

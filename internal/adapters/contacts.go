@@ -76,7 +76,7 @@ func (s *Contacts) TagNames(ctx context.Context, contactID string) ([]string, er
 func (s *Contacts) FieldID(ctx context.Context, ref string) (string, error) {
 	f, err := s.AC.Fields.Resolve(ctx, ref)
 	if err != nil {
-		return "", notFound(err, activecampaign.ErrNotFound, contactsync.ErrContactNotFound)
+		return "", notFound(err, activecampaign.ErrNotFound, contactsync.ErrFieldNotFound)
 	}
 	return f.ID, nil
 }

@@ -337,23 +337,35 @@ func (s *Syncer) newPassword(ctx context.Context, contactID string) (pw string, 
 }
 
 // returnPassword writes a generated password to RETURN_PASSWORD_FIELD of
-// contactID, then forgets the one pending under pendingID.
+// contactID (returnSecret), or only forgets it when no field is set.
 func (s *Syncer) returnPassword(ctx context.Context, pendingID, contactID, pw string) error {
 	if s.Policy.ReturnPasswordField == "" {
 		return s.Passwords.DeletePendingPassword(ctx, pendingID)
 	}
-	fieldID, err := s.Contacts.FieldID(ctx, s.Policy.ReturnPasswordField)
-	if errors.Is(err, ErrContactNotFound) {
-		return permanentf("RETURN_PASSWORD_FIELD %s does not exist in ActiveCampaign", s.Policy.ReturnPasswordField)
+	return s.returnSecret(ctx, secretField{"RETURN_PASSWORD_FIELD", s.Policy.ReturnPasswordField, "password"},
+		pendingID, contactID, pw)
+}
+
+// secretField is the AC field a secret is returned to: the variable that
+// names it, its id or %PERSTAG%, and what the secret is, for errors.
+type secretField struct{ variable, ref, what string }
+
+// returnSecret writes secret (a generated password or a set-password link)
+// to field f of contactID, then forgets the one pending under key. The
+// secret goes to AC only, never into an error.
+func (s *Syncer) returnSecret(ctx context.Context, f secretField, key, contactID, secret string) error {
+	fieldID, err := s.Contacts.FieldID(ctx, f.ref)
+	if errors.Is(err, ErrFieldNotFound) {
+		return permanentf("%s %s does not exist in ActiveCampaign", f.variable, f.ref)
 	}
 	if err != nil {
-		return fmt.Errorf("resolve RETURN_PASSWORD_FIELD: %w", err)
+		return fmt.Errorf("resolve %s: %w", f.variable, err)
 	}
-	if err := s.Contacts.SetField(ctx, contactID, fieldID, pw); err != nil {
-		return fmt.Errorf("write password to contact %s: %w", contactID, err)
+	if err := s.Contacts.SetField(ctx, contactID, fieldID, secret); err != nil {
+		return fmt.Errorf("write %s to contact %s: %w", f.what, contactID, err)
 	}
-	if err := s.Passwords.DeletePendingPassword(ctx, pendingID); err != nil {
-		return fmt.Errorf("drop returned password: %w", err)
+	if err := s.Passwords.DeletePendingPassword(ctx, key); err != nil {
+		return fmt.Errorf("drop returned %s: %w", f.what, err)
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func (s *Syncer) mappedValues(ctx context.Context, c *Contact) (map[string]strin
 			v = c.Fields[strings.TrimPrefix(src, "field:")]
 		case strings.HasPrefix(src, "%"):
 			id, err := s.Contacts.FieldID(ctx, src)
-			if errors.Is(err, ErrContactNotFound) {
+			if errors.Is(err, ErrFieldNotFound) {
 				return nil, permanentf("FIELD_MAP: ActiveCampaign has no field %s", src)
 			}
 			if err != nil {

@@ -8,9 +8,12 @@ import (
 // Errors the stores return, and the rules' own.
 var (
 	ErrContactNotFound = errors.New("contact not found in ActiveCampaign")
-	ErrUserNotFound    = errors.New("user not found in WordPress")
-	ErrLoginTaken      = errors.New("login already taken in WordPress")
-	ErrEmailTaken      = errors.New("email already taken in WordPress")
+	// ErrFieldNotFound: ActiveCampaign has no custom field with the id or
+	// %PERSTAG% asked for (ContactSource.FieldID).
+	ErrFieldNotFound = errors.New("custom field not found in ActiveCampaign")
+	ErrUserNotFound  = errors.New("user not found in WordPress")
+	ErrLoginTaken    = errors.New("login already taken in WordPress")
+	ErrEmailTaken    = errors.New("email already taken in WordPress")
 	// ErrStale: a user changed in WordPress since it was read (User.State),
 	// so a write computed from what was read was not made.
 	ErrStale = errors.New("user changed in WordPress since it was read")

@@ -85,7 +85,7 @@ func (f *fakeContacts) FieldID(_ context.Context, ref string) (string, error) {
 	defer f.mu.Unlock()
 	id, ok := f.fields[ref]
 	if !ok {
-		return "", ErrContactNotFound
+		return "", ErrFieldNotFound
 	}
 	return id, nil
 }

@@ -7,7 +7,6 @@ package contactsync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -81,23 +80,11 @@ func (s *Syncer) newLink(ctx context.Context, pendingID string, userID int64, se
 	return link, nil
 }
 
-// writeLink writes link to RETURN_LINK_FIELD of contactID, then forgets the
-// one pending under pendingID.
+// writeLink writes link to RETURN_LINK_FIELD of contactID (returnSecret),
+// then forgets the one pending under pendingID.
 func (s *Syncer) writeLink(ctx context.Context, pendingID, contactID, link string) error {
-	fieldID, err := s.Contacts.FieldID(ctx, s.Policy.ReturnLinkField)
-	if errors.Is(err, ErrContactNotFound) {
-		return permanentf("RETURN_LINK_FIELD %s does not exist in ActiveCampaign", s.Policy.ReturnLinkField)
-	}
-	if err != nil {
-		return fmt.Errorf("resolve RETURN_LINK_FIELD: %w", err)
-	}
-	if err := s.Contacts.SetField(ctx, contactID, fieldID, link); err != nil {
-		return fmt.Errorf("write set-password link to contact %s: %w", contactID, err)
-	}
-	if err := s.Passwords.DeletePendingPassword(ctx, linkKey(pendingID)); err != nil {
-		return fmt.Errorf("drop returned link: %w", err)
-	}
-	return nil
+	return s.returnSecret(ctx, secretField{"RETURN_LINK_FIELD", s.Policy.ReturnLinkField, "set-password link"},
+		linkKey(pendingID), contactID, link)
 }
 
 // passwordReset finds or creates the user as add does, then sends

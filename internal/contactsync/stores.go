@@ -7,7 +7,7 @@ type ContactSource interface {
 	Contact(ctx context.Context, id string) (*Contact, error)           // ErrContactNotFound when AC has no such contact
 	ContactByEmail(ctx context.Context, email string) (*Contact, error) // ErrContactNotFound when none matches exactly
 	TagNames(ctx context.Context, contactID string) ([]string, error)
-	FieldID(ctx context.Context, ref string) (string, error) // "12" or "%PERSTAG%" -> field id
+	FieldID(ctx context.Context, ref string) (string, error) // "12" or "%PERSTAG%" -> field id; ErrFieldNotFound
 	SetField(ctx context.Context, contactID, fieldID, value string) error
 }
 

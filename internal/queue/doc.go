@@ -5,14 +5,12 @@
 // backoff, failure classes and pausing; the rows themselves live in
 // package store.
 //
-// On PostgreSQL several processes share the queue: River's fetch hands each
-// job to one of them, a contact's round also holds the database-wide
-// store.DB.LockContact, and a job left running by a killed process is
-// returned to the queue within seconds by the other replicas, which see that
-// its replica's lock is gone (liveness.go); River's rescuer (JobTimeout plus
-// 3 minutes) is the backstop.
-// On SQLite one process owns the database, and Start resumes such jobs at
-// once.
+// What the processes sharing a database coordinate (a contact's rounds on
+// one process at a time, the pause of all work, handing back the jobs of a
+// process that is gone) is package fleet's; whether a webhook is admitted
+// and how long its caller waits is package admission's; the background
+// cleaner is a maintenance service. River's rescuer (JobTimeout plus 3
+// minutes) is the backstop of the fleet's rescue.
 //
 // The terms webhook, request, round, claimed, retry horizon and attempts
 // are those of package webhook's glossary. SyncArgs is the River job of one

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -15,13 +14,24 @@ import (
 	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
-// replayHint tells an operator how to replay failed webhooks.
-func replayHint(ids []int64) string {
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		s[i] = fmt.Sprint(id)
+// settle announces webhooks of contact whose outcomes are stored: to the
+// load estimate and their waiters (before the answer: its client may send
+// the next at once), to the metrics (rounds by action and how they ended)
+// and to the log as msg; a failure is logged as an error, with how to
+// replay it.
+func (q *Queue) settle(contact, action, how string, outs []webhook.Outcome, log *logrus.Entry, msg string) {
+	q.admit.Finished(contact, len(outs))
+	q.waiters.notify(outs)
+	q.countJob(action, how)
+	if how != webhook.StateFailed {
+		log.Info(msg)
+		return
 	}
-	return "replay with: wpbridge webhooks retry " + strings.Join(s, " ")
+	ids := make([]int64, len(outs))
+	for i, o := range outs {
+		ids[i] = o.WebhookID
+	}
+	log.WithField("hint", webhook.ReplayHint(ids...)).Error(msg)
 }
 
 // storeFailed handles an error of the queue's own bookkeeping before a round
@@ -47,11 +57,8 @@ func (q *Queue) storeFailed(ctx context.Context, job *river.Job[SyncArgs], err e
 	if ferr := q.db.Webhooks.Fail(context.WithoutCancel(ctx), id, o.Message); ferr != nil {
 		return errors.Join(err, ferr)
 	}
-	q.load.finished(job.Args.ContactID, 1)
-	q.waiters.notify([]webhook.Outcome{o})
-	q.countJob("unknown", "failed")
-	q.log.WithError(err).WithFields(logrus.Fields{"webhook_id": id, "hint": replayHint([]int64{id})}).
-		Error("webhook failed for good")
+	q.settle(job.Args.ContactID, "unknown", webhook.StateFailed, []webhook.Outcome{o},
+		q.log.WithError(err).WithField("webhook_id", id), "webhook failed for good")
 	return river.JobCancel(err)
 }
 
@@ -66,7 +73,7 @@ func (q *Queue) retryDelay(n int) time.Duration {
 }
 
 // fail handles a failed round by its verdict.
-func (q *Queue) fail(ctx context.Context, c *webhook.Claimed, job *river.Job[SyncArgs], runErr error, log logrus.FieldLogger) error {
+func (q *Queue) fail(ctx context.Context, c *webhook.Claimed, job *river.Job[SyncArgs], runErr error, log *logrus.Entry) error {
 	v := q.classify(runErr)
 	if v.Class != webhook.Permanent && shuttingDown(ctx) {
 		// Hand the work back untouched; it resumes on the next start.
@@ -87,7 +94,7 @@ func (q *Queue) fail(ctx context.Context, c *webhook.Claimed, job *river.Job[Syn
 
 // wait hands the round's webhooks back without using an attempt: AC asked
 // to slow down, or credentials were rejected (then all work pauses).
-func (q *Queue) wait(ctx context.Context, c *webhook.Claimed, v webhook.Verdict, runErr error, log logrus.FieldLogger) error {
+func (q *Queue) wait(ctx context.Context, c *webhook.Claimed, v webhook.Verdict, runErr error, log *logrus.Entry) error {
 	if err := q.db.Webhooks.Release(context.WithoutCancel(ctx), c.IDs); err != nil {
 		return err
 	}
@@ -112,7 +119,7 @@ func (q *Queue) wait(ctx context.Context, c *webhook.Claimed, v webhook.Verdict,
 // an attempt; those past their own retry horizon fail, the others go back
 // to pending and are retried with backoff. The job ends when its own
 // webhook failed (the others have jobs of their own).
-func (q *Queue) retryLater(ctx context.Context, c *webhook.Claimed, job *river.Job[SyncArgs], runErr error, log logrus.FieldLogger) error {
+func (q *Queue) retryLater(ctx context.Context, c *webhook.Claimed, job *river.Job[SyncArgs], runErr error, log *logrus.Entry) error {
 	failMsg := fmt.Sprintf("still failing after the retry horizon (%s): %v", q.opts.RetryHorizon, runErr)
 	p, err := q.db.Webhooks.Postpone(context.WithoutCancel(ctx), c.IDs, runErr.Error(), failMsg,
 		q.opts.Now().Add(-q.opts.RetryHorizon))
@@ -125,13 +132,9 @@ func (q *Queue) retryLater(ctx context.Context, c *webhook.Claimed, job *river.J
 		for i, id := range p.Failed {
 			outs[i] = webhook.Outcome{WebhookID: id, State: webhook.StateFailed, Message: failMsg}
 		}
-		q.load.finished(c.Request.ContactID, len(outs))
-		q.waiters.notify(outs)
-		q.countJob(action, "failed")
-		log.WithError(runErr).WithFields(logrus.Fields{
+		q.settle(c.Request.ContactID, action, webhook.StateFailed, outs, log.WithError(runErr).WithFields(logrus.Fields{
 			"class": webhook.Temporary.String(), "reason": "retry horizon passed", "failed": len(p.Failed),
-			"hint": replayHint(p.Failed),
-		}).Error("round failed for good")
+		}), "round failed for good")
 	}
 	if len(p.Failed) == len(c.IDs) {
 		q.clearBackoff(c.Request.ContactID) // a manual retry runs at once
@@ -151,7 +154,7 @@ func (q *Queue) retryLater(ctx context.Context, c *webhook.Claimed, job *river.J
 
 // failForGood fails every claimed webhook with the round's permanent error
 // and cancels the job.
-func (q *Queue) failForGood(ctx context.Context, c *webhook.Claimed, v webhook.Verdict, runErr error, log logrus.FieldLogger) error {
+func (q *Queue) failForGood(ctx context.Context, c *webhook.Claimed, v webhook.Verdict, runErr error, log *logrus.Entry) error {
 	outs := make([]webhook.Outcome, 0, len(c.IDs))
 	for _, id := range c.IDs {
 		outs = append(outs, webhook.Outcome{WebhookID: id, State: webhook.StateFailed, Message: runErr.Error()})
@@ -159,12 +162,9 @@ func (q *Queue) failForGood(ctx context.Context, c *webhook.Claimed, v webhook.V
 	if err := q.db.Webhooks.Finish(context.WithoutCancel(ctx), outs); err != nil {
 		return err
 	}
-	q.load.finished(c.Request.ContactID, len(outs))
-	q.waiters.notify(outs)
 	q.clearBackoff(c.Request.ContactID)
-	q.countJob(string(c.Request.Action), "failed")
-	log.WithError(runErr).WithFields(logrus.Fields{"class": v.Class.String(), "hint": replayHint(c.IDs)}).
-		Error("round failed for good")
+	q.settle(c.Request.ContactID, string(c.Request.Action), webhook.StateFailed, outs,
+		log.WithError(runErr).WithField("class", v.Class.String()), "round failed for good")
 	return river.JobCancel(runErr)
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/fleet"
 	"github.com/wpbridge/wpbridge/internal/testing/pgtest"
 	"github.com/wpbridge/wpbridge/internal/testing/wait"
 	"github.com/wpbridge/wpbridge/internal/webhook"
@@ -38,9 +39,9 @@ func TestPostgresRescueGoneReplica(t *testing.T) {
 		t.Fatal("runner never called")
 	}
 	b.start()
-	time.Sleep(2*rescueInterval + time.Second) // the live round outlasts two rescues by b
+	time.Sleep(2*fleet.RescueInterval + time.Second) // the live round outlasts two rescues by b
 	if state, attempt := b.pgJobOf(o.WebhookID); state != "running" || attempt != 1 {
-		t.Fatalf("live job after %s: %s at attempt %d, want running at 1", 2*rescueInterval, state, attempt)
+		t.Fatalf("live job after %s: %s at attempt %d, want running at 1", 2*fleet.RescueInterval, state, attempt)
 	}
 	if n := len(b.runner.CallsFor("pg-gone-1")); n != 0 {
 		t.Fatalf("b ran %d rounds of a live replica's job", n)
@@ -54,8 +55,8 @@ func TestPostgresRescueGoneReplica(t *testing.T) {
 	})
 	took := time.Since(gone)
 	t.Logf("job of the gone replica resumed after %s", took.Round(100*time.Millisecond))
-	if took > 3*rescueInterval {
-		t.Errorf("resumed after %s, want within %s", took, 3*rescueInterval)
+	if took > 3*fleet.RescueInterval {
+		t.Errorf("resumed after %s, want within %s", took, 3*fleet.RescueInterval)
 	}
 	if n := len(b.runner.CallsFor("pg-gone-1")); n != 1 {
 		t.Errorf("rounds on b = %d, want 1", n)
@@ -69,54 +70,4 @@ func TestPostgresRescueGoneReplica(t *testing.T) {
 		!strings.Contains(errs, "replica gone") {
 		t.Errorf("job errors = %q (%v), want the rescue recorded", errs, err)
 	}
-}
-
-// Each queue has a River client id of its own, the one it holds its
-// replica lock on.
-func TestClientIDs(t *testing.T) {
-	a, b := newClientID(), newClientID()
-	if a == b || !strings.HasPrefix(a, clientIDPrefix) || len(a) > 100 {
-		t.Errorf("client ids %q and %q: want distinct, prefixed, at most 100 characters", a, b)
-	}
-}
-
-// A replica whose lock's connection was lost while it kept running takes the
-// lock again once the database is back, so that its jobs count as live again.
-func TestPostgresLivenessRetaken(t *testing.T) {
-	u := pgtest.SchemaURL(t)
-	proxy, viaProxy := pgtest.NewProxy(t, u)
-	a := openEnv(t, viaProxy, nil, nil, fastOptions())
-	other := openEnv(t, u, nil, nil, fastOptions()) // not started: only its pool is used
-	cut := false
-	t.Cleanup(func() { // before a closes
-		if cut {
-			proxy.Restore()
-		}
-	})
-	a.start()
-	held := func() bool {
-		tx, err := other.db.Begin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback() //nolint:errcheck // only a transaction-level lock to release
-		var free bool
-		if err := tx.QueryRow(`SELECT pg_try_advisory_xact_lock($1, hashtext($2))`, livenessClass, a.q.live.id).Scan(&free); err != nil {
-			t.Fatal(err)
-		}
-		return !free
-	}
-	if !held() {
-		t.Fatal("the replica lock is not held after Start")
-	}
-	proxy.Cut()
-	cut = true
-	wait.For(t, 20*time.Second, "the lock to go with the session", func() (bool, string) {
-		return !held(), "still held"
-	})
-	proxy.Restore()
-	cut = false
-	wait.For(t, 30*time.Second, "the replica to take its lock again", func() (bool, string) {
-		return held(), "not held"
-	})
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -13,8 +12,12 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/sirupsen/logrus"
 
+	"github.com/wpbridge/wpbridge/internal/admission"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/fleet"
+	"github.com/wpbridge/wpbridge/internal/maintenance"
 	"github.com/wpbridge/wpbridge/internal/metrics"
+	"github.com/wpbridge/wpbridge/internal/riverlog"
 	"github.com/wpbridge/wpbridge/internal/store"
 	"github.com/wpbridge/wpbridge/internal/webhook"
 )
@@ -93,7 +96,8 @@ func (o *Options) defaults() {
 
 // Queue is the durable webhook queue and its workers.
 type Queue struct {
-	load     load // work ahead, for answering 202 at once
+	admit    *admission.Admission // pending limit and work ahead (the early 202)
+	fleet    fleet.Fleet          // contact locks, shared pause, liveness
 	db       *store.DB
 	river    *river.Client[*sql.Tx]
 	runner   Runner
@@ -105,19 +109,11 @@ type Queue struct {
 	locks   contactLocks
 	waiters waiters
 	commits groupCommit
-	pending pendingCount // used by the committing leader only
+	cleaner maintenance.Service
 
-	mu          sync.Mutex
-	pausedUntil time.Time
-	pauseReason string
-	backoff     map[string]time.Time // contact -> no new round before
-	started     bool
-	stopCleaner context.CancelFunc
-	cleanerDone chan struct{}
-
-	live     *liveness // PostgreSQL: this replica's lock and the rescue of gone ones' jobs
-	stopLive context.CancelFunc
-	liveDone chan struct{}
+	mu      sync.Mutex
+	backoff map[string]time.Time // contact -> no new round before
+	started bool
 }
 
 // New migrates the database (store.DB.Migrate: wpbridge's tables and
@@ -129,8 +125,9 @@ func New(ctx context.Context, db *store.DB, runner Runner, classify Classifier, 
 	if classify == nil {
 		classify = func(error) webhook.Verdict { return webhook.Verdict{Class: webhook.Temporary} }
 	}
-	if err := checkPool(db, opts.Workers); err != nil {
-		return nil, err
+	fl := fleet.New(db, log)
+	if err := fl.CheckPool(opts.Workers); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
 	}
 	if err := db.Migrate(ctx); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
@@ -138,9 +135,10 @@ func New(ctx context.Context, db *store.DB, runner Runner, classify Classifier, 
 	q := &Queue{
 		db: db, runner: runner, classify: classify, opts: opts, log: log, metrics: m,
 		locks: contactLocks{held: map[string]bool{}}, waiters: waiters{m: map[int64][]chan webhook.Outcome{}},
-		backoff: map[string]time.Time{},
+		backoff: map[string]time.Time{}, fleet: fl,
+		admit:   admission.New(opts.MaxPending, opts.Workers, opts.ACRateLimit),
+		cleaner: maintenance.NewCleaner(db, opts.HistoryRetention, opts.Now, log),
 	}
-	q.live = &liveness{db: db, id: newClientID(), log: log}
 	var err error
 	if q.river, err = q.newRiver(db.RiverDriver()); err != nil {
 		return nil, err
@@ -149,42 +147,25 @@ func New(ctx context.Context, db *store.DB, runner Runner, classify Classifier, 
 	return q, nil
 }
 
-// poolSpare is how many connections River, the webhook handlers and the
-// replica lock (liveness) need beside the rounds.
-const poolSpare = 5
-
-// checkPool refuses a PostgreSQL pool too small for the workers: each round
-// keeps a connection for its contact's lock (store.DB.LockContact) and needs
-// another for its queries.
-func checkPool(db *store.DB, workers int) error {
-	size := db.SQL.Stats().MaxOpenConnections
-	if db.Backend != store.PostgreSQL || size == 0 || size >= workers+poolSpare {
-		return nil
-	}
-	return fmt.Errorf("queue: a pool of %d database connections is too small for %d workers: "+
-		"set pool_max_conns=%d or more in DATABASE_URL, or fewer WORKERS", size, workers, workers+poolSpare)
-}
-
 func (q *Queue) newRiver(driver riverdriver.Driver[*sql.Tx]) (*river.Client[*sql.Tx], error) {
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &syncWorker{q: q}); err != nil {
 		return nil, fmt.Errorf("queue: add worker: %w", err)
 	}
 	c, err := river.NewClient(driver, &river.Config{
-		ID:                q.live.id, // liveness.go: the replica lock is taken on it
+		ID:                q.fleet.ID(), // the fleet's liveness is held on it
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.opts.Workers}},
 		Workers:           workers,
 		FetchCooldown:     10 * time.Millisecond,
 		FetchPollInterval: q.opts.PollInterval,
 		JobTimeout:        q.opts.JobTimeout,
-		// The backstop: on PostgreSQL a gone replica's jobs are resumed
-		// within rescueInterval by liveness.rescueGone (liveness.go says why
-		// a shorter time-based rescue would not do); this catches what a
-		// lock cannot show. On SQLite Start resumes them.
+		// The backstop: a gone replica's jobs are resumed by the fleet
+		// (docs/liveness.md says why a shorter time-based rescue would not
+		// do); this catches what a lock cannot show.
 		RescueStuckJobsAfter: q.opts.JobTimeout + 3*time.Minute,
 		MaxAttempts:          jobMaxAttempts,
 		RetryPolicy:          &backoffPolicy{base: q.opts.RetryBase, cap: q.opts.RetryCap},
-		Logger:               slog.New(riverLog{log: q.log}),
+		Logger:               riverlog.Logger(q.log, "river"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: create river client: %w", err)
@@ -203,58 +184,27 @@ func (q *Queue) depth() float64 {
 	return float64(n)
 }
 
-// Start rescues work left running by a killed process and starts the workers.
-// A database opened without the work lock (store.OpenSQLiteShared) is
+// Start hands back the work left running by processes that are gone
+// (fleet.Fleet.Join) and starts the workers and the background services. A
+// database opened without the work lock (store.OpenSQLiteShared) is
 // refused: only the server works jobs.
 func (q *Queue) Start(ctx context.Context) error {
 	if !q.db.OwnsWork() {
 		return errors.New("queue: the database was opened without the work lock; only the server works jobs")
 	}
-	if err := q.rescueOrphans(ctx); err != nil {
-		return err
+	if err := q.fleet.Join(ctx); err != nil {
+		return fmt.Errorf("queue: %w", err)
 	}
 	// River stops when its start context ends; stopping is Stop's job.
 	if err := q.river.Start(context.WithoutCancel(ctx)); err != nil {
-		q.live.release()
+		q.fleet.Leave()
 		return fmt.Errorf("queue: start workers: %w", err)
 	}
-	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	q.mu.Lock()
-	q.started, q.stopCleaner, q.cleanerDone = true, cancel, make(chan struct{})
+	q.started = true
 	q.mu.Unlock()
-	go q.cleanLoop(cctx)
-	if q.db.Backend == store.PostgreSQL {
-		lctx, lcancel := context.WithCancel(context.WithoutCancel(ctx))
-		q.stopLive, q.liveDone = lcancel, make(chan struct{})
-		go q.live.loop(lctx, q.liveDone)
-	}
-	return nil
-}
-
-// rescueOrphans makes the jobs an earlier process left running available
-// again, on SQLite: the database lock taken by store.OpenSQLite guarantees no
-// other process works them, so they are orphans. On PostgreSQL several
-// processes share the jobs and a running job may belong to a live one: there
-// this replica takes its own liveness lock and hands back the jobs of the
-// replicas that are gone (liveness.go), as it then does every rescueInterval.
-func (q *Queue) rescueOrphans(ctx context.Context) error {
-	if q.db.Backend == store.PostgreSQL {
-		if err := q.live.hold(ctx); err != nil { // before River's first fetch names this client
-			return err
-		}
-		q.live.rescueOnce(ctx)
-		return nil
-	}
-	if q.db.Backend != store.SQLite {
-		return nil
-	}
-	res, err := q.db.SQL.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec') WHERE state = 'running'`)
-	if err != nil {
-		return fmt.Errorf("queue: rescue orphaned jobs: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n > 0 {
-		q.log.WithField("jobs", n).Warn("resumed jobs interrupted by an earlier stop")
-	}
+	q.cleaner.Start(ctx)
+	q.fleet.Rescuer().Start(ctx)
 	return nil
 }
 
@@ -262,14 +212,13 @@ func (q *Queue) rescueOrphans(ctx context.Context) error {
 // their contexts are cancelled and they hand their webhooks back to pending.
 func (q *Queue) Stop(ctx context.Context) error {
 	q.mu.Lock()
-	started, cancel, done := q.started, q.stopCleaner, q.cleanerDone
+	started := q.started
 	q.started = false
 	q.mu.Unlock()
 	if !started {
 		return nil
 	}
-	cancel()
-	<-done
+	q.cleaner.Stop()
 	err := q.river.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		stopCtx, c := context.WithTimeout(context.Background(), 10*time.Second)
@@ -277,34 +226,17 @@ func (q *Queue) Stop(ctx context.Context) error {
 		err = q.river.StopAndCancel(stopCtx)
 	}
 	if err != nil {
-		// Rounds may still run: the replica lock stays until the process ends.
+		// Rounds may still run: the liveness stays until the process ends.
 		return fmt.Errorf("queue: stop workers: %w", err)
 	}
-	q.stopLiveness()
+	q.fleet.Rescuer().Stop()
+	q.fleet.Leave() // no job of this process runs any more
 	return nil
 }
 
-// stopLiveness ends the rescue loop and gives the replica lock back, once no
-// job of this replica runs.
-func (q *Queue) stopLiveness() {
-	if q.stopLive == nil {
-		return
-	}
-	q.stopLive()
-	<-q.liveDone
-	q.stopLive = nil
-	q.live.release()
-}
-
-// waitPoll is how often Wait reads the outcome on PostgreSQL, where another
-// process may work the webhook and notify only its own waiters.
-const waitPoll = 100 * time.Millisecond
-
 // Wait waits up to d for webhook id to finish and returns where it stands.
-// When the work ahead (the AC budget the pending rounds need, or waves of
-// Workers rounds; see load) will take longer than d, it returns at once:
-// the caller answers 202 now instead of at the end of a wait that cannot
-// succeed.
+// When the work ahead will take longer than d (admission.CannotFinish), it
+// returns at once: the caller answers 202 now.
 func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (webhook.Outcome, error) {
 	ch := q.waiters.add(id)
 	defer q.waiters.remove(id, ch)
@@ -312,14 +244,14 @@ func (q *Queue) Wait(ctx context.Context, id int64, d time.Duration) (webhook.Ou
 	if err != nil || o.Final() || d <= 0 {
 		return o, err
 	}
-	if q.cannotFinish(d) {
+	if q.admit.CannotFinish(d) {
 		return o, nil // it cannot finish in time: no use holding the caller
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	var poll <-chan time.Time
-	if q.db.Backend == store.PostgreSQL {
-		tk := time.NewTicker(waitPoll)
+	if every := q.fleet.OutcomePoll(); every > 0 { // another process may finish it
+		tk := time.NewTicker(every)
 		defer tk.Stop()
 		poll = tk.C
 	}
@@ -355,7 +287,7 @@ func (q *Queue) Ready(ctx context.Context) error {
 	if !started {
 		return errors.New("workers not running")
 	}
-	if d, reason := q.pauseState(ctx); d > 0 {
+	if d, reason := q.fleet.Paused(ctx); d > 0 {
 		return fmt.Errorf("work paused: %s", reason)
 	}
 	pctx, cancel := context.WithTimeout(ctx, readyPingTimeout) // an unreachable database must not hang /readyz
@@ -366,88 +298,21 @@ func (q *Queue) Ready(ctx context.Context) error {
 	return nil
 }
 
-// sharedPauseTimeout bounds each read or write of the pause in the database.
-const sharedPauseTimeout = 5 * time.Second
-
 // pause stops all rounds until d from now, e.g. after rejected credentials:
-// on PostgreSQL every replica's (the pause is kept in the database).
+// every process's that shares the database.
 func (q *Queue) pause(d time.Duration, reason string) {
-	q.mu.Lock()
-	if until := time.Now().Add(d); until.After(q.pausedUntil) {
-		q.pausedUntil = until
-	}
-	q.pauseReason = reason
+	q.fleet.Pause(d, reason)
 	q.metrics.Paused.WithLabelValues(reason).Set(1)
-	q.mu.Unlock()
-	if q.db.Backend == store.PostgreSQL {
-		ctx, cancel := context.WithTimeout(context.Background(), sharedPauseTimeout)
-		defer cancel()
-		if err := q.db.PauseWork(ctx, d, reason); err != nil {
-			q.log.WithError(err).Warn("could not pause the other replicas")
-		}
-	}
 }
 
-// resume clears a pause after a round succeeded (on PostgreSQL, the fleet's).
+// resume clears a pause after a round succeeded.
 func (q *Queue) resume() {
-	q.mu.Lock()
-	if q.pauseReason != "" {
-		q.metrics.Paused.WithLabelValues(q.pauseReason).Set(0)
-	}
-	q.pausedUntil, q.pauseReason = time.Time{}, ""
-	q.mu.Unlock()
-	if q.db.Backend == store.PostgreSQL {
-		ctx, cancel := context.WithTimeout(context.Background(), sharedPauseTimeout)
-		defer cancel()
-		if err := q.db.ResumeWork(ctx); err != nil {
-			q.log.WithError(err).Warn("could not resume the other replicas")
-		}
+	if reason := q.fleet.Resume(); reason != "" {
+		q.metrics.Paused.WithLabelValues(reason).Set(0)
 	}
 }
 
 func (q *Queue) pausedFor() time.Duration {
-	ctx, cancel := context.WithTimeout(context.Background(), sharedPauseTimeout)
-	defer cancel()
-	d, _ := q.pauseState(ctx)
+	d, _ := q.fleet.Paused(context.Background())
 	return d
-}
-
-// pauseState returns how much longer work is paused, and why: on PostgreSQL
-// the pause kept in the database, set by any replica (this process's own
-// while the database cannot be read), on SQLite this process's.
-func (q *Queue) pauseState(ctx context.Context) (time.Duration, string) {
-	if q.db.Backend == store.PostgreSQL {
-		if d, reason, err := q.db.WorkPaused(ctx); err == nil {
-			return d, reason
-		}
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return time.Until(q.pausedUntil), q.pauseReason
-}
-
-// cleanLoop deletes, hourly, finished webhooks past HistoryRetention,
-// passwords no round needs any more (Finish drops them already; this is the
-// backstop) and expired records of our AC writes.
-func (q *Queue) cleanLoop(ctx context.Context) {
-	defer close(q.cleanerDone)
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		now := q.opts.Now()
-		for _, err := range []error{
-			q.db.Webhooks.DeleteFinished(ctx, now.Add(-q.opts.HistoryRetention)),
-			q.db.Passwords.DeleteUnneeded(ctx),
-			q.db.Echoes.DeleteExpired(ctx),
-		} {
-			if err != nil && ctx.Err() == nil {
-				q.log.WithError(err).Warn("clean old records")
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

@@ -112,16 +112,17 @@ func (q *Queue) commitBatch(batch []*submission) {
 		return
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	counted := q.pending.counted
-	room, err := q.room(ctx, tx, len(batch))
+	room, err := q.admit.Room(ctx, len(batch), func(ctx context.Context) (int, error) {
+		return q.db.Webhooks.UnfinishedTx(ctx, tx)
+	})
 	if err != nil {
-		fail(err)
+		fail(fmt.Errorf("queue: %w", err))
 		return
 	}
 	var jobs []river.InsertManyParams
 	for i, r := range batch {
 		if i >= room {
-			r.err = fmt.Errorf("queue: %w: %d pending, MAX_PENDING is %d", webhook.ErrTooManyPending, q.pending.n+len(jobs), q.opts.MaxPending)
+			r.err = fmt.Errorf("queue: %w", q.admit.Refused(len(jobs)))
 			continue
 		}
 		if r.out, err = q.insert(ctx, tx, r.w); err != nil {
@@ -147,55 +148,19 @@ func (q *Queue) commitBatch(batch []*submission) {
 	if len(jobs) > 0 {
 		q.db.JobsInserted() // the workers start on them now, not at their next poll
 	}
-	count := -1 // the count the load knows is still good
-	if q.pending.counted != counted {
-		count = q.pending.n
-	}
-	q.pending.n += len(jobs)
-	q.load.stored(count, storedContacts(batch), time.Now())
+	q.admit.Stored(storedContacts(batch))
 }
 
-// pendingCount is what the queue knows of the number of pending webhooks,
-// so that admitting a webhook costs no query: the count read from the
-// database, plus the webhooks stored since. Webhooks finished since (or
-// stored by another process) are noticed at the next count.
-type pendingCount struct {
-	n       int
-	counted time.Time
-	took    time.Duration // how long the last count took
-}
-
-// A count costs time in proportion to the pending webhooks (about 30 ms for
-// 100,000), and holds the database meanwhile: it is read again at most every
-// countMaxAge, and never more than 1% of the time; when the queue looks full
-// it is read again sooner (countFullAge, and at most 5% of the time), since
-// finished webhooks may have made room.
-const (
-	countMaxAge  = time.Second
-	countFullAge = 100 * time.Millisecond
-)
-
-func (p *pendingCount) stale(full bool) bool {
-	age := time.Since(p.counted)
-	if full {
-		return age > max(countFullAge, 20*p.took)
-	}
-	return age > max(countMaxAge, 100*p.took)
-}
-
-// room returns how many of want webhooks may be stored in tx without going
-// over MaxPending.
-func (q *Queue) room(ctx context.Context, tx *sql.Tx, want int) (int, error) {
-	p := &q.pending
-	if p.stale(p.n+want > q.opts.MaxPending) {
-		start := time.Now()
-		n, err := q.db.Webhooks.UnfinishedTx(ctx, tx)
-		if err != nil {
-			return 0, fmt.Errorf("queue: %w", err)
+// storedContacts lists the contacts of the webhooks of batch that were
+// stored pending.
+func storedContacts(batch []*submission) []string {
+	var cs []string
+	for _, r := range batch {
+		if r.err == nil && r.out.WebhookID != 0 && !r.out.Final() {
+			cs = append(cs, r.w.Request.ContactID)
 		}
-		p.n, p.counted, p.took = n, time.Now(), time.Since(start)
 	}
-	return max(q.opts.MaxPending-p.n, 0), nil
+	return cs
 }
 
 // insert stores one webhook in tx; the caller inserts its job, unless the

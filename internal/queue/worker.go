@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -30,6 +29,10 @@ func (SyncArgs) Kind() string { return "contact_sync" }
 // InsertOpts makes River's attempt limit too high to matter, whichever
 // client inserts the job: the webhook's retry horizon ends its retries.
 func (SyncArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: jobMaxAttempts} }
+
+// acAPI is the api under which the metrics count AC's requests
+// (metrics.HTTPClient, in app.Clients).
+const acAPI = "activecampaign"
 
 // lockWait is how long a job waits before looking again when another round
 // for its contact is running.
@@ -67,7 +70,7 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return err // the job ended (shutdown or timeout): River runs it again
 	}
 	defer release()
-	unlock, ok, err := q.db.LockContact(ctx, contact) // other processes sharing a PostgreSQL database
+	unlock, ok, err := q.fleet.LockContact(ctx, contact) // other processes sharing the database
 	if err != nil {
 		return q.storeFailed(ctx, job, err)
 	}
@@ -97,10 +100,10 @@ func (q *Queue) reserveAC(ctx context.Context) (context.Context, func(), error) 
 // round runs the rules on the claimed webhooks and records how it went.
 func (q *Queue) round(ctx context.Context, job *river.Job[SyncArgs], c *webhook.Claimed) error {
 	start := time.Now()
-	tok := q.load.roundStarted(q.metrics.Sent(acAPI))
+	tok := q.admit.RoundStarted(q.metrics.Sent(acAPI))
 	res, runErr := q.runner.Run(ctx, c.Request)
 	elapsed := time.Since(start)
-	q.load.roundEnded(tok, elapsed, q.metrics.Sent(acAPI))
+	q.admit.RoundEnded(tok, elapsed, q.metrics.Sent(acAPI))
 	q.metrics.JobSeconds.Observe(elapsed.Seconds())
 	log := q.log.WithFields(logrus.Fields{
 		"contact_id": c.Request.ContactID, "action": string(c.Request.Action), "webhooks": len(c.IDs),
@@ -120,7 +123,7 @@ func shuttingDown(ctx context.Context) bool {
 
 // succeed records the round's result on every webhook it covered: the job's
 // own webhook (or the first) gets the result, the others are duplicates.
-func (q *Queue) succeed(ctx context.Context, c *webhook.Claimed, own int64, res contactsync.Result, log logrus.FieldLogger) error {
+func (q *Queue) succeed(ctx context.Context, c *webhook.Claimed, own int64, res contactsync.Result, log *logrus.Entry) error {
 	q.resume()
 	q.clearBackoff(c.Request.ContactID)
 	primary := c.IDs[0]
@@ -142,17 +145,14 @@ func (q *Queue) succeed(ctx context.Context, c *webhook.Claimed, own int64, res 
 	if err := q.db.Webhooks.Finish(context.WithoutCancel(ctx), outs); err != nil {
 		return err // the round is idempotent: running it again is safe
 	}
-	q.load.finished(c.Request.ContactID, len(outs)) // before the answer: its client may send the next at once
-	q.waiters.notify(outs)
-	q.countJob(string(c.Request.Action), res.Status)
 	q.metrics.Coalesced.Add(float64(len(c.IDs) - 1))
 	for _, w := range res.Warnings {
 		log.WithFields(logrus.Fields{"user_id": res.UserID, "warning": w}).Warn("rule fallback")
 	}
-	log.WithFields(logrus.Fields{
+	q.settle(c.Request.ContactID, string(c.Request.Action), res.Status, outs, log.WithFields(logrus.Fields{
 		"user_id": res.UserID, "status": res.Status, "created": res.Created, "changes": strings.Join(res.Changes, ","),
 		"result": res.Message,
-	}).Info("round done")
+	}), "round done")
 	return nil
 }
 
@@ -197,35 +197,3 @@ func (p *backoffPolicy) delay(attempt int) time.Duration {
 func (p *backoffPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(p.delay(job.Attempt))
 }
-
-// riverLog passes River's own warnings and errors to logrus, without a pipe
-// or goroutine of its own.
-type riverLog struct {
-	log   logrus.FieldLogger
-	attrs []slog.Attr
-}
-
-func (h riverLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
-
-func (h riverLog) Handle(_ context.Context, r slog.Record) error {
-	fields := logrus.Fields{"component": "river"}
-	for _, a := range h.attrs {
-		fields[a.Key] = a.Value.String()
-	}
-	r.Attrs(func(a slog.Attr) bool {
-		fields[a.Key] = a.Value.String()
-		return true
-	})
-	if r.Level >= slog.LevelError {
-		h.log.WithFields(fields).Error(r.Message)
-	} else {
-		h.log.WithFields(fields).Warn(r.Message)
-	}
-	return nil
-}
-
-func (h riverLog) WithAttrs(as []slog.Attr) slog.Handler {
-	return riverLog{log: h.log, attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
-}
-
-func (h riverLog) WithGroup(string) slog.Handler { return h }

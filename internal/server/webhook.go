@@ -160,7 +160,7 @@ func answer(o webhook.Outcome) (int, reply) {
 	case webhook.StateDone, webhook.StateIgnored:
 		return http.StatusOK, r
 	case webhook.StateFailed:
-		r.Message = fmt.Sprintf("%s (replay with: wpbridge webhooks retry %d)", o.Message, o.WebhookID)
+		r.Message = fmt.Sprintf("%s (%s)", o.Message, webhook.ReplayHint(o.WebhookID))
 		return http.StatusUnprocessableEntity, r
 	}
 	r.Status, r.Message = "queued", "stored; it will be processed (and retried if needed)"

@@ -1,4 +1,4 @@
-package queue
+package admission
 
 import (
 	"math"
@@ -6,22 +6,10 @@ import (
 	"time"
 )
 
-// load is what the queue knows of the work ahead, for deciding at once that
-// a webhook cannot finish within its wait (Wait).
-//
-// Under a backlog the cost that dominates is AC's budget (AC_RATE_LIMIT
-// requests per second, shared by every round): the pending rounds need
-// about rounds × (AC requests per round) / AC_RATE_LIMIT seconds, known
-// from the first webhook of a burst on (a prior stands in for the requests
-// per round until a round ended). Rounds share the budget as they run, so
-// webhooks arriving while this one waits slow it down too: with arrivals
-// at λ rounds per second, each costing s seconds of budget, a round takes
-// 1/(1-λs) times its share (processor sharing), up to the time every
-// worker's round would take. The round durations give a second estimate:
-// whole waves of Workers rounds, each an average round long; a lone round
-// is estimated from rounds that ran alone, so that a round average
-// stretched by a past backlog does not turn away the next lone webhook.
-// The estimate is the larger of the two.
+// load is what this process knows of the work ahead, for deciding at once
+// that a webhook cannot finish within its wait: the larger of the AC budget
+// the pending rounds need (slowed by the rounds arriving meanwhile) and
+// waves of Workers rounds. How and why: docs/load-estimate.md.
 type load struct {
 	mu sync.Mutex
 	// pending is the webhooks pending: the last count from the database,
@@ -192,26 +180,4 @@ func (l *load) wavesAhead(n, workers int) float64 {
 		return l.alone
 	}
 	return math.Ceil(float64(n)/float64(workers)) * l.round
-}
-
-// acAPI is the api under which the metrics count AC's requests
-// (metrics.HTTPClient, in app.Clients).
-const acAPI = "activecampaign"
-
-// cannotFinish reports whether a webhook waiting now for up to d cannot
-// finish in time, given the work ahead of it.
-func (q *Queue) cannotFinish(d time.Duration) bool {
-	return q.load.ahead(q.opts.Workers, float64(q.opts.ACRateLimit), time.Now()) > d
-}
-
-// storedContacts lists the contacts of the webhooks of batch that were
-// stored pending.
-func storedContacts(batch []*submission) []string {
-	var cs []string
-	for _, r := range batch {
-		if r.err == nil && r.out.WebhookID != 0 && !r.out.Final() {
-			cs = append(cs, r.w.Request.ContactID)
-		}
-	}
-	return cs
 }
