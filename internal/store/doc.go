@@ -15,7 +15,8 @@
 // elsewhere are portable SQL whose ? placeholders each backend rebinds.
 // Migrate creates or upgrades the schema, River's tables included (on
 // PostgreSQL under an advisory lock), and RiverDriver gives River's driver on
-// the same *sql.DB. On PostgreSQL the replicas also share, in acbudget.go,
-// the ActiveCampaign request budget (ACBudget, pkg/ratelimit's Ledger) and
-// the pause of all work after rejected credentials (PauseWork).
+// the same *sql.DB. On PostgreSQL the replicas also share the ActiveCampaign
+// request budget (acbudget.go: ACBudget, pkg/ratelimit's Ledger) and the
+// pause of all work after rejected credentials (pause.go: PauseWork, which
+// package fleet keeps).
 package store
