@@ -92,6 +92,7 @@ if [ "$FUZZTIME" != "0" ]; then
 fi
 if [ "$SCRIPTS" != "0" ]; then
 	echo "== the README's scripts: run as a user would, then nothing of them left"
+	started=$SECONDS
 	logs=$(mktemp -d /tmp/wpbridge-test-logs.XXXXXX)
 	run_logged "$logs/demo.log" "${DEMO[@]}" bash scripts/demo.sh
 	grep -q '^OK: wp-login.php accepted it' "$logs/demo.log" || die "demo.sh did not log in" "$logs/demo.log"
@@ -115,6 +116,7 @@ if [ "$SCRIPTS" != "0" ]; then
 	nothing_left "bench.sh smoke" "$BENCH_HOME" "$BENCH_PORT"
 	nothing_left "bench.sh's scratch" "$BENCH_TMP"
 	rm -rf "$logs"
+	echo "(the scripts took $((SECONDS - started)) s)"
 fi
 
 echo "== stopping WordPress and PostgreSQL"
