@@ -30,6 +30,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/childproc"
 	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
@@ -197,18 +198,6 @@ func contactBody(id, email string, tags ...string) string {
 	return v.Encode()
 }
 
-// waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // contactBase returns a contact id base no earlier run used, so leftovers in
 // the shared WordPress never match this run's contacts.
 func contactBase() int64 { return time.Now().UnixMilli() % 100_000_000 * 1000 }
@@ -260,10 +249,10 @@ func checkWebhooks(t *testing.T, p *proxy, b *bridge, site wptest.Site, id strin
 	}
 	wp := site.Client(t)
 	var u *wordpress.User
-	waitFor(t, 60*time.Second, "the contact's user in WordPress", func() bool {
+	wait.For(t, 60*time.Second, "the contact's user in WordPress", func() (bool, string) {
 		found, err := wp.Users.FindByEmail(t.Context(), email)
 		u = found
-		return err == nil
+		return err == nil, ""
 	})
 	t.Cleanup(func() { _ = wp.Users.Delete(context.Background(), u.ID, 1) })
 	if r.Status == "done" && r.UserID != u.ID {
@@ -283,9 +272,9 @@ func checkWebhooks(t *testing.T, p *proxy, b *bridge, site wptest.Site, id strin
 	if r.Code != 200 && r.Code != 202 {
 		t.Fatalf("POST /webhooks/activecampaign/update_tags through %s: %d %.200s", p.name, r.Code, r.Body)
 	}
-	waitFor(t, 60*time.Second, "the tags written through the clean path", func() bool {
+	wait.For(t, 60*time.Second, "the tags written through the clean path", func() (bool, string) {
 		got, err := wp.Users.Get(t.Context(), u.ID)
-		return err == nil && slices.Equal(got.MetaStrings("activecampaign_tags"), []string{"Deploy", "Proxied"})
+		return err == nil && slices.Equal(got.MetaStrings("activecampaign_tags"), []string{"Deploy", "Proxied"}), ""
 	})
 	checkClientIP(t, b, id, trusted)
 }
@@ -300,14 +289,14 @@ func checkClientIP(t *testing.T, b *bridge, id string, trusted bool) {
 		want = clientAddr
 	}
 	var got string
-	waitFor(t, 10*time.Second, "wpbridge's log line of the add", func() bool {
+	wait.For(t, 10*time.Second, "wpbridge's log line of the add", func() (bool, string) {
 		for _, e := range b.entries() {
 			if e["msg"] == "webhook received" && e["action"] == "add" && e["contact_id"] == id {
 				got, _ = e["client_ip"].(string)
-				return true
+				return true, ""
 			}
 		}
-		return false
+		return false, ""
 	})
 	if got != want {
 		t.Errorf("wpbridge logged client_ip %q, want %q (TRUSTED_PROXIES set: %v)", got, want, trusted)
@@ -353,9 +342,9 @@ func checkAdminHidden(t *testing.T, p *proxy, b *bridge) {
 		t.Errorf("GET /admin/../webhooks/activecampaign/test through %s: %d %.200s", p.name, r.Code, r.Body)
 	}
 	var paths []string
-	waitFor(t, 10*time.Second, "wpbridge's access log of the clean-path test", func() bool {
+	wait.For(t, 10*time.Second, "wpbridge's access log of the clean-path test", func() (bool, string) {
 		paths = b.servedPaths()
-		return slices.Contains(paths, "/webhooks/activecampaign/test")
+		return slices.Contains(paths, "/webhooks/activecampaign/test"), ""
 	})
 	for _, path := range paths {
 		if strings.HasPrefix(path, "/admin") || strings.Contains(path, "..") {
@@ -369,9 +358,9 @@ func checkAdminHidden(t *testing.T, p *proxy, b *bridge) {
 func checkProxyLogs(t *testing.T, p *proxy) {
 	t.Helper()
 	var logs string
-	waitFor(t, 10*time.Second, p.name+"'s access log of the webhooks", func() bool {
+	wait.For(t, 10*time.Second, p.name+"'s access log of the webhooks", func() (bool, string) {
 		logs = p.logs(t)
-		return strings.Contains(logs, "/webhooks/activecampaign/update_tags")
+		return strings.Contains(logs, "/webhooks/activecampaign/update_tags"), ""
 	})
 	if lines := keyLines(logs); len(lines) > 0 {
 		t.Errorf("%s's logs hold the access key (shown as KEY) in:\n%s", p.name, strings.Join(lines, "\n"))
@@ -406,9 +395,9 @@ func TestProxyLogsWithWpbridgeDown(t *testing.T) {
 				}
 			}
 			var logs string
-			waitFor(t, 10*time.Second, name+"'s access log of the 502s", func() bool {
+			wait.For(t, 10*time.Second, name+"'s access log of the 502s", func() (bool, string) {
 				logs = p.logs(t)
-				return strings.Count(logs, `" 502 `)+strings.Count(logs, `"status":502`) >= 2
+				return strings.Count(logs, `" 502 `)+strings.Count(logs, `"status":502`) >= 2, ""
 			})
 			if name == "caddy" && !strings.Contains(p.out.String(), "access_key=REDACTED") {
 				t.Errorf("caddy's own log has no masked request of the failed proxy attempts (key shown as KEY):\n%s",

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/internal/testing/childproc"
 	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 )
 
 func TestMain(m *testing.M) {
@@ -154,23 +155,20 @@ func startProcess(t *testing.T, name string, cmd *exec.Cmd, addr string, out *sy
 			<-done
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	wait.For(t, 30*time.Second, name+" to listen on "+addr, func() (bool, string) {
 		select {
 		case err := <-done:
 			done <- err
 			t.Fatalf("%s exited before it listened: %v\n%s", name, err, out.String())
 		default:
 		}
-		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			conn.Close()
-			return
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false, out.String()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not listening on %s after 30s\n%s", name, addr, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		conn.Close()
+		return true, ""
+	})
 }
 
 // nginxMain is the test's nginx.conf: the shipped http-level file included as

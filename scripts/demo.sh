@@ -74,6 +74,7 @@ start_all() {
 
 	say "starting the fake ActiveCampaign with one contact: Ada Lovelace <$EMAIL>, tags Customer, Newsletter"
 	AC_API_KEY=$(secret 40)
+	: >"$D/acfake.out"
 	"$D/bin/acfake" -api-key "$AC_API_KEY" -email "$EMAIL" -first-name Ada -last-name Lovelace \
 		-tags "Customer, Newsletter" >"$D/acfake.out" 2>"$D/acfake.log" </dev/null &
 	echo $! >"$D/acfake.pid"

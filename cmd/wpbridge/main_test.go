@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 )
 
 func TestMain(m *testing.M) {
@@ -232,21 +234,15 @@ func TestServe(t *testing.T) {
 		go func() { done <- run(ctx, args, envconfig.MapLookuper(env), &stdout, &stderr) }()
 		addr := listenAddr(t, &stderr, done)
 
-		ready := false
-		for i := 0; i < 200 && !ready; i++ {
+		t.Cleanup(cancel) // serve stops if the wait fails
+		wait.For(t, 10*time.Second, fmt.Sprintf("%q: /readyz to answer 200", args), func() (bool, string) {
 			resp, err := http.Get("http://" + addr + "/readyz")
-			if err == nil {
-				ready = resp.StatusCode == http.StatusOK
-				resp.Body.Close()
+			if err != nil {
+				return false, stderr.String()
 			}
-			if !ready {
-				time.Sleep(25 * time.Millisecond)
-			}
-		}
-		if !ready {
-			cancel()
-			t.Fatalf("%q: /readyz never answered 200:\n%s", args, stderr.String())
-		}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK, resp.Status + "\n" + stderr.String()
+		})
 		// A webhook with a wrong key is refused by the running server.
 		if resp, err := http.Get("http://" + addr + "/?wpf_action=add&contact_id=1&access_key=nope"); err != nil || resp.StatusCode != 403 {
 			t.Errorf("wrong key: %v %v", resp, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/testing/acfake"
 	"github.com/wpbridge/wpbridge/internal/testing/childproc"
 	"github.com/wpbridge/wpbridge/internal/testing/syncbuf"
+	"github.com/wpbridge/wpbridge/internal/testing/wait"
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
@@ -184,21 +185,16 @@ func findFailed(t *testing.T, bin string, env []string, id int64) map[string]any
 // waitShown polls webhooks show ID --json until the webhook is finished.
 func waitShown(t *testing.T, bin string, env []string, id int64) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	var m map[string]any
+	wait.For(t, 60*time.Second, fmt.Sprintf("webhook %d to leave pending after the retry", id), func() (bool, string) {
 		code, stdout, stderr := runBin(t, bin, env, "webhooks", "show", fmt.Sprint(id), "--json")
-		var m map[string]any
+		m = nil
 		if code != 0 || json.Unmarshal([]byte(stdout), &m) != nil {
 			t.Fatalf("show --json: exit %d, %q %q", code, stdout, stderr)
 		}
-		if m["state"] != "pending" {
-			return m
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("webhook %d still pending after the retry: %v", id, m)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return m["state"] != "pending", fmt.Sprint(m)
+	})
+	return m
 }
 
 func deleteUser(t *testing.T, wp *wordpress.Client, email string) {

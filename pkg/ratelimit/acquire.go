@@ -34,7 +34,7 @@ const (
 	finished
 )
 
-// releaseLocked returns when the slot comes free (see the package doc), and false
+// releaseLocked returns when the slot comes free (see docs/ratelimit.md), and false
 // while that is not known yet.
 func (p *permit) releaseLocked() (time.Time, bool) {
 	switch {

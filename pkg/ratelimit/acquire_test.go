@@ -191,13 +191,15 @@ func TestNeverOverLimitAtServer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			calls := tt.sim.run(t, New(tt.n, tt.opts...))
-			if len(calls) != tt.sim.requests {
-				t.Fatalf("%d requests done, want %d", len(calls), tt.sim.requests)
-			}
-			if msg := overLimit(calls, tt.n); msg != "" {
-				t.Errorf("limit %d exceeded at the server: %s", tt.n, msg)
-			}
+			bubble(t, func(t *testing.T) {
+				calls := tt.sim.run(t, New(tt.n, tt.opts...))
+				if len(calls) != tt.sim.requests {
+					t.Fatalf("%d requests done, want %d", len(calls), tt.sim.requests)
+				}
+				if msg := overLimit(calls, tt.n); msg != "" {
+					t.Errorf("limit %d exceeded at the server: %s", tt.n, msg)
+				}
+			})
 		})
 	}
 }
@@ -207,49 +209,53 @@ func TestNeverOverLimitAtServer(t *testing.T) {
 // answer times (it has seen answers come after an hour): the check must see it.
 func TestOverLimitDetected(t *testing.T) {
 	t.Parallel()
-	l := New(1, WithJitter(0))
-	for range len(l.rtts) {
-		l.observeLocked(time.Hour)
-	}
-	s := sim{callers: 1, requests: 2,
-		connect: func(int) time.Duration { return 0 },
-		transit: func(seq int) time.Duration {
-			if seq == 1 {
-				return 300 * time.Millisecond
-			}
-			return 0
-		},
-		serve: func(int) time.Duration { return time.Millisecond },
-	}
-	calls := s.run(t, l)
-	if msg := overLimit(calls, 1); msg == "" {
-		t.Fatalf("no window over the limit found, arrivals %v apart", calls[1].arrived.Sub(calls[0].arrived))
-	}
+	bubble(t, func(t *testing.T) {
+		l := New(1, WithJitter(0))
+		for range len(l.rtts) {
+			l.observeLocked(time.Hour)
+		}
+		s := sim{callers: 1, requests: 2,
+			connect: func(int) time.Duration { return 0 },
+			transit: func(seq int) time.Duration {
+				if seq == 1 {
+					return 300 * time.Millisecond
+				}
+				return 0
+			},
+			serve: func(int) time.Duration { return time.Millisecond },
+		}
+		calls := s.run(t, l)
+		if msg := overLimit(calls, 1); msg == "" {
+			t.Fatalf("no window over the limit found, arrivals %v apart", calls[1].arrived.Sub(calls[0].arrived))
+		}
+	})
 }
 
 // TestLoneCallerBursts: with an empty window, a lone caller's N requests all go
 // at once; the next one waits for the first slot to come free.
 func TestLoneCallerBursts(t *testing.T) {
 	t.Parallel()
-	const n = 5
-	l := New(n)
-	for seq := 1; seq <= n; seq++ {
-		if p, wait, _ := l.take(false); p == nil {
-			t.Fatalf("request %d of %d must wait %v, want none", seq, n, wait)
+	bubble(t, func(t *testing.T) {
+		const n = 5
+		l := New(n)
+		for seq := 1; seq <= n; seq++ {
+			if p, wait, _ := l.take(false); p == nil {
+				t.Fatalf("request %d of %d must wait %v, want none", seq, n, wait)
+			}
 		}
-	}
-	l = New(n)
-	s := sim{callers: 1, requests: n + 1, connect: func(int) time.Duration { return 0 },
-		serve: func(int) time.Duration { return time.Millisecond }}
-	calls := s.run(t, l)
-	firsts := calls[:n]
-	if span := firsts[n-1].granted.Sub(firsts[0].granted); span > window/2 {
-		t.Errorf("%d requests of a lone caller took %v to start, want back to back", n, span)
-	}
-	free := earlier(firsts[0].answered, firsts[0].wrote.Add(DefaultJitter)).Add(window)
-	if last := calls[n]; last.granted.Before(free) {
-		t.Errorf("request %d started %v before the first one's slot came free", n+1, free.Sub(last.granted))
-	}
+		l = New(n)
+		s := sim{callers: 1, requests: n + 1, connect: func(int) time.Duration { return 0 },
+			serve: func(int) time.Duration { return time.Millisecond }}
+		calls := s.run(t, l)
+		firsts := calls[:n]
+		if span := firsts[n-1].granted.Sub(firsts[0].granted); span > window/2 {
+			t.Errorf("%d requests of a lone caller took %v to start, want back to back", n, span)
+		}
+		free := earlier(firsts[0].answered, firsts[0].wrote.Add(DefaultJitter)).Add(window)
+		if last := calls[n]; last.granted.Before(free) {
+			t.Errorf("request %d started %v before the first one's slot came free", n+1, free.Sub(last.granted))
+		}
+	})
 }
 
 func earlier(a, b time.Time) time.Time {
@@ -313,24 +319,26 @@ func TestLateness(t *testing.T) {
 
 func TestAcquireContext(t *testing.T) {
 	t.Parallel()
-	l := New(1)
-	_, done, err := l.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, _, err := l.Acquire(ctx); err != context.DeadlineExceeded {
-		t.Fatalf("second Acquire while the first is in flight = %v, want the context's error", err)
-	}
-	done()
-	l.mu.Lock()
-	finished := l.held[0].finished
-	l.mu.Unlock()
-	done() // a second call is a no-op
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.held) != 1 || !l.held[0].finished.Equal(finished) || finished.IsZero() {
-		t.Fatalf("held = %d, finished changed by the second done or unset", len(l.held))
-	}
+	bubble(t, func(t *testing.T) {
+		l := New(1)
+		_, done, err := l.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if _, _, err := l.Acquire(ctx); err != context.DeadlineExceeded {
+			t.Fatalf("second Acquire while the first is in flight = %v, want the context's error", err)
+		}
+		done()
+		l.mu.Lock()
+		finished := l.held[0].finished
+		l.mu.Unlock()
+		done() // a second call is a no-op
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if len(l.held) != 1 || !l.held[0].finished.Equal(finished) || finished.IsZero() {
+			t.Fatalf("held = %d, finished changed by the second done or unset", len(l.held))
+		}
+	})
 }

@@ -32,7 +32,7 @@ var budgetRun = flag.Duration("budget", 10*time.Second, "how long TestBudgetShar
 //
 // It does not run in parallel with the package's other tests: the fake counts a
 // request when its handler starts, and a starved handler that starts late is a
-// broken assumption (see the package doc) rather than a finding.
+// broken assumption (see docs/ratelimit.md) rather than a finding.
 func TestBudgetShareDuringBacklog(t *testing.T) {
 	const perSecond = 5
 	run := *budgetRun

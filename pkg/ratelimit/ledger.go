@@ -9,7 +9,7 @@ import (
 // their pause, so that Limiters in several processes (each WithLedger on one
 // table of a shared database, say) keep their requests together within one
 // limit. Each Limiter still works out when its own requests' slots come free
-// (see the package doc) and tells the ledger.
+// (see docs/ratelimit.md) and tells the ledger.
 //
 // Times cross the ledger as durations from the moment the ledger records them,
 // on its own clock: the processes' clocks need not agree, and since a duration

@@ -2,7 +2,7 @@
 // ActiveCampaign's "5 requests per second", counted the way the server counts them:
 // at most N requests arriving within any sliding window of one second. A lone
 // caller's requests go out back to back; under a backlog the limiter sends as many
-// as the rule below allows, and any caller can pause everyone after a 429
+// as the rule allows, and any caller can pause everyone after a 429
 // Retry-After.
 //
 //	lim := ratelimit.New(5)
@@ -13,60 +13,11 @@
 //	defer done()
 //	// ... send the request with ctx; on 429: lim.Pause(retryAfter)
 //
-// # The rule, and why it holds
-//
-// The server counts a request when it arrives, at an unknown time a. What the
-// limiter knows of request i: t(i), when it let i go; w(i), when i was written to
-// the connection; f(i), when the first byte of its answer came back (httptrace
-// WroteRequest and GotFirstResponseByte on the context Acquire returns). So
-// t(i) <= w(i) <= a(i) <= f(i).
-//
-// These bounds alone cost a quarter of the budget against a slow API: if every
-// request takes L from write to answer, any N+1 requests written within W+L of
-// each other (W the window) may all arrive within one window, the first at its
-// answer and the others at their writes, so a limiter that trusts nothing else
-// sends at most N per W+L: 77 % at L = 300 ms. But a slow server spends that time
-// after the request arrived; what differs between two requests is the way there.
-// The limiter therefore assumes that the delay from write to arrival,
-// d(i) = a(i) - w(i), of one request exceeds another's by at most J + x(i):
-//   - J, the jitter (DefaultJitter unless WithJitter), for the network;
-//   - x(i), how much longer i took from write to answer than the quickest of the
-//     last 8 answered requests, for a request held up on its way (a busy server
-//     or network queue) is answered that much later too, as long as the server's
-//     time from counting to answering varies little. x(i) is 0 if i is not
-//     answered within J+W of its write; until 8 answers were seen they are
-//     compared with 0, so every request holds its slot until its answer.
-//
-// Request i holds a slot until r(i) = min(f(i), w(i)+J+x(i)) + W, and a request
-// may go only while fewer than N slots are held. Before i's answer the limiter
-// counts r(i) as w(i)+J+W (never before the write), which is r(i) itself
-// whenever the answer comes later than that, and otherwise a time the answer is
-// known by. Suppose N+1 requests arrive within one window, and let n be the one
-// let go last. For each other one, i: a(n) >= t(n) + d(n) and
-// a(i) <= min(f(i), w(i) + d(n) + J + x(i)), so a(n) - a(i) < W gives
-// t(n) < min(f(i) - d(n), w(i)+J+x(i)) + W <= r(i): when n went, all N others
-// held their slot. The rule forbids exactly that, so no window at the server sees
-// more than N requests.
-//
-// A request holds its slot for about W + min(L, J) after its write: one window
-// plus ~1 ms against a fast API, plus J (3 % of the window by default) against a
-// slow one, whatever its latency, and plus x(i) when its answer shows it was held
-// up. A caller that does not send with Acquire's context tells the limiter
-// nothing: its request holds the slot until W after done, which is always safe.
-//
-// Wait is for callers without a done: their request counts as written when Wait
-// returns and holds its slot until W+J later. After a restart, FillWindow counts N
-// requests as written at once, since the previous process's last requests (all
-// written before it stopped) may still arrive up to J later.
-//
-// # Several processes, one limit
-//
-// Limiters in several processes that share one account's limit share a Ledger
-// (WithLedger): a record of the held slots and of the pause, such as a table in
-// a database they all use. Each Limiter works out its own requests' slots as
-// above and tells the ledger, which grants a slot only while fewer than N are
-// held by all of them together; a Pause pauses them all. See Ledger for how
-// times cross between processes whose clocks differ.
+// A request holds its slot from when it goes until one window after the latest
+// time it can have arrived at the server, as bounded by the httptrace events on
+// Acquire's context (written, answered) and by network jitter; the rule and its
+// proof are in docs/ratelimit.md. Limiters in several processes keep one
+// limit together by sharing a Ledger (WithLedger).
 package ratelimit
 
 import (
@@ -79,7 +30,7 @@ import (
 const window = time.Second
 
 // DefaultJitter is the default bound on how much longer, from write to arrival at
-// the server, one request may take than another (see the package doc). It covers
+// the server, one request may take than another (see docs/ratelimit.md). It covers
 // network jitter on an open connection and clock drift; connection setup comes
 // before the write and is not part of it.
 const DefaultJitter = 30 * time.Millisecond

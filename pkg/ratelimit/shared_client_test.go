@@ -74,7 +74,7 @@ func TestSharedBudgetShare(t *testing.T) {
 				at = append(at, r.At)
 			}
 			// Each replica compares its answers with the quickest of its own
-			// last 8 (see the package doc): three take three times as long
+			// last 8 (see docs/ratelimit.md): three take three times as long
 			// to learn.
 			whole, steady := share(at, perSecond, 0), share(at, perSecond, 4*time.Second)
 			t.Logf("%s, %d replicas: %d requests in %v, budget used %.1f %% (whole run), %.1f %% (after 4 s)",

@@ -94,12 +94,15 @@ func (c *countingLedger) Take(ctx context.Context, n int, hold time.Duration) (i
 }
 
 // ledgerKinds make n Ledgers sharing one budget: one in memory, or n
-// handles on one PostgreSQL schema (as n processes have).
+// handles on one PostgreSQL schema (as n processes have). run runs a test
+// with the kind: the one in memory on synctest's fake clock, PostgreSQL on
+// the real one (the database's clock is real, and so is its network).
 var ledgerKinds = []struct {
 	name string
+	run  func(t *testing.T, f func(t *testing.T))
 	make func(t *testing.T, n int) []Ledger
 }{
-	{"memory", func(t *testing.T, n int) []Ledger {
+	{"memory", bubble, func(t *testing.T, n int) []Ledger {
 		m := &memLedger{latency: time.Millisecond, held: map[int64]time.Time{}}
 		out := make([]Ledger, n)
 		for i := range out {
@@ -107,7 +110,7 @@ var ledgerKinds = []struct {
 		}
 		return out
 	}},
-	{"postgres", postgresLedgers},
+	{"postgres", func(t *testing.T, f func(t *testing.T)) { f(t) }, postgresLedgers},
 }
 
 func postgresLedgers(t *testing.T, n int) []Ledger {
@@ -166,15 +169,20 @@ func TestSharedNeverOverLimitAtServer(t *testing.T) {
 	for _, kind := range ledgerKinds {
 		for _, tt := range cases {
 			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
+				if kind.name == "postgres" && testing.Short() {
+					t.Skip("on PostgreSQL's real clock a case takes 5-9 s; runs without -short")
+				}
 				t.Parallel()
-				const n = 5
-				calls := tt.sim.run(t, sharing(n, kind.make(t, 3))...)
-				if len(calls) != tt.sim.requests {
-					t.Fatalf("%d requests done, want %d", len(calls), tt.sim.requests)
-				}
-				if msg := overLimit(calls, n); msg != "" {
-					t.Errorf("limit %d exceeded at the server: %s", n, msg)
-				}
+				kind.run(t, func(t *testing.T) {
+					const n = 5
+					calls := tt.sim.run(t, sharing(n, kind.make(t, 3))...)
+					if len(calls) != tt.sim.requests {
+						t.Fatalf("%d requests done, want %d", len(calls), tt.sim.requests)
+					}
+					if msg := overLimit(calls, n); msg != "" {
+						t.Errorf("limit %d exceeded at the server: %s", n, msg)
+					}
+				})
 			})
 		}
 	}
@@ -185,12 +193,14 @@ func TestSharedNeverOverLimitAtServer(t *testing.T) {
 // the server, and the check sees it.
 func TestUnsharedLimitersOverLimit(t *testing.T) {
 	t.Parallel()
-	s := sim{callers: 15, requests: 15, connect: func(int) time.Duration { return 0 },
-		serve: func(int) time.Duration { return time.Millisecond }}
-	calls := s.run(t, New(5), New(5), New(5))
-	if msg := overLimit(calls, 5); msg == "" {
-		t.Fatal("no window over the limit found with three unshared budgets")
-	}
+	bubble(t, func(t *testing.T) {
+		s := sim{callers: 15, requests: 15, connect: func(int) time.Duration { return 0 },
+			serve: func(int) time.Duration { return time.Millisecond }}
+		calls := s.run(t, New(5), New(5), New(5))
+		if msg := overLimit(calls, 5); msg == "" {
+			t.Fatal("no window over the limit found with three unshared budgets")
+		}
+	})
 }
 
 // TestSharedLoneCallerBursts: with an empty ledger, the first N requests,
@@ -201,30 +211,32 @@ func TestSharedLoneCallerBursts(t *testing.T) {
 	for _, kind := range ledgerKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			t.Parallel()
-			const n = 5
-			var ledgers []Ledger
-			for _, lg := range kind.make(t, 3) {
-				ledgers = append(ledgers, &countingLedger{Ledger: lg})
-			}
-			ls := sharing(n, ledgers)
-			ctx := context.Background()
-			for i := range n {
-				_, done, err := ls[i%len(ls)].Acquire(ctx)
-				if err != nil {
-					t.Fatal(err)
+			kind.run(t, func(t *testing.T) {
+				const n = 5
+				var ledgers []Ledger
+				for _, lg := range kind.make(t, 3) {
+					ledgers = append(ledgers, &countingLedger{Ledger: lg})
 				}
-				defer done()
-			}
-			var takes int32
-			for _, lg := range ledgers {
-				takes += lg.(*countingLedger).takes.Load()
-			}
-			if takes != n {
-				t.Fatalf("%d asks of the ledger for %d requests, want one each (none waited)", takes, n)
-			}
-			if p, _, err := ls[1].takeShared(ctx, false); err != nil || p != nil {
-				t.Fatalf("request %d took a slot (err %v), want it refused", n+1, err)
-			}
+				ls := sharing(n, ledgers)
+				ctx := context.Background()
+				for i := range n {
+					_, done, err := ls[i%len(ls)].Acquire(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer done()
+				}
+				var takes int32
+				for _, lg := range ledgers {
+					takes += lg.(*countingLedger).takes.Load()
+				}
+				if takes != n {
+					t.Fatalf("%d asks of the ledger for %d requests, want one each (none waited)", takes, n)
+				}
+				if p, _, err := ls[1].takeShared(ctx, false); err != nil || p != nil {
+					t.Fatalf("request %d took a slot (err %v), want it refused", n+1, err)
+				}
+			})
 		})
 	}
 }
@@ -235,27 +247,29 @@ func TestSharedPause(t *testing.T) {
 	for _, kind := range ledgerKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			t.Parallel()
-			ls := sharing(5, kind.make(t, 3))
-			start := time.Now()
-			const pause = 400 * time.Millisecond
-			ls[0].Pause(pause)
-			var wg sync.WaitGroup
-			for _, l := range ls[1:] {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					_, done, err := l.Acquire(context.Background())
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					done()
-					if d := time.Since(start); d < pause {
-						t.Errorf("another Limiter's Acquire returned %v after the pause began, want >= %v", d, pause)
-					}
-				}()
-			}
-			wg.Wait()
+			kind.run(t, func(t *testing.T) {
+				ls := sharing(5, kind.make(t, 3))
+				start := time.Now()
+				const pause = 400 * time.Millisecond
+				ls[0].Pause(pause)
+				var wg sync.WaitGroup
+				for _, l := range ls[1:] {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						_, done, err := l.Acquire(context.Background())
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						done()
+						if d := time.Since(start); d < pause {
+							t.Errorf("another Limiter's Acquire returned %v after the pause began, want >= %v", d, pause)
+						}
+					}()
+				}
+				wg.Wait()
+			})
 		})
 	}
 }
@@ -268,17 +282,19 @@ func TestSharedSlotFreedEarly(t *testing.T) {
 	for _, kind := range ledgerKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			t.Parallel()
-			ls := sharing(1, kind.make(t, 2))
-			s := sim{callers: 1, requests: 1, connect: func(int) time.Duration { return 0 },
-				serve: func(int) time.Duration { return 0 }}
-			first := s.run(t, ls[0])[0]
-			second := s.run(t, ls[1])[0]
-			if gap := second.granted.Sub(first.answered); gap < window {
-				t.Errorf("second request went %v after the first's answer, want >= %v", gap, window)
-			}
-			if gap := second.granted.Sub(first.wrote); gap >= window+DefaultJitter+LedgerMargin {
-				t.Errorf("second request went %v after the first's write, want the slot freed by the answer", gap)
-			}
+			kind.run(t, func(t *testing.T) {
+				ls := sharing(1, kind.make(t, 2))
+				s := sim{callers: 1, requests: 1, connect: func(int) time.Duration { return 0 },
+					serve: func(int) time.Duration { return 0 }}
+				first := s.run(t, ls[0])[0]
+				second := s.run(t, ls[1])[0]
+				if gap := second.granted.Sub(first.answered); gap < window {
+					t.Errorf("second request went %v after the first's answer, want >= %v", gap, window)
+				}
+				if gap := second.granted.Sub(first.wrote); gap >= window+DefaultJitter+LedgerMargin {
+					t.Errorf("second request went %v after the first's write, want the slot freed by the answer", gap)
+				}
+			})
 		})
 	}
 }
@@ -318,16 +334,18 @@ func TestLedgerEnd(t *testing.T) {
 // up is handed back at once, not held for a lease.
 func TestSharedAcquireCancelled(t *testing.T) {
 	t.Parallel()
-	m := &memLedger{latency: 100 * time.Millisecond, held: map[int64]time.Time{}}
-	l := New(5, WithLedger(m))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-	defer cancel()
-	if _, _, err := l.Acquire(ctx); err == nil {
-		t.Fatal("Acquire returned a slot after its context ended")
-	}
-	wait.For(t, 10*time.Second, "the slot to be handed back", func() (bool, string) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		return len(m.held) == 0, fmt.Sprintf("%d slots held", len(m.held))
+	bubble(t, func(t *testing.T) {
+		m := &memLedger{latency: 100 * time.Millisecond, held: map[int64]time.Time{}}
+		l := New(5, WithLedger(m))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		if _, _, err := l.Acquire(ctx); err == nil {
+			t.Fatal("Acquire returned a slot after its context ended")
+		}
+		wait.For(t, 10*time.Second, "the slot to be handed back", func() (bool, string) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return len(m.held) == 0, fmt.Sprintf("%d slots held", len(m.held))
+		})
 	})
 }
