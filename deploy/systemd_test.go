@@ -104,3 +104,36 @@ func TestSystemdUnitExposure(t *testing.T) {
 		t.Errorf("exposure level %.1f, want at most 2.0 (OK)\n%s", level, out)
 	}
 }
+
+// TestSystemdRunHint checks the unit's comment that shows how to run other
+// commands against the service's database: the transient unit must run as
+// the same dynamic user (a DynamicUser without User= is named after its unit,
+// run-uNNN, and cannot open the service's 0600 database) in the same
+// directories with the same environment.
+func TestSystemdRunHint(t *testing.T) {
+	text := shipped(t, "systemd/wpbridge.service")
+	svc := unitSettings(text)
+	user := svc["Service.User"]
+	if user == "" {
+		user = "wpbridge" // DynamicUser's default: the unit's name
+	}
+	hint := map[string]string{}
+	for _, m := range regexp.MustCompile(`-p (\w+)=(\S+)`).FindAllStringSubmatch(text, -1) {
+		hint[m[1]] = m[2]
+	}
+	if len(hint) == 0 {
+		t.Fatal("the unit's comments show no systemd-run command")
+	}
+	want := map[string]string{
+		"DynamicUser":      "yes",
+		"User":             user,
+		"StateDirectory":   svc["Service.StateDirectory"],
+		"WorkingDirectory": svc["Service.WorkingDirectory"],
+		"EnvironmentFile":  svc["Service.EnvironmentFile"],
+	}
+	for k, v := range want {
+		if hint[k] != v {
+			t.Errorf("systemd-run hint: -p %s=%q, want %q", k, hint[k], v)
+		}
+	}
+}

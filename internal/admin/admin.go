@@ -109,6 +109,7 @@ type Handler struct {
 	ttl     time.Duration
 	now     func() time.Time
 	limiter *limiter
+	revoked *revoked
 	pages   pages
 }
 
@@ -139,6 +140,7 @@ func New(opts Options, h History, log logrus.FieldLogger) (*Handler, error) {
 		a.now = time.Now
 	}
 	a.limiter = newLimiter(a.now)
+	a.revoked = newRevoked()
 	return a, nil
 }
 

@@ -45,33 +45,41 @@ func (k keys) tokenOK(presented string) bool {
 	return subtle.ConstantTimeCompare(d[:], k.digest[:]) == 1
 }
 
-// newSession returns a session value: its issue time and an HMAC over it.
+// newSession returns a session value: its issue time, a random id (what
+// sign-out revokes) and an HMAC over both.
 func (k keys) newSession(now time.Time) string {
-	ts := strconv.FormatInt(now.Unix(), 10)
-	return ts + "." + k.sign("session", ts)
+	v := strconv.FormatInt(now.Unix(), 10) + "." + rand.Text()
+	return v + "." + k.sign("session", v)
 }
 
-// sessionOK checks a session value's HMAC and age.
-func (k keys) sessionOK(v string, now time.Time, ttl time.Duration) bool {
-	ts, mac, ok := strings.Cut(v, ".")
-	if !ok || !hmac.Equal([]byte(mac), []byte(k.sign("session", ts))) {
-		return false
+// sessionOK checks a session value's HMAC and age, and returns its id.
+func (k keys) sessionOK(v string, now time.Time, ttl time.Duration) (id string, ok bool) {
+	i := strings.LastIndexByte(v, '.')
+	if i < 0 || !hmac.Equal([]byte(v[i+1:]), []byte(k.sign("session", v[:i]))) {
+		return "", false
+	}
+	ts, id, ok := strings.Cut(v[:i], ".")
+	if !ok || id == "" {
+		return "", false
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return false
+		return "", false
 	}
 	issued := time.Unix(sec, 0)
-	return now.Sub(issued) <= ttl && issued.Sub(now) <= time.Minute
+	return id, now.Sub(issued) <= ttl && issued.Sub(now) <= time.Minute
 }
 
 // csrfFor is the CSRF token of the forms of a session.
 func (k keys) csrfFor(session string) string { return k.sign("csrf", session) }
 
-// session returns the request's valid session value, or "".
+// session returns the request's valid, unrevoked session value, or "".
 func (a *Handler) session(c *gin.Context) string {
 	v, err := c.Cookie(sessionCookie)
-	if err != nil || !a.keys.sessionOK(v, a.now(), a.ttl) {
+	if err != nil {
+		return ""
+	}
+	if id, ok := a.keys.sessionOK(v, a.now(), a.ttl); !ok || a.revoked.has(id) {
 		return ""
 	}
 	return v
@@ -83,9 +91,11 @@ func (a *Handler) secure(c *gin.Context) bool {
 	if c.Request.TLS != nil {
 		return true
 	}
-	if !strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https") {
-		return false
-	}
+	return strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https") && a.trusted(c)
+}
+
+// trusted reports whether the request's peer is one of TRUSTED_PROXIES.
+func (a *Handler) trusted(c *gin.Context) bool {
 	ap, err := netip.ParseAddrPort(c.Request.RemoteAddr)
 	if err != nil {
 		return false
@@ -159,9 +169,22 @@ func (a *Handler) sameOrigin(c *gin.Context) {
 	c.Next()
 }
 
+// limitKey is what failed attempts are counted by: the client's address
+// when it is known (a direct connection, or one through TRUSTED_PROXIES),
+// else one shared key for everything that arrives through a proxy wpbridge
+// was not told to trust (their address is the proxy's, not the client's).
+func (a *Handler) limitKey(c *gin.Context) string {
+	if c.GetHeader("X-Forwarded-For") == "" || a.trusted(c) {
+		return c.ClientIP()
+	}
+	return "untrusted-proxy"
+}
+
 // throttled answers 429 with Retry-After when the client failed too often.
+// It is asked only after a wrong token: a correct one is never blocked, so
+// nobody can lock the owner out by failing from the owner's address.
 func (a *Handler) throttled(c *gin.Context, api bool) bool {
-	wait, blocked := a.limiter.blocked(c.ClientIP())
+	wait, blocked := a.limiter.blocked(a.limitKey(c))
 	if !blocked {
 		return false
 	}
@@ -178,17 +201,17 @@ func (a *Handler) throttled(c *gin.Context, api bool) bool {
 
 // failed records a failed attempt and logs it, never with what was presented.
 func (a *Handler) failed(c *gin.Context, what string) {
-	a.limiter.fail(c.ClientIP())
+	a.limiter.fail(a.limitKey(c))
 	a.log.WithFields(logrus.Fields{"client_ip": c.ClientIP(), "attempt": what}).Warn("admin authentication failed")
 }
 
 // requireBearer guards the JSON API: Authorization: Bearer ADMIN_TOKEN.
 func (a *Handler) requireBearer(c *gin.Context) {
-	if a.throttled(c, true) {
-		return
-	}
 	scheme, tok, _ := strings.Cut(c.GetHeader("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") || !a.keys.tokenOK(strings.TrimSpace(tok)) {
+		if a.throttled(c, true) {
+			return
+		}
 		if tok != "" {
 			a.failed(c, "bearer")
 		}
@@ -201,9 +224,6 @@ func (a *Handler) requireBearer(c *gin.Context) {
 
 // handleSignIn checks the token of the sign-in form and starts a session.
 func (a *Handler) handleSignIn(c *gin.Context) {
-	if a.throttled(c, false) {
-		return
-	}
 	nonce, err := c.Cookie(signinCookie)
 	if err != nil || !hmac.Equal([]byte(c.PostForm(csrfField)), []byte(a.keys.sign("signin", nonce))) {
 		a.log.WithField("client_ip", c.ClientIP()).Warn("admin form refused: bad csrf token")
@@ -211,18 +231,26 @@ func (a *Handler) handleSignIn(c *gin.Context) {
 		return
 	}
 	if !a.keys.tokenOK(c.PostForm("token")) {
+		if a.throttled(c, false) {
+			return
+		}
 		a.failed(c, "sign-in")
 		a.renderSignIn(c, http.StatusUnauthorized, "Wrong token.")
 		return
 	}
-	a.limiter.reset(c.ClientIP())
+	a.limiter.reset(a.limitKey(c))
 	a.setCookie(c, sessionCookie, a.keys.newSession(a.now()), int(a.ttl/time.Second))
 	a.setCookie(c, signinCookie, "", -1)
 	a.log.WithField("client_ip", c.ClientIP()).Info("admin signed in")
 	c.Redirect(http.StatusSeeOther, "/admin/")
 }
 
+// handleSignOut revokes the session on the server (a copy of the cookie
+// stops working too) and deletes the cookie.
 func (a *Handler) handleSignOut(c *gin.Context) {
+	if id, ok := a.keys.sessionOK(c.GetString(sessionCookie), a.now(), a.ttl); ok {
+		a.revoked.add(id, a.now().Add(a.ttl+time.Minute), a.now())
+	}
 	a.setCookie(c, sessionCookie, "", -1)
 	c.Redirect(http.StatusSeeOther, "/admin/")
 }

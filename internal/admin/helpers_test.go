@@ -51,7 +51,7 @@ func newEnv(t *testing.T, opts Options) *env {
 	}
 	e.h = h
 	e.engine = gin.New()
-	if err := e.engine.SetTrustedProxies(nil); err != nil {
+	if err := e.engine.SetTrustedProxies(opts.TrustedProxies); err != nil { // as internal/server does
 		t.Fatal(err)
 	}
 	h.Register(e.engine.Group("/admin"))

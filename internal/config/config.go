@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -263,15 +262,11 @@ func (c *Config) SQLitePath() (path string, ok bool) {
 	return p, true
 }
 
-// RedactedDatabaseURL returns DatabaseURL with any password replaced by
-// "xxxxx", for logs and messages.
+// RedactedDatabaseURL returns DatabaseURL with every password in it
+// replaced by "xxxxx" (see [RedactDSN]), for logs and messages.
 func (c *Config) RedactedDatabaseURL() string {
 	if _, ok := c.SQLitePath(); ok {
 		return c.DatabaseURL
 	}
-	u, err := url.Parse(c.DatabaseURL)
-	if err != nil {
-		return "[unparseable database URL]"
-	}
-	return u.Redacted()
+	return RedactDSN(c.DatabaseURL)
 }

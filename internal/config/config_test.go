@@ -327,3 +327,36 @@ func stripSlices(c Config) Config {
 	c.AccessKeys, c.AllowedRoles, c.FieldMap, c.TrustedProxies = nil, nil, nil, nil
 	return c
 }
+
+func TestRedactDSN(t *testing.T) {
+	for i, tc := range []struct{ in, want string }{
+		{"postgres://u:S3cret@h/db", "postgres://u:xxxxx@h/db"},
+		{"postgres://u@h/db?password=S3cret&sslmode=disable", "postgres://u@h/db?password=xxxxx&sslmode=disable"},
+		{"postgresql://u@h/db?sslpassword=S3cret", "postgresql://u@h/db?sslpassword=xxxxx"},
+		{"postgres://u:S3cret@h/db?PASSWORD=S3cret", "postgres://u:xxxxx@h/db?PASSWORD=xxxxx"},
+		{"host=h user=u password=S3cret dbname=db", "host=h user=u password=xxxxx dbname=db"},
+		{"host=h password = 'S3 cret\\' x' dbname=db", "host=h password=xxxxx dbname=db"},
+		{"host=h PASSWORD=S3cret sslpassword=S3cret", "host=h PASSWORD=xxxxx sslpassword=xxxxx"},
+		{"postgres://u:S3cret@h:bad/db", "[unparseable database URL]"},
+		{"postgres://u@h/db", "postgres://u@h/db"},
+	} {
+		got := RedactDSN(tc.in)
+		if strings.Contains(got, "S3") {
+			t.Errorf("case %d: RedactDSN leaves the password in", i) // never print it
+		} else if got != tc.want {
+			t.Errorf("case %d: RedactDSN = %q, want %q", i, got, tc.want)
+		}
+	}
+}
+
+func TestDatabaseURLErrorHidesKeyValuePassword(t *testing.T) {
+	env := requiredEnv()
+	env["DATABASE_URL"] = "host=db user=u password=S3cret dbname=wpbridge"
+	_, err := load(t, env)
+	if err == nil || strings.Contains(err.Error(), "S3cret") {
+		t.Fatal("Load: want a DATABASE_URL problem that does not show the password") // never print it
+	}
+	if !strings.Contains(err.Error(), "DATABASE_URL") || !strings.Contains(err.Error(), "password=xxxxx") {
+		t.Errorf("Load: err = %v, want DATABASE_URL with the redacted value", err)
+	}
+}

@@ -215,7 +215,7 @@ func (c *Config) checkDatabaseURL(p *problems) {
 		}
 		return
 	}
-	p.add("DATABASE_URL", "must be sqlite:PATH (like sqlite:wpbridge.db) or postgres://USER:PASSWORD@HOST/DB%s", got(c.DatabaseURL))
+	p.add("DATABASE_URL", "must be sqlite:PATH (like sqlite:wpbridge.db) or postgres://USER:PASSWORD@HOST/DB%s", got(RedactDSN(c.DatabaseURL)))
 }
 
 func (c *Config) checkAllowedRoles(p *problems) {
