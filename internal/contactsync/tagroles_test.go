@@ -117,3 +117,28 @@ func TestSyncer_FireHooks(t *testing.T) {
 		t.Errorf("result %+v: an unchanged round still says so", res)
 	}
 }
+
+// TestFireHooks_RequestsPerRound: with FireHooks (production) a new
+// contact's add is still one lookup, and every later round of a contact
+// seen before, changed or not, one conditional update.
+func TestFireHooks_RequestsPerRound(t *testing.T) {
+	p := testPolicy()
+	p.FireHooks = true
+	e := newEnv(p, ann())
+	e.s.Seen = NewSeen(100)
+	mustRun(t, e.s, Request{ContactID: "42", Action: ActionAdd, HasTags: true, Tags: []string{"VIP"}})
+	if want := []string{"Lookup", "FindByMeta", "FindByEmail", "Create"}; !slices.Equal(e.wp.calls, want) {
+		t.Errorf("add: WordPress calls %v, want one lookup", e.wp.calls)
+	}
+	for _, req := range []Request{
+		{ContactID: "42", Action: ActionUpdateTags, HasTags: true, Tags: []string{"VIP"}}, // unchanged
+		{ContactID: "42", Action: ActionUpdateTags, HasTags: true, Tags: []string{"VIP", "Gold"}},
+		{ContactID: "42", Action: ActionUpdate, HasTags: true, Tags: []string{"VIP", "Gold"}},
+	} {
+		e.wp.calls = nil
+		mustRun(t, e.s, req)
+		if !slices.Equal(e.wp.calls, []string{"Update"}) {
+			t.Errorf("%s %v: WordPress calls %v, want one conditional update", req.Action, req.Tags, e.wp.calls)
+		}
+	}
+}
