@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# wordpress.sh start|stop|env — a throwaway WordPress 6.1 (Debian packages + MariaDB) for tests.
+# wordpress.sh start|stop|env|fetch [VERSION] — a throwaway WordPress (Debian packages + MariaDB) for tests.
 #
-#   WPBRIDGE_WP_HOME  state dir (default /tmp/wpbridge-wp); everything lives here, `stop` removes it
-#   WPBRIDGE_WP_PORT  HTTP port on 127.0.0.1 (default 8089)
+#   WPBRIDGE_WP_HOME     state dir (default /tmp/wpbridge-wp); everything lives here, `stop` removes it
+#   WPBRIDGE_WP_PORT     HTTP port on 127.0.0.1 (default 8089)
+#   WPBRIDGE_WP_VERSION  6.1 (default: Debian 12's installed `wordpress` package) or 6.8 (Debian 13's
+#                        package, downloaded with apt and unpacked without installing it; also the
+#                        optional VERSION argument of start and fetch)
+#   WPBRIDGE_WP_CACHE    where the unpacked 6.8 tree is kept between runs (default /var/cache/wpbridge-wp68)
+#
+# `fetch 6.8` only downloads and unpacks the 6.8 tree (start does it when missing).
 #
 # `start` installs the packages when missing (apt, as root), starts MariaDB on a private socket and
 # `php -S` on 127.0.0.1, installs WordPress with the CLI, and writes $WPBRIDGE_WP_HOME/env:
 # WP_URL, WP_USERNAME, WP_APP_PASSWORD, WPTEST_AUTHOR_USERNAME, WPTEST_AUTHOR_APP_PASSWORD,
-# WPTEST_MAIL_LOG, WPTEST_DB_SOCKET. Application passwords only ever go into that file.
+# WPTEST_MAIL_LOG, WPTEST_HOOK_DIR, WPTEST_WP_VERSION, WPTEST_DB_SOCKET. Application passwords only ever go into that file.
 # See shared/reference/wordpress.md for the why of each step.
 set -euo pipefail
 
@@ -16,6 +22,9 @@ PORT=${WPBRIDGE_WP_PORT:-8089}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 URL="http://127.0.0.1:$PORT"
 PACKAGES=(wordpress mariadb-server php-cli php-mysql procps)
+
+VERSION=${WPBRIDGE_WP_VERSION:-6.1}
+CACHE=${WPBRIDGE_WP_CACHE:-/var/cache/wpbridge-wp68}
 
 SCRIPT=wordpress.sh
 # shellcheck source=lib.sh
@@ -53,6 +62,43 @@ install_packages() {
 		"${PACKAGES[@]}"; } >"/tmp/wpbridge-apt.log" 2>&1 || rc=$?
 	[ "$created" -eq 1 ] && rm -f /usr/sbin/policy-rc.d
 	[ "$rc" -eq 0 ] || die "apt-get failed" /tmp/wpbridge-apt.log
+}
+
+# fetch_68: Debian 13's wordpress package, unpacked into $CACHE/root (reference/wordpress.md §7).
+# A trixie source at pin priority 100, used only for this one download: nothing installed ever
+# comes from trixie. The sources file and the pin are written once and left in place.
+fetch_68() {
+	local tree="$CACHE/root/usr/share/wordpress"
+	[ -f "$tree/wp-includes/version.php" ] && return 0
+	[ "$(id -u)" -eq 0 ] || die "WordPress 6.8 is not unpacked in $CACHE; run as root once: $0 fetch 6.8"
+	local uri src=/etc/apt/sources.list.d/trixie-wp.sources
+	if [ ! -f "$src" ]; then
+		uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+		[ -n "$uri" ] || uri=http://deb.debian.org/debian
+		printf 'Types: deb\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" >"$src"
+		printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' >/etc/apt/preferences.d/trixie-wp
+	fi
+	log "downloading Debian 13's wordpress package (6.8) into $CACHE"
+	rm -rf "$CACHE.tmp"
+	mkdir -p "$CACHE.tmp"
+	{ apt-get update -q -o Dir::Etc::sourcelist="$src" -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 &&
+		(cd "$CACHE.tmp" && apt-get download -q wordpress/trixie) &&
+		dpkg -x "$CACHE.tmp"/wordpress_*.deb "$CACHE.tmp/root"; } >/tmp/wpbridge-apt-68.log 2>&1 ||
+		die "downloading WordPress 6.8 failed" /tmp/wpbridge-apt-68.log
+	grep -q "wp_version = '6\.8" "$CACHE.tmp/root/usr/share/wordpress/wp-includes/version.php" ||
+		die "the trixie package is not WordPress 6.8" "$CACHE.tmp/root/usr/share/wordpress/wp-includes/version.php"
+	rm -f "$CACHE.tmp"/wordpress_*.deb
+	rm -rf "$CACHE"
+	mv "$CACHE.tmp" "$CACHE"
+}
+
+# wp_tree: the WordPress tree of $VERSION to copy.
+wp_tree() {
+	case "$VERSION" in
+	6.1) echo /usr/share/wordpress ;;
+	6.8) echo "$CACHE/root/usr/share/wordpress" ;;
+	*) die "unknown WordPress version $VERSION (6.1 or 6.8)" ;;
+	esac
 }
 
 do_stop() {
@@ -106,6 +152,7 @@ define('AUTOMATIC_UPDATER_DISABLED', true);
 define('WP_AUTO_UPDATE_CORE', false);
 define('WP_HTTP_BLOCK_EXTERNAL', true);
 define('WPBRIDGE_TEST_MAIL_LOG', '$H/mail.jsonl');
+define('WPBRIDGE_TEST_HOOK_DIR', '$H/hooks');
 if (!defined('ABSPATH')) {
 	define('ABSPATH', __DIR__ . '/');
 }
@@ -185,18 +232,27 @@ do_start() {
 		die "creating the database failed" "$H/mysqld.err"
 
 	# WordPress tree (a copy: symlinks would make Debian's config load again).
-	cp -a /usr/share/wordpress "$H/wp"
+	local tree
+	tree=$(wp_tree)
+	cp -a "$tree" "$H/wp"
 	rm -f "$H/wp/wp-config.php" "$H/wp/.htaccess"
-	# Debian links wp-content into /var/lib/wordpress; use a private one.
+	# Debian links wp-content into /var/lib/wordpress; use a private one. The unpacked 6.8
+	# package's absolute link would reach the installed 6.1's: take the package's own.
 	if [ -L "$H/wp/wp-content" ]; then
 		local src
-		src=$(readlink -f "$H/wp/wp-content")
+		src=$(readlink "$H/wp/wp-content")
+		case "$tree" in
+		"$CACHE"/*) [ "${src#/}" != "$src" ] && src="$CACHE/root$src" ;;
+		esac
+		src=$(readlink -f "$src")
 		rm "$H/wp/wp-content"
 		cp -a "$src" "$H/wp/wp-content"
 	fi
 	mkdir -p "$H/wp/wp-content/mu-plugins"
 	cp "$ROOT/wordpress/plugin/wpbridge.php" "$H/wp/wp-content/mu-plugins/wpbridge.php"
 	cp "$ROOT/scripts/wp/wpbridge-test-mail.php" "$H/wp/wp-content/mu-plugins/wpbridge-test-mail.php"
+	cp "$ROOT/scripts/wp/wpbridge-test-hooks.php" "$H/wp/wp-content/mu-plugins/wpbridge-test-hooks.php"
+	mkdir -p "$H/hooks"
 	write_config
 	write_installer
 	: >"$H/mail.jsonl"
@@ -216,6 +272,8 @@ do_start() {
 	local app_pass author_app_pass
 	app_pass=$(sed -n 's/^WP_APP_PASSWORD=//p' "$H/secrets")
 	author_app_pass=$(sed -n 's/^WPTEST_AUTHOR_APP_PASSWORD=//p' "$H/secrets")
+	local version
+	version=$(sed -n 's/^WPTEST_WP_VERSION=//p' "$H/secrets")
 	for ((i = 0; ; i++)); do
 		if WPB_AUTH="admin:$app_pass" WPB_URL="$URL/wp-json/wp/v2/users/me" php -r '
 			$ctx = stream_context_create(array("http" => array("ignore_errors" => true, "timeout" => 2,
@@ -239,24 +297,33 @@ WP_APP_PASSWORD=$app_pass
 WPTEST_AUTHOR_USERNAME=author1
 WPTEST_AUTHOR_APP_PASSWORD=$author_app_pass
 WPTEST_MAIL_LOG=$H/mail.jsonl
+WPTEST_HOOK_DIR=$H/hooks
+WPTEST_WP_VERSION=$version
 WPTEST_DB_SOCKET=$H/mysqld.sock
 EOF
 	)
-	local version
-	version=$(sed -n 's/^WPTEST_WP_VERSION=//p' "$H/secrets")
 	rm -f "$H/secrets"
 	log "WordPress $version ready at $URL; env file: $H/env"
 }
 
+[ -n "${2:-}" ] && VERSION=$2
 case "${1:-}" in
-start) do_start ;;
+start)
+	[ "$VERSION" = 6.8 ] && fetch_68
+	wp_tree >/dev/null
+	do_start
+	;;
+fetch)
+	[ "$VERSION" = 6.8 ] && fetch_68
+	log "WordPress $VERSION tree: $(wp_tree)"
+	;;
 stop) do_stop ;;
 env)
 	[ -f "$H/env" ] || die "$H/env not found (run: $0 start)"
 	cat "$H/env"
 	;;
 *)
-	echo "usage: $0 start|stop|env" >&2
+	echo "usage: $0 start|stop|env|fetch [6.1|6.8]" >&2
 	exit 2
 	;;
 esac

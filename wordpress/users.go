@@ -48,6 +48,9 @@ type User struct {
 	// (wpbridge_state): send it as UserRequest.IfState to write only while
 	// the user is unchanged. Empty without the plugin.
 	State string
+	// Warnings are the errors of WordPress listeners of the actions the
+	// write fired (UserRequest.Hooks), as the companion plugin caught them.
+	Warnings []string
 }
 
 // GrantedCapabilities returns, sorted, the capabilities granted to the user
@@ -109,11 +112,25 @@ type UserRequest struct {
 	// IfState (Update only) is a User.State: the companion plugin then
 	// writes nothing and answers ErrStale when the user has changed since.
 	IfState string
+	// Hooks, when set, has the companion plugin (1.2) fire WordPress's
+	// actions for this write once it is saved (WP Fusion's wpf_* and
+	// wpbridge's own), and apply Roles as a difference through WP_User's
+	// role methods. Listeners that fail are reported in User.Warnings.
+	Hooks *Hooks
+}
+
+// Hooks describes the round behind a write, for the actions the companion
+// plugin fires (body field wpbridge_hooks).
+type Hooks struct {
+	Action    string            // add, update, update_tags, remove_access, password_reset
+	ContactID string            // the ActiveCampaign contact id, passed to wpbridge_* actions
+	TagsKey   string            // the tags meta key: when Meta holds it, the tag actions fire
+	Meta      map[string]string // the values loaded from the contact (no password): wpf_user_* $meta
 }
 
 // reservedFields are the body keys UserRequest sets from Roles, Meta and
 // SendNotification; Fields may not name them.
-var reservedFields = []string{"roles", "meta", "wpbridge_meta", "send_user_notification", "wpbridge_if_state"}
+var reservedFields = []string{"roles", "meta", "wpbridge_meta", "send_user_notification", "wpbridge_if_state", "wpbridge_hooks"}
 
 func (r UserRequest) body() (map[string]any, error) {
 	b := map[string]any{}
@@ -140,6 +157,13 @@ func (r UserRequest) body() (map[string]any, error) {
 	}
 	if r.IfState != "" {
 		b["wpbridge_if_state"] = r.IfState
+	}
+	if h := r.Hooks; h != nil {
+		meta := h.Meta
+		if meta == nil {
+			meta = map[string]string{}
+		}
+		b["wpbridge_hooks"] = map[string]any{"action": h.Action, "contact_id": h.ContactID, "tags_key": h.TagsKey, "meta": meta}
 	}
 	return b, nil
 }
@@ -179,6 +203,7 @@ type wireUser struct {
 	ExtraCaps   capabilities      `json:"extra_capabilities"`
 	Caps        capabilities      `json:"capabilities"`
 	State       string            `json:"wpbridge_state"`
+	Warnings    []string          `json:"wpbridge_warnings"`
 	Fields      map[string]string `json:"-"` // every string field by name
 }
 
@@ -234,6 +259,7 @@ func (w *wireUser) user() *User {
 		ID: w.ID, Username: w.Username, Email: w.Email, FirstName: w.FirstName, LastName: w.LastName,
 		Name: w.Name, Nickname: w.Nickname, Description: w.Description, URL: w.URL, Roles: w.Roles,
 		Fields: w.Fields, ExtraCapabilities: w.ExtraCaps, Capabilities: w.Caps, State: w.State,
+		Warnings: w.Warnings,
 	}
 	var raw map[string]any
 	if len(w.Meta) > 0 && json.Unmarshal(w.Meta, &raw) == nil {
@@ -427,24 +453,37 @@ func (s *UsersService) write(ctx context.Context, route string, req UserRequest)
 // Delete deletes a user for good (DELETE /wp/v2/users/{id}?force=true), giving
 // their content to reassign (0: delete their content too).
 func (s *UsersService) Delete(ctx context.Context, id, reassign int64) error {
+	_, err := s.DeleteForContact(ctx, id, reassign, "")
+	return err
+}
+
+// DeleteForContact is Delete for the user linked to an ActiveCampaign
+// contact: with contactID set, the companion plugin (1.2) fires
+// wpbridge_user_deleted(id, contactID) once the user is deleted, and
+// warnings are the errors its listeners threw.
+func (s *UsersService) DeleteForContact(ctx context.Context, id, reassign int64, contactID string) (warnings []string, err error) {
 	if id <= 0 || reassign < 0 {
-		return invalidf("user id %d, reassign %d", id, reassign)
+		return nil, invalidf("user id %d, reassign %d", id, reassign)
 	}
 	q := url.Values{"force": {"true"}, "reassign": {"false"}}
 	if reassign > 0 {
 		q.Set("reassign", strconv.FormatInt(reassign, 10))
 	}
+	if contactID != "" {
+		q.Set("wpbridge_contact", contactID)
+	}
 	var out struct {
-		Deleted bool `json:"deleted"`
+		Deleted  bool     `json:"deleted"`
+		Warnings []string `json:"wpbridge_warnings"`
 	}
 	r := request{method: http.MethodDelete, route: userRoute(id), query: q}
 	if _, err := s.c.do(ctx, r, &out); err != nil {
-		return err
+		return nil, err
 	}
 	if !out.Deleted {
-		return &Error{Code: CodeInvalidResponse, Message: "user not deleted", Method: r.method, Path: r.route}
+		return nil, &Error{Code: CodeInvalidResponse, Message: "user not deleted", Method: r.method, Path: r.route}
 	}
-	return nil
+	return out.Warnings, nil
 }
 
 // List returns one page of users ordered by id (GET /wp/v2/users) and the total

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/wordpress"
@@ -78,7 +79,7 @@ var foundBy = map[wordpress.Found]contactsync.FoundBy{
 // user and compares (a write of nothing would still run WordPress's
 // profile_update hooks).
 func (s *Users) Update(ctx context.Context, u *contactsync.User, ch contactsync.Change) (*contactsync.User, error) {
-	if ch.IsEmpty() {
+	if ch.IsEmpty() && ch.Hooks == nil {
 		return s.check(ctx, u)
 	}
 	req, err := toRequest(ch)
@@ -114,12 +115,15 @@ func (s *Users) check(ctx context.Context, u *contactsync.User) (*contactsync.Us
 	return toUser(got), nil
 }
 
-// Delete deletes user id, its content given to user reassign.
-func (s *Users) Delete(ctx context.Context, id, reassign int64) error {
-	if err := s.WP.Users.Delete(ctx, id, reassign); err != nil {
-		return notFound(err, wordpress.ErrNotFound, contactsync.ErrUserNotFound)
+// Delete deletes user id, its content given to user reassign; WordPress
+// fires wpbridge_user_deleted(id, contactID) and warnings are what its
+// listeners threw.
+func (s *Users) Delete(ctx context.Context, id, reassign int64, contactID string) ([]string, error) {
+	warnings, err := s.WP.Users.DeleteForContact(ctx, id, reassign, contactID)
+	if err != nil {
+		return nil, notFound(err, wordpress.ErrNotFound, contactsync.ErrUserNotFound)
 	}
-	return nil
+	return warnings, nil
 }
 
 // Self loads the user the WordPress client acts as (WP_USERNAME).
@@ -183,7 +187,8 @@ func toUser(u *wordpress.User) *contactsync.User {
 			fields[target] = v
 		}
 	}
-	cu := &contactsync.User{ID: u.ID, Login: fields["user_login"], Email: fields["user_email"], Roles: u.Roles, Meta: u.Meta, Fields: fields, State: u.State}
+	cu := &contactsync.User{ID: u.ID, Login: fields["user_login"], Email: fields["user_email"], Roles: u.Roles, Meta: u.Meta, Fields: fields, State: u.State,
+		Warnings: u.Warnings}
 	setCapabilities(cu, u)
 	return cu
 }
@@ -214,6 +219,19 @@ func toRequest(ch contactsync.Change) (wordpress.UserRequest, error) {
 			return wordpress.UserRequest{}, contactsync.Permanent(fmt.Errorf("user field %s has no WordPress REST field", target))
 		}
 		req.Fields[name] = v
+	}
+	if h := ch.Hooks; h != nil {
+		req.Hooks = &wordpress.Hooks{Action: string(h.Action), ContactID: h.ContactID, TagsKey: h.TagsKey, Meta: h.Meta}
+		if _, ok := ch.Meta[h.TagsKey]; h.WriteTags && !ok {
+			req.Meta = maps.Clone(ch.Meta)
+			if req.Meta == nil {
+				req.Meta = map[string]any{}
+			}
+			req.Meta[h.TagsKey] = nil // none: the key is deleted (a no-op when unset), and WordPress still hears it
+			if len(h.Tags) > 0 {
+				req.Meta[h.TagsKey] = h.Tags
+			}
+		}
 	}
 	return req, nil
 }

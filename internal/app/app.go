@@ -111,6 +111,7 @@ func Policy(cfg *config.Config) contactsync.Policy {
 		PasswordLength: cfg.PasswordLength, ReturnPasswordField: cfg.ReturnPasswordField,
 		ReturnLinkField: cfg.ReturnLinkField, SiteURL: cfg.WPURL,
 		FieldMap: cfg.FieldMap, TagsMetaKey: cfg.TagsMetaKey, ContactIDMetaKey: cfg.ContactIDMetaKey,
+		TagRoles: cfg.TagRoles, FireHooks: true,
 	}
 }
 

@@ -95,6 +95,7 @@ func Check(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, w
 	r.wordPress(ctx, cfg, wp)
 	if acOK {
 		r.fields(ctx, ac, fieldRefs(cfg))
+		r.tags(ctx, ac, cfg.TagRoles.Tags())
 	}
 	return r
 }
@@ -181,6 +182,7 @@ func (r *results) site(cfg *config.Config, st *wordpress.Status) {
 		}
 	}
 	roles := append([]string{cfg.DefaultRole}, cfg.AllowedRoles...)
+	roles = append(roles, cfg.TagRoles.Roles()...)
 	slices.Sort(roles)
 	for _, role := range slices.Compact(roles) {
 		r.role(role, st)
@@ -191,7 +193,7 @@ func (r *results) site(cfg *config.Config, st *wordpress.Status) {
 // capability (a webhook would hand it out).
 func (r *results) role(role string, st *wordpress.Status) {
 	if _, ok := st.Roles[role]; !ok {
-		r.add(false, "role "+role, "does not exist in WordPress (roles: %s): fix DEFAULT_ROLE/ALLOWED_ROLES or create the role", strings.Join(slices.Sorted(maps.Keys(st.Roles)), ", "))
+		r.add(false, "role "+role, "does not exist in WordPress (roles: %s): fix DEFAULT_ROLE/ALLOWED_ROLES/TAG_ROLES or create the role", strings.Join(slices.Sorted(maps.Keys(st.Roles)), ", "))
 		return
 	}
 	if st.RoleAdminCapabilities == nil {
@@ -202,7 +204,7 @@ func (r *results) role(role string, st *wordpress.Status) {
 		if len(caps) == 0 {
 			caps = []string{"everything"}
 		}
-		r.add(false, "role "+role, "holds admin-level capabilities (%s): a webhook must never hand it out; remove it from DEFAULT_ROLE/ALLOWED_ROLES or take those capabilities from the role", strings.Join(caps, ", "))
+		r.add(false, "role "+role, "holds admin-level capabilities (%s): a webhook must never hand it out; remove it from DEFAULT_ROLE/ALLOWED_ROLES/TAG_ROLES or take those capabilities from the role", strings.Join(caps, ", "))
 		return
 	}
 	r.add(true, "role "+role, "exists and holds no admin-level capability")
@@ -243,6 +245,21 @@ func (r *results) fields(ctx context.Context, ac *activecampaign.Client, refs []
 			r.add(false, f.what, "cannot list ActiveCampaign fields: %v: run the check again; if it persists, check AC_API_KEY's permissions", err)
 		default:
 			r.add(true, f.what, "field %s exists (%q, id %s)", f.ref, field.Title, field.ID)
+		}
+	}
+}
+
+// tags checks that each tag TAG_ROLES names exists in ActiveCampaign.
+func (r *results) tags(ctx context.Context, ac *activecampaign.Client, names []string) {
+	for _, name := range names {
+		tag, err := ac.Tags.Find(ctx, name)
+		switch {
+		case errors.Is(err, activecampaign.ErrNotFound):
+			r.add(false, "TAG_ROLES tag "+name, "ActiveCampaign has no tag %q: create it or fix TAG_ROLES", name)
+		case err != nil:
+			r.add(false, "TAG_ROLES tag "+name, "cannot search ActiveCampaign's tags: %v: run the check again", err)
+		default:
+			r.add(true, "TAG_ROLES tag "+name, "exists (id %s)", tag.ID)
 		}
 	}
 }

@@ -370,3 +370,28 @@ func TestShortAccessKeyWarns(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckTagRoles: every role TAG_ROLES names must exist in WordPress and
+// every tag in ActiveCampaign.
+func TestCheckTagRoles(t *testing.T) {
+	f := newFixture(t)
+	f.ac.AddTag("Gold member")
+	env := maps.Clone(f.env)
+	env["TAG_ROLES"] = "Gold member=customer,Nope=ghost"
+	ok, out, _ := run(t, env)
+	if ok {
+		t.Fatalf("Run = true:\n%s", out)
+	}
+	fails := strings.Join(failLines(out), "\n")
+	for _, w := range []string{"role ghost: does not exist", "TAG_ROLES tag Nope: ActiveCampaign has no tag \"Nope\""} {
+		if !strings.Contains(fails, w) {
+			t.Errorf("FAIL lines lack %q:\n%s", w, out)
+		}
+	}
+	if n := len(failLines(out)); n != 2 {
+		t.Errorf("%d FAIL lines, want 2:\n%s", n, out)
+	}
+	if !strings.Contains(out, "ok    TAG_ROLES tag Gold member: exists") {
+		t.Errorf("the existing tag is not reported ok:\n%s", out)
+	}
+}

@@ -59,6 +59,8 @@ type Config struct {
 	ReturnLinkField string `env:"RETURN_LINK_FIELD"`
 	// FieldMap maps AC contact fields to WordPress user fields and meta.
 	FieldMap FieldMap `env:"FIELD_MAP, default=first_name=firstName,last_name=lastName"`
+	// TagRoles are the tag-managed roles: "AC tag=role" pairs (TAG_ROLES).
+	TagRoles TagRoles `env:"TAG_ROLES"`
 	// TagsMetaKey is the user meta holding the contact's tag names.
 	TagsMetaKey string `env:"TAGS_META_KEY, default=activecampaign_tags"`
 	// ContactIDMetaKey is the user meta holding the AC contact id.
@@ -209,6 +211,12 @@ func preparse(key, v string) (string, error) {
 		return d.String(), nil
 	case "FIELD_MAP":
 		m, err := ParseFieldMap(v)
+		if err != nil {
+			return "", err
+		}
+		return m.String(), nil
+	case "TAG_ROLES":
+		m, err := ParseTagRoles(v)
 		if err != nil {
 			return "", err
 		}

@@ -53,6 +53,7 @@ func (c *Config) problems() []error {
 	}
 	c.checkDefaultRole(&p)
 	c.checkAllowedRoles(&p)
+	c.checkTagRoles(&p)
 	c.checkNewUsers(&p)
 	p = append(p, c.FieldMap.validate()...)
 	c.checkMetaKeys(&p)

@@ -110,6 +110,16 @@ func TestLoad_Variables(t *testing.T) {
 		{"field map tags key", "FIELD_MAP", "activecampaign_tags=email", nil, `FIELD_MAP: target "activecampaign_tags" is also TAGS_META_KEY`},
 		{"field map contact key", "FIELD_MAP", "activecampaign_contact_id=field:1", nil, `FIELD_MAP: target "activecampaign_contact_id" is also CONTACT_ID_META_KEY`},
 
+		// TAG_ROLES
+		{"tag roles", "TAG_ROLES", "Gold member=gold, Gold annual = gold,Course=buyer=student", func(c *Config) bool {
+			return slices.Equal(c.TagRoles, TagRoles{{Tag: "Gold member", Role: "gold"}, {Tag: "Gold annual", Role: "gold"}, {Tag: "Course=buyer", Role: "student"}})
+		}, ""},
+		{"tag roles bad", "TAG_ROLES", "Gold", nil, `TAG_ROLES: entry 1 "Gold" must look like AC tag=role`},
+		{"tag roles bad role", "TAG_ROLES", "Gold=Gold Member", nil, `TAG_ROLES: entry 1: role "Gold Member" must be a WordPress role slug`},
+		{"tag roles twice", "TAG_ROLES", "Gold=a,gold=b", nil, `TAG_ROLES: tag "gold" appears twice`},
+		{"tag roles default role", "TAG_ROLES", "Gold=subscriber", nil, "TAG_ROLES: maps a tag to subscriber, which is DEFAULT_ROLE"},
+		{"tag roles administrator", "TAG_ROLES", "Boss=administrator", nil, "TAG_ROLES: administrator can never be assigned"},
+
 		// TAGS_META_KEY, CONTACT_ID_META_KEY
 		{"tags key", "TAGS_META_KEY", "wpf_tags", func(c *Config) bool { return c.TagsMetaKey == "wpf_tags" }, ""},
 		{"tags key underscore", "TAGS_META_KEY", "_tags", nil, `TAGS_META_KEY: a meta key must not start with _ (WordPress keeps those private) (got "_tags")`},

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 func (s *Syncer) add(ctx context.Context, req Request) (Result, error) {
@@ -209,6 +210,15 @@ func (s *Syncer) planCreate(ctx context.Context, c *Contact, req Request) (*crea
 		}
 	}
 	p.user = s.newUser(c, req, values, tags, p.role, p.password)
+	roles, tw, err := s.newUserRoles(ctx, p.role, tags)
+	if err != nil {
+		return nil, err
+	}
+	p.user.Roles = roles
+	if len(tw) > 0 {
+		p.warning = strings.TrimPrefix(p.warning+"; "+strings.Join(tw, "; "), "; ")
+	}
+	s.setHooks(&p.user.Change, req.Action, c.ID, tags, values)
 	login, err := s.Policy.baseLogin(s.rand(), c, values["user_login"])
 	if err != nil {
 		return nil, err
@@ -237,10 +247,11 @@ func (s *Syncer) unplan(ctx context.Context, contactID string, p *createPlan) er
 func (s *Syncer) created(ctx context.Context, c *Contact, req Request, p *createPlan, u *User) (Result, error) {
 	s.Seen.put(c.ID, u)
 	res := Result{Status: StatusDone, UserID: u.ID, Created: true, Changes: []string{"created"},
-		Message: fmt.Sprintf("created user %d with role %s", u.ID, p.role)}
+		Message: fmt.Sprintf("created user %d with role %s", u.ID, strings.Join(p.user.Roles, ", "))}
 	if p.warning != "" {
 		res.Warnings = []string{p.warning}
 	}
+	listenerWarnings(&res, u)
 	if req.SendNotification {
 		res.Changes = append(res.Changes, "notification_sent")
 	}

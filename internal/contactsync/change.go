@@ -71,7 +71,7 @@ func (s *Syncer) setTags(ch *Change, u *User, tags []string) {
 // still checks with WordPress that the user is as remembered.
 func (s *Syncer) apply(ctx context.Context, contactID string, u *User, ch Change, warnings []string) (Result, error) {
 	res := Result{Status: StatusDone, UserID: u.ID, Warnings: warnings}
-	if ch.IsEmpty() && !u.cached {
+	if ch.IsEmpty() && !u.cached && ch.Hooks == nil {
 		s.Seen.put(contactID, u)
 		res.Message = fmt.Sprintf("user %d already up to date", u.ID)
 		return res, nil
@@ -86,10 +86,11 @@ func (s *Syncer) apply(ctx context.Context, contactID string, u *User, ch Change
 	s.Seen.put(contactID, written)
 	if ch.IsEmpty() {
 		res.Message = fmt.Sprintf("user %d already up to date", u.ID)
-		return res, nil
+	} else {
+		res.Changes = describe(ch, s.Policy.TagsMetaKey)
+		res.Message = fmt.Sprintf("updated user %d: %s", u.ID, strings.Join(res.Changes, ", "))
 	}
-	res.Changes = describe(ch, s.Policy.TagsMetaKey)
-	res.Message = fmt.Sprintf("updated user %d: %s", u.ID, strings.Join(res.Changes, ", "))
+	listenerWarnings(&res, written)
 	return res, nil
 }
 

@@ -250,7 +250,7 @@ func (f *fakeUsers) Update(_ context.Context, in *User, ch Change) (*User, error
 	if in.State != "" && f.out(u).State != in.State {
 		return nil, ErrStale
 	}
-	if ch.IsEmpty() {
+	if ch.IsEmpty() && ch.Hooks == nil { // the adapter only reads the user then
 		return f.out(u), nil
 	}
 	f.updates = append(f.updates, userUpdate{id, ch})
@@ -263,18 +263,18 @@ func (f *fakeUsers) Update(_ context.Context, in *User, ch Change) (*User, error
 	return f.out(u), nil
 }
 
-func (f *fakeUsers) Delete(_ context.Context, id, reassign int64) error {
+func (f *fakeUsers) Delete(_ context.Context, id, reassign int64, _ string) ([]string, error) {
 	if err := f.enter("Delete"); err != nil {
-		return err
+		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.users[id]; !ok || id == reassign {
-		return ErrUserNotFound
+		return nil, ErrUserNotFound
 	}
 	delete(f.users, id)
 	f.deleted = append(f.deleted, [2]int64{id, reassign})
-	return nil
+	return nil, nil
 }
 
 // Self is user 1, the admin wpbridge acts as.

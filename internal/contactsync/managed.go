@@ -88,6 +88,8 @@ func (s *Syncer) setRole(ctx context.Context, ch *Change, u *User, role string) 
 	switch {
 	case role == "":
 		return "", nil
+	case s.Policy.tagManaged(role):
+		return tagManagedWarning(role), nil
 	case !s.Policy.allows(role):
 		return fmt.Sprintf("role %q is not in ALLOWED_ROLES, not applied", role), nil
 	case slices.Equal(u.Roles, []string{role}):

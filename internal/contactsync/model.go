@@ -28,6 +28,9 @@ type User struct {
 	// CapsUnknown: WordPress did not report the user's capabilities, so
 	// ExtraCaps and AdminCaps say nothing; such a user is not managed.
 	CapsUnknown bool
+	// Warnings are the errors WordPress listeners of the actions fired by
+	// the write that returned this user reported (see Hooks).
+	Warnings []string
 }
 
 // Change is a set of writes to one user; empty parts are left alone.
@@ -36,6 +39,9 @@ type Change struct {
 	Roles            []string          // replaces all roles when non-nil
 	Meta             map[string]any    // string, []string, or nil to delete
 	SendNotification bool
+	// Hooks, when set, has WordPress fire its actions for the write (it is
+	// no write itself: IsEmpty ignores it).
+	Hooks *Hooks
 }
 
 // IsEmpty reports whether c writes nothing.
@@ -47,4 +53,17 @@ func (c Change) IsEmpty() bool {
 type NewUser struct {
 	Login string
 	Change
+}
+
+// Hooks describes the round behind a write, so that WordPress fires its
+// actions for it (the companion plugin's wpf_* and wpbridge_* actions).
+type Hooks struct {
+	Action    Action
+	ContactID string
+	TagsKey   string
+	// Tags, with WriteTags, are the contact's tags: written even when the
+	// change leaves them alone, so that WordPress hears them (wpf_tags_modified).
+	Tags      []string
+	WriteTags bool
+	Meta      map[string]string // the values loaded from the contact, no password
 }

@@ -45,6 +45,13 @@ type Policy struct {
 	FieldMap            []Mapping
 	TagsMetaKey         string
 	ContactIDMetaKey    string
+	// TagRoles are the tag-managed roles (TAG_ROLES): a managed user holds
+	// exactly those whose tag its contact holds (tagroles.go).
+	TagRoles []TagRole
+	// FireHooks: WordPress fires actions for each write (companion plugin
+	// 1.2: WP Fusion's wpf_tags_modified and the like), so every round that
+	// handles a user's tags writes them, also unchanged, as WP Fusion does.
+	FireHooks bool
 }
 
 // allows reports whether the configuration lets a webhook assign role. A role
@@ -54,7 +61,7 @@ func (p *Policy) allows(role string) bool {
 	if role == "" || role == "administrator" {
 		return false
 	}
-	return role == p.DefaultRole || slices.Contains(p.AllowedRoles, role)
+	return role == p.DefaultRole || slices.Contains(p.AllowedRoles, role) || p.tagManaged(role)
 }
 
 // chooseRole picks the role for a new user: the mapped AC role, else the URL
@@ -68,6 +75,9 @@ func (p *Policy) chooseRole(mapped, requested string) (role, warning string) {
 	want = roleSlug(want)
 	if want == "" {
 		return p.DefaultRole, ""
+	}
+	if p.tagManaged(want) {
+		return p.DefaultRole, tagManagedWarning(want)
 	}
 	if !p.allows(want) {
 		return p.DefaultRole, fmt.Sprintf("role %q is not in ALLOWED_ROLES, using %q", want, p.DefaultRole)

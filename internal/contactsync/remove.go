@@ -35,7 +35,7 @@ func (s *Syncer) removeAccess(ctx context.Context, req Request) (Result, error) 
 	}
 	if req.Delete {
 		s.Seen.forget(req.ContactID)
-		return s.deleteUser(ctx, u, req.Reassign)
+		return s.deleteUser(ctx, u, req.ContactID, req.Reassign)
 	}
 	tags, err := s.tags(ctx, req)
 	if err != nil {
@@ -48,6 +48,7 @@ func (s *Syncer) removeAccess(ctx context.Context, req Request) (Result, error) 
 		ch.Roles = []string{}
 	}
 	setMeta(&ch, u, AccessRemovedMetaKey, "1")
+	s.setHooks(&ch, ActionRemoveAccess, req.ContactID, tags, nil)
 	res, err := s.apply(ctx, req.ContactID, u, ch, nil)
 	if err != nil {
 		return Result{}, err
@@ -61,7 +62,7 @@ func (s *Syncer) removeAccess(ctx context.Context, req Request) (Result, error) 
 
 // deleteUser deletes the managed user u, its content given to the user with
 // the email reassign, or else to the user wpbridge acts as.
-func (s *Syncer) deleteUser(ctx context.Context, u *User, reassign string) (Result, error) {
+func (s *Syncer) deleteUser(ctx context.Context, u *User, contactID, reassign string) (Result, error) {
 	var to *User
 	var err error
 	if reassign != "" {
@@ -77,15 +78,17 @@ func (s *Syncer) deleteUser(ctx context.Context, u *User, reassign string) (Resu
 	if to.ID == u.ID {
 		return Result{}, permanentf("reassign: user %d cannot receive its own content", u.ID)
 	}
-	err = s.Users.Delete(ctx, u.ID, to.ID)
+	warnings, err := s.Users.Delete(ctx, u.ID, to.ID, contactID)
 	if errors.Is(err, ErrUserNotFound) {
 		return Result{}, permanentf("delete user %d: the user or user %d to reassign to no longer exists", u.ID, to.ID)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("delete user %d: %w", u.ID, err)
 	}
-	return Result{Status: StatusDone, UserID: u.ID, Changes: []string{"deleted"},
-		Message: fmt.Sprintf("deleted user %d, its content reassigned to user %d", u.ID, to.ID)}, nil
+	res := Result{Status: StatusDone, UserID: u.ID, Changes: []string{"deleted"},
+		Message: fmt.Sprintf("deleted user %d, its content reassigned to user %d", u.ID, to.ID)}
+	listenerWarnings(&res, &User{Warnings: warnings})
+	return res, nil
 }
 
 // UserExists reports whether a WordPress user has exactly this email (but

@@ -82,6 +82,12 @@ func (s *Syncer) refresh(ctx context.Context, u *User, c *Contact, req Request, 
 	if err != nil {
 		return Result{}, err
 	}
+	tw, err := s.setTagRoles(ctx, &ch, u, tags)
+	if err != nil {
+		return Result{}, err
+	}
+	warnings = append(warnings, tw...)
+	s.setHooks(&ch, req.Action, c.ID, tags, values)
 	res, err := s.apply(ctx, c.ID, u, ch, warnings)
 	if err != nil {
 		return Result{}, err
@@ -147,5 +153,10 @@ func (s *Syncer) updateTags(ctx context.Context, req Request) (Result, error) {
 	var ch Change
 	s.setLink(&ch, u, req.ContactID)
 	s.setTags(&ch, u, tags)
-	return s.apply(ctx, req.ContactID, u, ch, nil)
+	warnings, err := s.setTagRoles(ctx, &ch, u, tags)
+	if err != nil {
+		return Result{}, err
+	}
+	s.setHooks(&ch, ActionUpdateTags, req.ContactID, tags, nil)
+	return s.apply(ctx, req.ContactID, u, ch, warnings)
 }

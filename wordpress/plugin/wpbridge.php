@@ -2,7 +2,7 @@
 /**
  * Plugin Name: wpbridge
  * Description: REST API helpers for wpbridge (ActiveCampaign to WordPress user sync): user meta, find a user by meta, the new-user email, password-reset keys and emails, a status route.
- * Version: 1.1.1
+ * Version: 1.2.0
  * Requires at least: 5.7
  * Requires PHP: 7.4
  * License: MIT
@@ -19,7 +19,7 @@
 if (!defined('ABSPATH') || defined('WPBRIDGE_VERSION')) {
 	return;
 }
-define('WPBRIDGE_VERSION', '1.1.1');
+define('WPBRIDGE_VERSION', '1.2.0');
 
 final class WPBridge_Plugin {
 	const CORE_COLUMNS = array('id', 'user_login', 'user_pass', 'user_nicename', 'user_email', 'user_url',
@@ -661,6 +661,263 @@ final class WPBridge_Reset_Key {
 			),
 		));
 	}
+}
+
+/**
+ * WordPress hears every change wpbridge makes. A users-endpoint write (create, update) carrying
+ * "wpbridge_hooks": {"action": ACTION, "contact_id": ID, "tags_key": KEY, "meta": {key: value}}
+ * fires, in that request and after everything is saved:
+ *   - WP Fusion's actions, with its arguments and order, when the write carries tags_key in
+ *     wpbridge_meta: wpf_tags_applied($user_id, $added), wpf_tags_removed($user_id, $removed)
+ *     (each only when not empty; the difference is taken against what was stored before this
+ *     request, so a retry or a duplicate never fires them twice), then wpf_tags_modified($user_id,
+ *     $tags) on every tag write, also when nothing changed, as WP Fusion does;
+ *     wpf_user_imported($user_id, $meta) after a create; wpf_user_updated($user_id, $meta) after an
+ *     add or update of an existing user ($meta: the values loaded from the contact, no password);
+ *   - wpbridge's own: wpbridge_tags_changed($user_id, $added, $removed, $tags) when the tags changed,
+ *     wpbridge_user_created($user_id, $contact_id), wpbridge_user_updated($user_id, $contact_id) when
+ *     fields, roles or meta other than the tags changed, wpbridge_access_removed($user_id,
+ *     $contact_id) when remove_access took roles; a delete with ?wpbridge_contact=ID fires
+ *     wpbridge_user_deleted($user_id, $contact_id).
+ * Role changes of such an update go through WP_User::set_role/add_role/remove_role as a
+ * difference (kept roles are not stripped and re-added), so core's set_user_role, add_user_role
+ * and remove_user_role fire for what changed only. A listener that throws does not undo the
+ * write: the Throwable is caught per listener (the other listeners still run), error_log()ged,
+ * and answered in the user's wpbridge_warnings field (the delete answer's wpbridge_warnings).
+ */
+final class WPBridge_Hooks {
+	/** Per request object: tags before the write and the roles to set. */
+	private static $pending = array();
+	/** Warnings of listeners that threw, by user id, for this request's answers. */
+	private static $warnings = array();
+
+	/** The request's wpbridge_hooks object, or null. */
+	static function spec($request) {
+		$spec = $request instanceof WP_REST_Request ? $request->get_param('wpbridge_hooks') : null;
+		if (!is_array($spec)) {
+			return null;
+		}
+		$out = array(
+			'action'     => isset($spec['action']) ? (string) $spec['action'] : '',
+			'contact_id' => isset($spec['contact_id']) ? (string) $spec['contact_id'] : '',
+			'tags_key'   => isset($spec['tags_key']) ? (string) $spec['tags_key'] : '',
+			'meta'       => isset($spec['meta']) && is_array($spec['meta']) ? $spec['meta'] : array(),
+		);
+		if ('' !== $out['tags_key'] && WPBridge_Plugin::is_protected($out['tags_key'])) {
+			$out['tags_key'] = '';
+		}
+		return $out;
+	}
+
+	/** A stored tag list as a list of strings. */
+	static function tag_list($value) {
+		if (is_string($value)) {
+			$value = '' === $value ? array() : array($value);
+		}
+		return is_array($value) ? array_values(array_map('strval', array_filter($value, 'is_scalar'))) : array();
+	}
+
+	/**
+	 * rest_pre_insert_user, after keep_powerful_user: notes the tags as stored before the write
+	 * and, for an update, takes the roles over from core (which strips every role and adds the
+	 * wanted ones back) to apply them as a difference once the user is saved.
+	 */
+	static function before_insert($prepared, $request) {
+		$spec = self::spec($request);
+		if (null === $spec) {
+			return $prepared;
+		}
+		$id    = !empty($prepared->ID) ? (int) $prepared->ID : 0;
+		$state = array('old_tags' => array(), 'roles' => null);
+		if ($id > 0 && '' !== $spec['tags_key']) {
+			$state['old_tags'] = self::tag_list(get_user_meta($id, $spec['tags_key'], true));
+		}
+		if ($id > 0 && null !== $request['roles']) {
+			$state['roles'] = array_values(array_unique(array_map('strval', (array) $request['roles'])));
+			unset($prepared->role);
+			$request->set_param('roles', null);
+		}
+		self::$pending[spl_object_hash($request)] = $state;
+		return $prepared;
+	}
+
+	/** Applies $want as a difference to $user's roles; answers the roles removed and added. */
+	static function set_roles($user, $want) {
+		$have    = array_values(array_map('strval', (array) $user->roles));
+		$removed = array_values(array_diff($have, $want));
+		$added   = array_values(array_diff($want, $have));
+		if (!$removed && !$added) {
+			return array(array(), array());
+		}
+		if (1 === count($want) && count($have) <= 1) {
+			$user->set_role($want[0]); // a switch: set_user_role($id, $new, $old), as WP Fusion does
+		} else {
+			foreach ($removed as $role) {
+				$user->remove_role($role);
+			}
+			foreach ($added as $role) {
+				$user->add_role($role);
+			}
+		}
+		return array($removed, $added);
+	}
+
+	/** rest_after_insert_user: everything is saved; apply the roles, then fire the actions. */
+	static function after_insert($user, $request, $creating) {
+		$spec = self::spec($request);
+		$key  = spl_object_hash($request);
+		if (null === $spec || !isset(self::$pending[$key])) {
+			return;
+		}
+		$state = self::$pending[$key];
+		unset(self::$pending[$key]);
+		$id = (int) $user->ID; // $user is the object the answer is made from: change its roles, not a copy's
+		$roles_changed = false;
+		$roles_removed = array();
+		if (!$creating && null !== $state['roles']) {
+			list($roles_removed, $roles_added) = self::set_roles($user, $state['roles']);
+			$roles_changed = $roles_removed || $roles_added;
+		}
+		$written = (array) $request->get_param('wpbridge_meta');
+		$cid     = $spec['contact_id'];
+		$added   = $removed = $tags = array();
+		$tagged  = '' !== $spec['tags_key'] && array_key_exists($spec['tags_key'], $written);
+		if ($tagged) {
+			$tags    = self::tag_list(get_user_meta($id, $spec['tags_key'], true));
+			$added   = array_values(array_diff($tags, $state['old_tags']));
+			$removed = array_values(array_diff($state['old_tags'], $tags));
+			if ($added) {
+				self::fire($id, 'wpf_tags_applied', array($id, $added));
+			}
+			if ($removed) {
+				self::fire($id, 'wpf_tags_removed', array($id, $removed));
+			}
+			self::fire($id, 'wpf_tags_modified', array($id, $tags));
+		}
+		$meta = array();
+		foreach ($spec['meta'] as $k => $v) {
+			if ('user_pass' !== $k) {
+				$meta[(string) $k] = $v;
+			}
+		}
+		if ($creating) {
+			self::fire($id, 'wpf_user_imported', array($id, $meta));
+		} elseif (in_array($spec['action'], array('add', 'update'), true)) {
+			self::fire($id, 'wpf_user_updated', array($id, $meta));
+		}
+		if ($added || $removed) {
+			self::fire($id, 'wpbridge_tags_changed', array($id, $added, $removed, $tags));
+		}
+		if ($creating) {
+			self::fire($id, 'wpbridge_user_created', array($id, $cid));
+			return;
+		}
+		if ('remove_access' === $spec['action']) {
+			if ($roles_removed) {
+				self::fire($id, 'wpbridge_access_removed', array($id, $cid));
+			}
+			return;
+		}
+		unset($written[$spec['tags_key']]);
+		$fields = array_diff(array_keys($request->get_body_params() + (array) $request->get_json_params()),
+			array('wpbridge_meta', 'wpbridge_hooks', 'wpbridge_if_state', 'roles', 'context', 'id', 'send_user_notification'));
+		if ($roles_changed || $written || $fields) {
+			self::fire($id, 'wpbridge_user_updated', array($id, $cid));
+		}
+	}
+
+	/** rest_delete_user: fires wpbridge_user_deleted for a delete that names its contact. */
+	static function after_delete($user, $response, $request) {
+		$cid = $request->get_param('wpbridge_contact');
+		if (null === $cid || !($response instanceof WP_REST_Response)) {
+			return;
+		}
+		$id = (int) $user->ID;
+		self::fire($id, 'wpbridge_user_deleted', array($id, (string) $cid));
+		if (!empty(self::$warnings[$id])) {
+			$data = (array) $response->get_data();
+			$data['wpbridge_warnings'] = self::$warnings[$id];
+			$response->set_data($data);
+		}
+	}
+
+	/**
+	 * do_action_ref_array($hook, $args), each listener wrapped so that one that throws is
+	 * logged and reported instead of ending the request (or the other listeners' turn).
+	 */
+	static function fire($user_id, $hook, $args) {
+		global $wp_filter;
+		$replaced = array();
+		if (isset($wp_filter[$hook]) && $wp_filter[$hook] instanceof WP_Hook) {
+			foreach ($wp_filter[$hook]->callbacks as $priority => $callbacks) {
+				foreach ($callbacks as $cb_id => $cb) {
+					$orig = $cb['function'];
+					$wrap = function (...$a) use ($orig, $hook, $user_id) {
+						try {
+							return call_user_func_array($orig, $a);
+						} catch (Throwable $e) {
+							WPBridge_Hooks::listener_failed($user_id, $hook, $orig, $e);
+						}
+						return isset($a[0]) ? $a[0] : null;
+					};
+					$wp_filter[$hook]->callbacks[$priority][$cb_id]['function'] = $wrap;
+					$replaced[] = array($priority, $cb_id, $orig, $wrap);
+				}
+			}
+		}
+		try {
+			do_action_ref_array($hook, $args);
+		} catch (Throwable $e) { // a listener added while firing
+			self::listener_failed($user_id, $hook, null, $e);
+		} finally {
+			foreach ($replaced as $r) {
+				list($priority, $cb_id, $orig, $wrap) = $r;
+				if (isset($wp_filter[$hook]->callbacks[$priority][$cb_id]) && $wp_filter[$hook]->callbacks[$priority][$cb_id]['function'] === $wrap) {
+					$wp_filter[$hook]->callbacks[$priority][$cb_id]['function'] = $orig;
+				}
+			}
+		}
+	}
+
+	static function listener_failed($user_id, $hook, $callback, $e) {
+		$name = 'a listener';
+		if (is_string($callback)) {
+			$name = $callback;
+		} elseif (is_array($callback) && 2 === count($callback)) {
+			$name = (is_object($callback[0]) ? get_class($callback[0]) : (string) $callback[0]) . '::' . (string) $callback[1];
+		} elseif ($callback instanceof Closure) {
+			$name = 'a closure';
+		}
+		$msg = sprintf('%s of %s for user %d threw %s: %s', $name, $hook, $user_id, get_class($e), $e->getMessage());
+		error_log('wpbridge: ' . $msg . ' in ' . $e->getFile() . ':' . $e->getLine());
+		self::$warnings[$user_id][] = function_exists('mb_substr') ? mb_substr($msg, 0, 500) : substr($msg, 0, 500);
+	}
+
+	/** get_callback of wpbridge_warnings: what listeners reported for the user in this request. */
+	static function get_warnings($user) {
+		$id = (int) (is_array($user) ? $user['id'] : $user->ID);
+		return isset(self::$warnings[$id]) && WPBridge_Plugin::can_edit($id) ? self::$warnings[$id] : array();
+	}
+
+	static function rest_api_init() {
+		register_rest_field('user', 'wpbridge_warnings', array(
+			'get_callback' => array('WPBridge_Hooks', 'get_warnings'),
+			'schema'       => array(
+				'description' => 'Read-only: errors of listeners of the actions this request fired for the user.',
+				'type'        => 'array',
+				'items'       => array('type' => 'string'),
+				'context'     => array('edit'),
+				'readonly'    => true,
+			),
+		));
+	}
+}
+
+if (!wp_installing()) {
+	add_action('rest_api_init', array('WPBridge_Hooks', 'rest_api_init'));
+	add_filter('rest_pre_insert_user', array('WPBridge_Hooks', 'before_insert'), 100, 2);
+	add_action('rest_after_insert_user', array('WPBridge_Hooks', 'after_insert'), 10, 3);
+	add_action('rest_delete_user', array('WPBridge_Hooks', 'after_delete'), 10, 3);
 }
 
 if (!wp_installing()) {

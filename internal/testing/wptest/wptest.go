@@ -36,6 +36,8 @@ type Site struct {
 	AuthorAppPassword string // WPTEST_AUTHOR_APP_PASSWORD
 	MailLog           string // WPTEST_MAIL_LOG: JSON lines of captured wp_mail calls
 	DBSocket          string // WPTEST_DB_SOCKET: the test database's socket (db.go)
+	HookDir           string // WPTEST_HOOK_DIR: the recorded actions, a file per user (hooks.go)
+	Version           string // WPTEST_WP_VERSION: WordPress's version, e.g. "6.8.1"
 }
 
 // Env reads the env file named by $WPBRIDGE_WP_ENV (default DefaultEnvFile).
@@ -69,6 +71,8 @@ func Env(t testing.TB) Site {
 		AuthorAppPassword: vals["WPTEST_AUTHOR_APP_PASSWORD"],
 		MailLog:           vals["WPTEST_MAIL_LOG"],
 		DBSocket:          vals["WPTEST_DB_SOCKET"],
+		HookDir:           vals["WPTEST_HOOK_DIR"],
+		Version:           vals["WPTEST_WP_VERSION"],
 	}
 }
 
