@@ -97,8 +97,8 @@ func (s *Syncer) addFound(ctx context.Context, u *User, c *Contact, req Request,
 		if err := s.Passwords.DeletePendingPassword(ctx, c.ID); err != nil {
 			return Result{}, fmt.Errorf("drop pending password: %w", err)
 		}
-		if err := s.Passwords.DeletePendingPassword(ctx, linkKey(c.ID)); err != nil {
-			return Result{}, fmt.Errorf("drop pending link: %w", err)
+		if err := s.dropOwedLink(ctx, c.ID); err != nil {
+			return Result{}, err
 		}
 	}
 	res, err := s.refresh(ctx, u, c, req, false)
@@ -110,18 +110,15 @@ func (s *Syncer) addFound(ctx context.Context, u *User, c *Contact, req Request,
 		res.Message = fmt.Sprintf("linked existing user %d by email; %s", u.ID, res.Message)
 		return res, nil
 	}
-	if err := s.returnPassword(ctx, c.ID, c.ID, pw); err != nil {
-		return Result{}, err
-	}
-	res.Changes = append(res.Changes, "password_returned")
-	res.Message = fmt.Sprintf("linked user %d, created earlier for this contact; %s; generated password written to ActiveCampaign", u.ID, res.Message)
-	return s.addLink(ctx, res, c.ID, c.ID, u.ID)
+	res.Message = fmt.Sprintf("linked user %d, created earlier for this contact; %s", u.ID, res.Message)
+	return s.returnOwed(ctx, res, c.ID, c.ID, u, pw)
 }
 
 // addExisting handles add for a user already linked to the contact. A
-// generated password still pending is written now if the user has it (a
-// crash after creating the user and before writing it to AC), else dropped
-// (a crash after planning a create that found the user instead).
+// generated password still pending, and the link owed with it, are written
+// now if the user has that password (a crash after creating the user and
+// before writing them to AC), else both are dropped (a crash after planning
+// a create that found someone else's user instead).
 func (s *Syncer) addExisting(ctx context.Context, u *User, req Request) (Result, error) {
 	s.prefetchTags(ctx, req)
 	c, relinked, err := s.loadContact(ctx, req.ContactID, u)
@@ -132,43 +129,66 @@ func (s *Syncer) addExisting(ctx context.Context, u *User, req Request) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	returned, err := s.returnPending(ctx, u, req.ContactID, c.ID)
+	pw, ours, err := s.ownPending(ctx, u, req.ContactID)
 	if err != nil {
 		return Result{}, err
 	}
-	if returned {
-		res.Changes = append(res.Changes, "password_returned")
-	}
-	if req.Action != ActionAdd {
+	if !ours {
+		// Not created by an earlier run of this webhook (a member of WP
+		// Fusion's days, a user linked before): no password, and no
+		// set-password link, is owed for someone else's account.
+		if err := s.dropOwedLink(ctx, req.ContactID); err != nil {
+			return Result{}, err
+		}
 		return res, nil
 	}
-	return s.addLink(ctx, res, req.ContactID, c.ID, u.ID)
+	return s.returnOwed(ctx, res, req.ContactID, c.ID, u, pw)
 }
 
-// returnPending writes the password pending under pendingID to contactID
-// (after a merge, the surviving contact) when user u has it, and otherwise
-// drops it. It reports whether it wrote one.
-func (s *Syncer) returnPending(ctx context.Context, u *User, pendingID, contactID string) (bool, error) {
+// ownPending reports whether user u is proven wpbridge's own: it holds the
+// password pending under pendingID (generated for a create of an earlier
+// run that WordPress carried out, e.g. before a crash or a lost answer).
+// A pending password u does not hold is dropped.
+func (s *Syncer) ownPending(ctx context.Context, u *User, pendingID string) (pw string, ours bool, err error) {
 	pw, ok, err := s.Passwords.PendingPassword(ctx, pendingID)
 	if err != nil {
-		return false, fmt.Errorf("read pending password: %w", err)
+		return "", false, fmt.Errorf("read pending password: %w", err)
 	}
 	if !ok {
-		return false, nil
+		return "", false, nil
 	}
-	ours := false
-	if pw != "" && s.Policy.ReturnPasswordField != "" {
+	if pw != "" {
 		if ours, err = s.Users.CheckPassword(ctx, u.ID, pw); err != nil {
-			return false, fmt.Errorf("check whether user %d has the password pending for contact %s: %w", u.ID, pendingID, err)
+			return "", false, fmt.Errorf("check whether user %d has the password pending for contact %s: %w", u.ID, pendingID, err)
 		}
 	}
 	if !ours {
 		if err := s.Passwords.DeletePendingPassword(ctx, pendingID); err != nil {
-			return false, fmt.Errorf("drop pending password: %w", err)
+			return "", false, fmt.Errorf("drop pending password: %w", err)
 		}
-		return false, nil
+		return "", false, nil
 	}
-	return true, s.returnPassword(ctx, pendingID, contactID, pw)
+	return pw, true, nil
+}
+
+// returnOwed sends AC what is owed for user u, created by wpbridge for the
+// contact: the set-password link owed under pendingID first, then the
+// generated password pw (forgotten only after the link is out, so that a
+// retry after a crash in between still proves u is ours and writes the
+// link), both to contactID.
+func (s *Syncer) returnOwed(ctx context.Context, res Result, pendingID, contactID string, u *User, pw string) (Result, error) {
+	res, err := s.addLink(ctx, res, pendingID, contactID, u)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.returnPassword(ctx, pendingID, contactID, pw); err != nil {
+		return Result{}, err
+	}
+	if s.Policy.ReturnPasswordField != "" {
+		res.Changes = append(res.Changes, "password_returned")
+		res.Message += "; generated password written to ActiveCampaign"
+	}
+	return res, nil
 }
 
 // createPlan is a user to create for a contact, and what was stored for it.
@@ -178,7 +198,7 @@ type createPlan struct {
 	role      string
 	warning   string
 	password  string
-	generated bool // password is to go back to AC
+	generated bool // password is stored pending: it proves a found user ours, and goes back to AC with RETURN_PASSWORD_FIELD
 	fresh     bool // this run stored the pending password
 	freshLink bool // this run recorded the owed link
 }
@@ -255,19 +275,23 @@ func (s *Syncer) created(ctx context.Context, c *Contact, req Request, p *create
 	if req.SendNotification {
 		res.Changes = append(res.Changes, "notification_sent")
 	}
-	if p.generated {
-		if err := s.returnPassword(ctx, c.ID, c.ID, p.password); err != nil {
-			return Result{}, err
-		}
-		res.Changes = append(res.Changes, "password_returned")
-		res.Message += "; generated password written to ActiveCampaign"
+	if !p.generated {
+		return s.addLink(ctx, res, c.ID, c.ID, u)
 	}
-	return s.addLink(ctx, res, c.ID, c.ID, u.ID)
+	return s.returnOwed(ctx, res, c.ID, c.ID, u, p.password)
 }
 
-// addLink writes the set-password link owed to the contact, if any.
-func (s *Syncer) addLink(ctx context.Context, res Result, pendingID, contactID string, userID int64) (Result, error) {
-	owed, err := s.returnLink(ctx, pendingID, contactID, userID)
+// addLink writes the set-password link owed to the contact, if any, when
+// user u is managed by wpbridge; for anyone else (a role or capability
+// beyond ALLOWED_ROLES, no role) the debt is dropped and no key is made.
+func (s *Syncer) addLink(ctx context.Context, res Result, pendingID, contactID string, u *User) (Result, error) {
+	if why := s.Policy.unmanaged(u); why != "" {
+		if err := s.dropOwedLink(ctx, pendingID); err != nil {
+			return Result{}, err
+		}
+		return res, nil
+	}
+	owed, err := s.returnLink(ctx, pendingID, contactID, u.ID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -322,12 +346,14 @@ func (s *Syncer) loginCandidates(login string) ([]string, error) {
 	return out, nil
 }
 
-// newPassword generates a password for a new user. When passwords go back to
-// AC, it is stored first (or an earlier, unreturned one is reused) so that a
-// crash never leads to a second, different password. generated is false when
-// nothing is to be returned; fresh says this call stored it.
+// newPassword generates a password for a new user. When a password or a
+// set-password link goes back to AC, it is stored first (or an earlier,
+// unreturned one is reused) so that a crash never leads to a second,
+// different password, and so that a user found on a retry is proven ours
+// only when it holds it. generated is false when nothing is stored; fresh
+// says this call stored it.
 func (s *Syncer) newPassword(ctx context.Context, contactID string) (pw string, generated, fresh bool, err error) {
-	if s.Policy.ReturnPasswordField == "" {
+	if s.Policy.ReturnPasswordField == "" && s.Policy.ReturnLinkField == "" {
 		pw, err = generatePassword(s.rand(), s.Policy.PasswordLength)
 		return pw, false, false, err
 	}

@@ -40,6 +40,21 @@ func (s *Syncer) oweLink(ctx context.Context, contactID string) (fresh bool, err
 	return true, nil
 }
 
+// dropOwedLink forgets a link owed to the contact and not made yet: a
+// create that did not happen, or a user that is not proven wpbridge's own or
+// not managed. A link already made (a password_reset's, whose email went
+// out) stays until it is written.
+func (s *Syncer) dropOwedLink(ctx context.Context, contactID string) error {
+	link, ok, err := s.Passwords.PendingPassword(ctx, linkKey(contactID))
+	if err != nil || !ok || link != "" {
+		return wrapPending(err)
+	}
+	if err := s.Passwords.DeletePendingPassword(ctx, linkKey(contactID)); err != nil {
+		return fmt.Errorf("drop pending link: %w", err)
+	}
+	return nil
+}
+
 func wrapPending(err error) error {
 	if err != nil {
 		return fmt.Errorf("read pending link: %w", err)

@@ -103,13 +103,81 @@ func TestSyncer_LinkOwedAcrossFailure(t *testing.T) {
 }
 
 // TestSyncer_PasswordAndLink: with both fields set a new user gets its
-// password and its link, each written once.
+// link and its password, each written once, the link first (the pending
+// password is what proves the user ours on a retry, so it goes last).
 func TestSyncer_PasswordAndLink(t *testing.T) {
 	e := linkEnv()
 	e.s.Policy.ReturnPasswordField = "12"
 	mustRun(t, e.s, Request{ContactID: "42", Action: ActionAdd})
 	mustRun(t, e.s, Request{ContactID: "42", Action: ActionAdd})
-	if len(e.ac.writes) != 2 || e.ac.writes[0].fieldID != "12" || e.ac.writes[1].fieldID != "13" || len(e.pw.m) != 0 {
-		t.Fatalf("%d AC writes, pending %d; want one to field 12 then one to 13, nothing pending", len(e.ac.writes), len(e.pw.m))
+	if len(e.ac.writes) != 2 || e.ac.writes[0].fieldID != "13" || e.ac.writes[1].fieldID != "12" || len(e.pw.m) != 0 {
+		t.Fatalf("%d AC writes, pending %d; want one to field 13 then one to 12, nothing pending", len(e.ac.writes), len(e.pw.m))
+	}
+}
+
+// TestSyncer_NoLinkForSomeoneElsesUser: an add whose first lookup failed
+// (WordPress down) leaves a link owed; the retry finds a user linked to the
+// contact before (a member of WP Fusion's days) that wpbridge did not
+// create: no reset key is made and nothing goes to AC, whatever its role,
+// with a password field or without.
+func TestSyncer_NoLinkForSomeoneElsesUser(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		roles    []string
+		pwField  string
+		restarts bool // the retry runs on a new Syncer (nothing seen)
+	}{
+		{"Subscriber", []string{"subscriber"}, "", false},
+		{"SubscriberAfterRestart", []string{"subscriber"}, "", true},
+		{"WithPasswordField", []string{"subscriber"}, "12", false},
+		{"Roleless", []string{}, "", false},
+		{"Author", []string{"author"}, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := linkEnv()
+			e.s.Policy.ReturnPasswordField = tc.pwField
+			e.wp.seed(annUser(tc.roles...), "theirs")
+			e.wp.fail = failOn("Lookup", 1, errTransient)
+			if _, err := e.s.Run(context.Background(), Request{ContactID: "42", Action: ActionAdd}); !errors.Is(err, errTransient) {
+				t.Fatalf("first run: %v, want the lookup's error", err)
+			}
+			if tc.restarts {
+				e.s.Seen = NewSeen(10)
+			}
+			res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionAdd})
+			if res.UserID != 5 || res.Created || len(e.wp.users) != 1 {
+				t.Fatalf("retry: %+v, %d users; want user 5 found", res, len(e.wp.users))
+			}
+			if n := e.wp.count("ResetKey"); n != 0 || len(e.ac.writes) != 0 || hasString(res.Changes, "link_returned") {
+				t.Errorf("retry made %d reset keys and %d AC writes (changes %v); want none", n, len(e.ac.writes), res.Changes)
+			}
+			if len(e.pw.m) != 0 {
+				t.Errorf("%d pending entries kept, want none", len(e.pw.m))
+			}
+			if e.wp.passwords[5] != "theirs" {
+				t.Error("the user's password changed")
+			}
+		})
+	}
+}
+
+// TestSyncer_LinkAfterCrashBeforeReturn: a create WordPress carried out whose
+// answer was lost is found by contact id on the retry and proven ours by the
+// pending password: its link is written once (links only: the pending
+// password is kept for that proof even without RETURN_PASSWORD_FIELD).
+func TestSyncer_LinkAfterCrashBeforeReturn(t *testing.T) {
+	e := linkEnv()
+	e.wp.afterCreate = errTransient
+	if _, err := e.s.Run(context.Background(), Request{ContactID: "42", Action: ActionAdd}); !errors.Is(err, errTransient) {
+		t.Fatalf("first run: %v, want the lost answer's error", err)
+	}
+	e.wp.afterCreate = nil
+	e.s.Seen = NewSeen(10)
+	res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionAdd})
+	if len(e.wp.users) != 1 || len(e.ac.writes) != 1 || e.ac.writes[0].fieldID != "13" || !hasString(res.Changes, "link_returned") {
+		t.Fatalf("retry: %d users, %d AC writes, changes %v; want one user and its link", len(e.wp.users), len(e.ac.writes), res.Changes)
+	}
+	if len(e.pw.m) != 0 {
+		t.Errorf("%d pending entries kept, want none", len(e.pw.m))
 	}
 }
