@@ -13,7 +13,9 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/wpbridge/wpbridge/activecampaign"
+	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/config"
+	"github.com/wpbridge/wpbridge/internal/history"
 	"github.com/wpbridge/wpbridge/internal/store"
 )
 
@@ -63,13 +65,20 @@ func runWebhooks(ctx context.Context, args []string, env envconfig.Lookuper, std
 		return 1
 	}
 	defer db.Close()
+	h := app.History(db)
 	switch cmd.sub {
 	case "list":
-		err = listWebhooks(ctx, db, cmd, stdout)
+		var list []history.Webhook
+		if list, err = h.List(ctx, history.Filter{State: cmd.state, ContactID: cmd.contact, Limit: cmd.limit}); err == nil {
+			err = history.WriteList(stdout, list, cmd.json)
+		}
 	case "show":
-		err = showWebhook(ctx, db, cmd, stdout)
+		var d *history.Detail
+		if d, err = h.Get(ctx, cmd.ids[0]); err == nil {
+			err = history.WriteShow(stdout, d, cmd.json)
+		}
 	default:
-		err = retryWebhooks(ctx, db, cmd, stdout)
+		err = retryWebhooks(ctx, h, cmd, stdout)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "wpbridge: %v\n", err)
@@ -189,4 +198,28 @@ func openHistory(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	return db, nil
+}
+
+// retryWebhooks puts the command's failed webhooks back to pending: its ids
+// (each checked first), else every failed one (of --contact).
+func retryWebhooks(ctx context.Context, h *history.History, c *webhooksCmd, w io.Writer) error {
+	if len(c.ids) == 0 {
+		done, err := h.RetryFailed(ctx, c.contact)
+		if err != nil {
+			return err
+		}
+		if done == nil {
+			fmt.Fprintln(w, "no failed webhooks to retry")
+			return nil
+		}
+		return history.WriteRetried(w, len(done))
+	}
+	done, err := h.Retry(ctx, c.ids...)
+	if done == nil && err != nil {
+		return err
+	}
+	if werr := history.WriteRetried(w, len(done)); werr != nil {
+		return werr
+	}
+	return err
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wpbridge/wpbridge/activecampaign"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/history"
 	"github.com/wpbridge/wpbridge/internal/store"
 )
 
@@ -160,7 +161,7 @@ func answer(o store.Outcome) (int, reply) {
 	case store.StateDone, store.StateIgnored:
 		return http.StatusOK, r
 	case store.StateFailed:
-		r.Message = fmt.Sprintf("%s (replay with: wpbridge webhooks retry %d)", o.Message, o.WebhookID)
+		r.Message = fmt.Sprintf("%s (%s)", o.Message, history.ReplayHint(o.WebhookID))
 		return http.StatusUnprocessableEntity, r
 	}
 	r.Status, r.Message = "queued", "stored; it will be processed (and retried if needed)"
