@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 
@@ -59,7 +58,7 @@ func runWebhooks(ctx context.Context, args []string, env envconfig.Lookuper, std
 		fmt.Fprintf(stderr, "wpbridge: invalid configuration:\n%v\n", err)
 		return 2
 	}
-	db, err := openHistory(ctx, cfg)
+	db, err := app.OpenHistory(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "wpbridge: %v\n", err)
 		return 1
@@ -174,30 +173,6 @@ func (c *webhooksCmd) check() error {
 		}
 	}
 	return nil
-}
-
-// openHistory opens the configured database without taking the server's
-// work lock. It never creates one: a mistyped DATABASE_URL is an error.
-func openHistory(ctx context.Context, cfg *config.Config) (*store.DB, error) {
-	if store.IsPostgresURL(cfg.DatabaseURL) {
-		db, err := store.OpenPostgres(ctx, cfg.DatabaseURL)
-		if err != nil {
-			return nil, fmt.Errorf("DATABASE_URL %s: %w", cfg.RedactedDatabaseURL(), err)
-		}
-		return db, nil
-	}
-	path, ok := cfg.SQLitePath()
-	if !ok {
-		return nil, errors.New("DATABASE_URL: want sqlite:PATH or postgres://...")
-	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: no database at %s (wpbridge serve creates it): %w", path, err)
-	}
-	db, err := store.OpenSQLiteShared(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	return db, nil
 }
 
 // retryWebhooks puts the command's failed webhooks back to pending: its ids

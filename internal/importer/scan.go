@@ -1,4 +1,4 @@
-package main
+package importer
 
 import (
 	"context"
@@ -193,8 +193,8 @@ func (imp *importer) webhook(c *activecampaign.Contact) store.Webhook {
 		email = ""
 	}
 	return store.Webhook{Source: store.SourceImport, Request: contactsync.Request{
-		ContactID: c.ID, Action: contactsync.ActionAdd, Role: imp.cmd.role,
-		SendNotification: imp.cmd.notify, EmailHint: email,
+		ContactID: c.ID, Action: contactsync.ActionAdd, Role: imp.opts.Role,
+		SendNotification: imp.opts.SendNotification, EmailHint: email,
 	}}
 }
 
