@@ -6,13 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/sethvargo/go-envconfig"
 	"github.com/sirupsen/logrus"
 
 	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/config"
+	"github.com/wpbridge/wpbridge/internal/contactsync"
 	"github.com/wpbridge/wpbridge/internal/importer"
 	"github.com/wpbridge/wpbridge/internal/metrics"
 )
@@ -52,7 +52,7 @@ func runImport(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 		fmt.Fprintf(stderr, "wpbridge: invalid configuration:\n%v\n", err)
 		return 2
 	}
-	if opts.Role != "" && opts.Role != cfg.DefaultRole && !slices.Contains(cfg.AllowedRoles, opts.Role) {
+	if policy := app.Policy(cfg); opts.Role != "" && !policy.Allows(contactsync.RoleSlug(opts.Role)) {
 		fmt.Fprintf(stderr, "wpbridge import: --role %q is not in ALLOWED_ROLES (%v) nor DEFAULT_ROLE\n", opts.Role, cfg.AllowedRoles)
 		return 2
 	}

@@ -26,6 +26,8 @@ func TestImportUsageAndUnknownTag(t *testing.T) {
 		{name: "extra argument", args: []string{"--tag", "VIP", "now"}, code: 2, stderr: `unexpected argument "now"`},
 		{name: "unknown flag", args: []string{"--tag", "VIP", "--force"}, code: 2, stderr: "not defined: -force"},
 		{name: "role not allowed", args: []string{"--tag", "VIP", "--role", "editor"}, code: 2, stderr: `--role "editor" is not in ALLOWED_ROLES`},
+		{name: "role by its title", args: []string{"--tag", "Platinum", "--role", "Customer"}, code: 1, stderr: `no tag named "Platinum"`},
+		{name: "administrator", args: []string{"--tag", "VIP", "--role", "administrator"}, code: 2, stderr: `--role "administrator" is not in ALLOWED_ROLES`},
 		{name: "unknown tag", args: []string{"--tag", "Platinum"}, code: 1, stderr: `ActiveCampaign has no tag named "Platinum"`},
 		{name: "unknown tag dry run", args: []string{"--tag", "VI", "--dry-run"}, code: 1, stderr: `no tag named "VI"`},
 	}

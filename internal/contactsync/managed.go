@@ -30,7 +30,7 @@ func (p *Policy) unmanaged(u *User) string {
 		return "it has no role"
 	}
 	for _, r := range u.Roles {
-		if !p.allows(r) {
+		if !p.Allows(r) {
 			return fmt.Sprintf("it holds the role %s, which is not in ALLOWED_ROLES", r)
 		}
 	}
@@ -54,7 +54,7 @@ func (s *Syncer) setManaged(ctx context.Context, ch *Change, u *User, c *Contact
 	if role == "" {
 		role = requested
 	}
-	role = roleSlug(role)
+	role = RoleSlug(role)
 	if why != "" {
 		if skipped || role != "" {
 			warnings = append(warnings, fmt.Sprintf("user %d is not managed by wpbridge (%s): only its tags and meta are written", u.ID, why))
@@ -88,7 +88,7 @@ func (s *Syncer) setRole(ctx context.Context, ch *Change, u *User, role string) 
 	switch {
 	case role == "":
 		return "", nil
-	case !s.Policy.allows(role):
+	case !s.Policy.Allows(role):
 		return fmt.Sprintf("role %q is not in ALLOWED_ROLES, not applied", role), nil
 	case slices.Equal(u.Roles, []string{role}):
 		return "", nil
