@@ -32,6 +32,6 @@
 //   - link.go: set-password links (RETURN_LINK_FIELD) and the
 //     password_reset action
 //   - managed.go: managed users (whose role, password, email and names a
-//     webhook may change) and privileged roles (never assigned)
+//     webhook may change) and admin-level roles (never assigned)
 //   - change.go: field mapping and building the one write to a user
 package contactsync
