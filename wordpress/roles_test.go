@@ -80,7 +80,7 @@ func TestIntegration_StatusRoleCapabilities(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"administrator": {"edit_users", "promote_users", "manage_options", "unfiltered_html", "activate_plugins"},
+		"administrator": wordpress.AdminCapabilities,
 		"editor":        {"unfiltered_html"},
 		"subscriber":    {},
 		"customer":      {},
@@ -92,9 +92,9 @@ func TestIntegration_StatusRoleCapabilities(t *testing.T) {
 			t.Errorf("role_admin_capabilities[%s] = %v (listed %v), want %v", role, got, ok, caps)
 		}
 	}
-	p := st.PrivilegedRoles()
+	p := st.AdminRoles()
 	if !p["administrator"] || !p["editor"] || !p[slug] || p["subscriber"] || p["customer"] {
-		t.Errorf("PrivilegedRoles = %v", p)
+		t.Errorf("AdminRoles = %v", p)
 	}
 }
 
@@ -166,7 +166,7 @@ func TestStatus_RoleCapabilitiesDecoding(t *testing.T) {
 	tests := []struct {
 		name string
 		body string
-		want map[string]bool // PrivilegedRoles; nil = not reported
+		want map[string]bool // AdminRoles; nil = not reported
 	}{
 		{"roles", `{"version":"1","role_admin_capabilities":{"editor":["unfiltered_html"],"subscriber":[]}}`, map[string]bool{"editor": true}},
 		{"no roles (PHP empty array)", `{"version":"1","role_admin_capabilities":[]}`, map[string]bool{}},
@@ -187,13 +187,13 @@ func TestStatus_RoleCapabilitiesDecoding(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := st.PrivilegedRoles()
+			got := st.AdminRoles()
 			if (got == nil) != (tt.want == nil) || len(got) != len(tt.want) {
-				t.Fatalf("PrivilegedRoles = %v, want %v", got, tt.want)
+				t.Fatalf("AdminRoles = %v, want %v", got, tt.want)
 			}
 			for r := range tt.want {
 				if !got[r] {
-					t.Errorf("PrivilegedRoles = %v, want %v", got, tt.want)
+					t.Errorf("AdminRoles = %v, want %v", got, tt.want)
 				}
 			}
 		})

@@ -19,15 +19,15 @@ type Status struct {
 	// list_users, promote_users.
 	Capabilities map[string]bool
 	// RoleAdminCapabilities lists, for every role, the admin-level
-	// capabilities it holds (edit_users, promote_users, manage_options,
-	// unfiltered_html, activate_plugins); empty for most roles. Nil when the
-	// companion plugin does not report them (an older version).
+	// capabilities it holds (those of AdminCapabilities); empty for most
+	// roles. Nil when the companion plugin does not report them (an older
+	// version).
 	RoleAdminCapabilities map[string][]string
 }
 
-// PrivilegedRoles returns the roles holding at least one admin-level
-// capability, or nil when the plugin does not report them.
-func (s *Status) PrivilegedRoles() map[string]bool {
+// AdminRoles returns the admin-level roles (holding at least one of
+// AdminCapabilities), or nil when the plugin does not report them.
+func (s *Status) AdminRoles() map[string]bool {
 	if s.RoleAdminCapabilities == nil {
 		return nil
 	}

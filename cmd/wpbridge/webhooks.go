@@ -6,15 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/wpbridge/wpbridge/activecampaign"
+	"github.com/wpbridge/wpbridge/internal/app"
 	"github.com/wpbridge/wpbridge/internal/config"
-	"github.com/wpbridge/wpbridge/internal/store"
+	"github.com/wpbridge/wpbridge/internal/history"
 	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
@@ -58,19 +58,26 @@ func runWebhooks(ctx context.Context, args []string, env envconfig.Lookuper, std
 		fmt.Fprintf(stderr, "wpbridge: invalid configuration:\n%v\n", err)
 		return 2
 	}
-	db, err := openHistory(ctx, cfg)
+	db, err := app.OpenHistory(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "wpbridge: %v\n", err)
 		return 1
 	}
 	defer db.Close()
+	h := app.History(db)
 	switch cmd.sub {
 	case "list":
-		err = listWebhooks(ctx, db, cmd, stdout)
+		var list []history.Webhook
+		if list, err = h.List(ctx, history.Filter{State: cmd.state, ContactID: cmd.contact, Limit: cmd.limit}); err == nil {
+			err = history.WriteList(stdout, list, cmd.json)
+		}
 	case "show":
-		err = showWebhook(ctx, db, cmd, stdout)
+		var d *history.Detail
+		if d, err = h.Get(ctx, cmd.ids[0]); err == nil {
+			err = history.WriteShow(stdout, d, cmd.json)
+		}
 	default:
-		err = retryWebhooks(ctx, db, cmd, stdout)
+		err = retryWebhooks(ctx, h, cmd, stdout)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "wpbridge: %v\n", err)
@@ -168,26 +175,26 @@ func (c *webhooksCmd) check() error {
 	return nil
 }
 
-// openHistory opens the configured database without taking the server's
-// work lock. It never creates one: a mistyped DATABASE_URL is an error.
-func openHistory(ctx context.Context, cfg *config.Config) (*store.DB, error) {
-	if store.IsPostgresURL(cfg.DatabaseURL) {
-		db, err := store.OpenPostgres(ctx, cfg.DatabaseURL)
+// retryWebhooks puts the command's failed webhooks back to pending: its ids
+// (each checked first), else every failed one (of --contact).
+func retryWebhooks(ctx context.Context, h *history.History, c *webhooksCmd, w io.Writer) error {
+	if len(c.ids) == 0 {
+		done, err := h.RetryFailed(ctx, c.contact)
 		if err != nil {
-			return nil, fmt.Errorf("DATABASE_URL %s: %w", cfg.RedactedDatabaseURL(), err)
+			return err
 		}
-		return db, nil
+		if done == nil {
+			fmt.Fprintln(w, "no failed webhooks to retry")
+			return nil
+		}
+		return history.WriteRetried(w, len(done))
 	}
-	path, ok := cfg.SQLitePath()
-	if !ok {
-		return nil, errors.New("DATABASE_URL: want sqlite:PATH or postgres://...")
+	done, err := h.Retry(ctx, c.ids...)
+	if done == nil && err != nil {
+		return err
 	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: no database at %s (wpbridge serve creates it): %w", path, err)
+	if werr := history.WriteRetried(w, len(done)); werr != nil {
+		return werr
 	}
-	db, err := store.OpenSQLiteShared(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	return db, nil
+	return err
 }

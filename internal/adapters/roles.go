@@ -32,9 +32,9 @@ type Roles struct {
 
 var _ contactsync.RoleSource = (*Roles)(nil)
 
-// PrivilegedRoles returns the roles holding an admin-level capability. The
+// AdminRoles returns the roles holding an admin-level capability. The
 // map is shared: callers must not change it.
-func (r *Roles) PrivilegedRoles(ctx context.Context) (map[string]bool, error) {
+func (r *Roles) AdminRoles(ctx context.Context) (map[string]bool, error) {
 	now := time.Now
 	if r.Now != nil {
 		now = r.Now
@@ -52,7 +52,7 @@ func (r *Roles) PrivilegedRoles(ctx context.Context) (map[string]bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	roles := st.PrivilegedRoles()
+	roles := st.AdminRoles()
 	if roles == nil {
 		return nil, errRolesNotReported
 	}

@@ -73,12 +73,12 @@ func TestRolesCached(t *testing.T) {
 	roles := &Roles{WP: users.WP, TTL: time.Minute, Now: func() time.Time { return now }}
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
-		got, err := roles.PrivilegedRoles(ctx)
+		got, err := roles.AdminRoles(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !got["editor"] || !got["administrator"] || got["subscriber"] || len(got) != 2 {
-			t.Errorf("PrivilegedRoles = %v", got)
+			t.Errorf("AdminRoles = %v", got)
 		}
 	}
 	if n := calls.Load(); n != 1 {
@@ -86,14 +86,14 @@ func TestRolesCached(t *testing.T) {
 	}
 	now = now.Add(time.Minute)
 	status.Store(map[string]any{"version": "1.0.0", "role_admin_capabilities": map[string]any{"editor": []string{}}})
-	got, err := roles.PrivilegedRoles(ctx)
+	got, err := roles.AdminRoles(ctx)
 	if err != nil || got["editor"] || calls.Load() != 2 {
 		t.Errorf("after the TTL: %v, %v, %d requests; want editor no longer privileged, 2 requests", got, err, calls.Load())
 	}
 
 	status.Store(map[string]any{"version": "1.0.0"})
 	old := &Roles{WP: users.WP}
-	if _, err := old.PrivilegedRoles(ctx); err == nil {
+	if _, err := old.AdminRoles(ctx); err == nil {
 		t.Error("a plugin without role_admin_capabilities: no error")
 	}
 }

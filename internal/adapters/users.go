@@ -202,7 +202,7 @@ func setCapabilities(cu *contactsync.User, u *wordpress.User) {
 		return
 	}
 	cu.ExtraCaps = u.GrantedCapabilities()
-	for _, c := range contactsync.AdminCapabilities {
+	for _, c := range wordpress.AdminCapabilities {
 		if u.Capabilities[c] || u.ExtraCapabilities[c] {
 			cu.AdminCaps = append(cu.AdminCaps, c)
 		}

@@ -19,55 +19,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
+
+	"github.com/wpbridge/wpbridge/internal/history"
 )
 
 // MinTokenLength is the shortest accepted ADMIN_TOKEN.
 const MinTokenLength = 24
-
-// Errors a History returns; the pages and the API map them to 404 and 409.
-var (
-	ErrNotFound  = errors.New("admin: webhook not found")
-	ErrNotFailed = errors.New("admin: webhook is not failed")
-)
-
-// States a webhook can be in, in display order.
-var States = []string{"pending", "done", "ignored", "failed"}
-
-// Webhook is one stored webhook as the list shows it.
-type Webhook struct {
-	ID         int64
-	ReceivedAt time.Time
-	Source     string // webhook or import
-	Action     string
-	ContactID  string
-	State      string // one of States
-	Attempts   int
-	Error      string // last error, if any
-	UserID     int64  // resulting WordPress user, 0 if none
-}
-
-// Detail is one webhook with its parameters and result.
-type Detail struct {
-	Webhook
-	Role             string
-	SendNotification bool
-	Async            bool
-	Email            string   // the payload's email, if any
-	HasTags          bool     // the payload had a tags field
-	Tags             []string // the payload's tags
-	Delete           bool     // remove_access: delete the user
-	Reassign         string   // remove_access: the email of the user who gets the content
-	Message          string   // the result, in words
-	RetryFrom        time.Time
-	FinishedAt       time.Time // zero while pending
-}
-
-// Filter selects webhooks for List; zero values select everything.
-type Filter struct {
-	State     string // one of States, or empty
-	ContactID string
-	Limit     int // newest first; at most MaxLimit
-}
 
 // Page sizes.
 const (
@@ -75,17 +32,13 @@ const (
 	MaxLimit     = 1000
 )
 
-// History is the webhook history the page shows and acts on (the store).
+// History is the webhook history the page shows and acts on
+// (*history.History; a fake in tests).
 type History interface {
-	// Counts returns how many webhooks are in each state.
 	Counts(ctx context.Context) (map[string]int, error)
-	// List returns webhooks, newest first.
-	List(ctx context.Context, f Filter) ([]Webhook, error)
-	// Get returns one webhook, or ErrNotFound.
-	Get(ctx context.Context, id int64) (*Detail, error)
-	// Retry puts a failed webhook back to pending with a fresh retry
-	// budget; ErrNotFound or ErrNotFailed otherwise.
-	Retry(ctx context.Context, id int64) error
+	List(ctx context.Context, f history.Filter) ([]history.Webhook, error)
+	Get(ctx context.Context, id int64) (*history.Detail, error)
+	Retry(ctx context.Context, ids ...int64) ([]int64, error)
 }
 
 // Options configure the admin page.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/wpbridge/wpbridge/internal/history"
 )
 
 func TestNew_RejectsShortToken(t *testing.T) {
@@ -212,7 +214,7 @@ func assertLogsClean(t *testing.T, e *env, presented string) {
 func TestCSRF(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{})
-	id := e.history.add(Detail{Webhook: Webhook{Source: "webhook", Action: "add", ContactID: "7", State: "failed", Error: "invalid email"}})
+	id := e.history.add(history.Detail{Webhook: history.Webhook{Source: "webhook", Action: "add", ContactID: "7", State: "failed", Error: "invalid email"}})
 	s := e.signIn()
 	other := e.keys().csrfFor(e.keys().newSession(e.now.Add(-time.Minute)))
 	retry := "/admin/webhooks/" + strconv.FormatInt(id, 10) + "/retry"
@@ -255,9 +257,9 @@ func (e *env) keys() keys { return e.h.keys }
 func TestPages(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{WPURL: "https://shop.example/"})
-	failed := e.history.add(Detail{Webhook: Webhook{Source: "webhook", Action: "add", ContactID: "41", State: "failed", Attempts: 3, Error: "contact <41> has an invalid email"},
+	failed := e.history.add(history.Detail{Webhook: history.Webhook{Source: "webhook", Action: "add", ContactID: "41", State: "failed", Attempts: 3, Error: "contact <41> has an invalid email"},
 		Role: "customer", Email: "ann@example.com", HasTags: true, Tags: []string{"vip", "lead"}})
-	done := e.history.add(Detail{Webhook: Webhook{Source: "import", Action: "update", ContactID: "42", State: "done", Attempts: 1, UserID: 77}})
+	done := e.history.add(history.Detail{Webhook: history.Webhook{Source: "import", Action: "update", ContactID: "42", State: "done", Attempts: 1, UserID: 77}})
 	s := e.signIn()
 
 	list := e.page(s, "/admin/", http.StatusOK)
@@ -296,7 +298,7 @@ func TestPages(t *testing.T) {
 func TestNoSecretRendered(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{WPURL: "https://shop.example"})
-	e.history.add(Detail{Webhook: Webhook{Source: "webhook", Action: "add", ContactID: "1", State: "failed", Error: "x"}})
+	e.history.add(history.Detail{Webhook: history.Webhook{Source: "webhook", Action: "add", ContactID: "1", State: "failed", Error: "x"}})
 	var bodies []string
 	bodies = append(bodies, e.do(request{path: "/admin/"}).Body.String())
 	bodies = append(bodies, e.trySignIn("wrong-wrong-wrong-wrong-wrong", "").Body.String())
@@ -321,8 +323,8 @@ func TestAPI(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{})
 	at := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
-	e.history.add(Detail{Webhook: Webhook{ReceivedAt: at, Source: "webhook", Action: "add", ContactID: "123", State: "failed", Attempts: 3, Error: "invalid email"}})
-	e.history.add(Detail{Webhook: Webhook{ReceivedAt: at, Source: "import", Action: "add", ContactID: "124", State: "done", Attempts: 1, UserID: 45}})
+	e.history.add(history.Detail{Webhook: history.Webhook{ReceivedAt: at, Source: "webhook", Action: "add", ContactID: "123", State: "failed", Attempts: 3, Error: "invalid email"}})
+	e.history.add(history.Detail{Webhook: history.Webhook{ReceivedAt: at, Source: "import", Action: "add", ContactID: "124", State: "done", Attempts: 1, UserID: 45}})
 
 	rec := e.do(request{path: "/admin/api/webhooks?limit=10", header: bearer(testToken)})
 	if rec.Code != http.StatusOK {

@@ -3,9 +3,10 @@ package admin
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/wpbridge/wpbridge/internal/history"
 )
 
 type apiError struct {
@@ -13,75 +14,15 @@ type apiError struct {
 }
 
 type apiList struct {
-	Webhooks []ListJSON `json:"webhooks"`
-}
-
-// ListJSON is a webhook as the contract shows it in `wpbridge webhooks list
-// --json` and /admin/api/webhooks (the one definition of that shape).
-type ListJSON struct {
-	ID         int64  `json:"id"`
-	ReceivedAt string `json:"received_at"`
-	Source     string `json:"source"`
-	Action     string `json:"action"`
-	ContactID  string `json:"contact_id"`
-	State      string `json:"state"`
-	Attempts   int    `json:"attempts"`
-	Error      string `json:"error,omitempty"`
-	UserID     int64  `json:"user_id,omitempty"`
-}
-
-// ShowJSON is one webhook with its parameters, as `wpbridge webhooks show
-// --json` and /admin/api/webhooks/ID show it.
-type ShowJSON struct {
-	ListJSON
-	Role             string   `json:"role"`
-	SendNotification bool     `json:"send_notification"`
-	Async            bool     `json:"async"`
-	Email            string   `json:"email"`
-	Tags             []string `json:"tags"`               // null when the payload had no tags field
-	Delete           bool     `json:"delete,omitempty"`   // remove_access only
-	Reassign         string   `json:"reassign,omitempty"` // remove_access only
-	Message          string   `json:"message"`
-	RetryFrom        string   `json:"retry_from"`
-	FinishedAt       string   `json:"finished_at,omitempty"`
-}
-
-// NewListJSON is w in the contract's list shape.
-func NewListJSON(w Webhook) ListJSON {
-	return ListJSON{
-		ID: w.ID, ReceivedAt: TimeOut(w.ReceivedAt), Source: w.Source, Action: w.Action, ContactID: w.ContactID,
-		State: w.State, Attempts: w.Attempts, Error: w.Error, UserID: w.UserID,
-	}
-}
-
-// NewShowJSON is d in the contract's show shape.
-func NewShowJSON(d *Detail) ShowJSON {
-	it := ShowJSON{
-		ListJSON: NewListJSON(d.Webhook), Role: d.Role, SendNotification: d.SendNotification, Async: d.Async,
-		Email: d.Email, Delete: d.Delete, Reassign: d.Reassign, Message: d.Message,
-		RetryFrom: TimeOut(d.RetryFrom), FinishedAt: TimeOut(d.FinishedAt),
-	}
-	if d.HasTags {
-		it.Tags = append([]string{}, d.Tags...)
-	}
-	return it
-}
-
-// TimeOut formats a time as the commands and the API print it: RFC 3339 in
-// UTC, "" for the zero time.
-func TimeOut(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
+	Webhooks []history.ListJSON `json:"webhooks"`
 }
 
 // apiStoreError maps a History error to 404, 409 or 500.
 func (a *Handler) apiStoreError(c *gin.Context, err error) {
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, history.ErrNotFound):
 		c.JSON(http.StatusNotFound, apiError{Error: "no such webhook"})
-	case errors.Is(err, ErrNotFailed):
+	case errors.Is(err, history.ErrNotFailed):
 		c.JSON(http.StatusConflict, apiError{Error: "webhook is not failed"})
 	default:
 		a.log.WithError(err).Error("admin: read webhook history")
@@ -100,9 +41,9 @@ func (a *Handler) apiList(c *gin.Context) {
 		a.apiStoreError(c, err)
 		return
 	}
-	out := apiList{Webhooks: make([]ListJSON, 0, len(list))}
+	out := apiList{Webhooks: make([]history.ListJSON, 0, len(list))}
 	for _, w := range list {
-		out.Webhooks = append(out.Webhooks, NewListJSON(w))
+		out.Webhooks = append(out.Webhooks, history.NewListJSON(w))
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -117,7 +58,7 @@ func (a *Handler) apiGet(c *gin.Context) {
 		a.apiStoreError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, NewShowJSON(d))
+	c.JSON(http.StatusOK, history.NewShowJSON(d))
 }
 
 func (a *Handler) apiRetry(c *gin.Context) {
@@ -126,7 +67,7 @@ func (a *Handler) apiRetry(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	if err := a.history.Retry(ctx, id); err != nil {
+	if _, err := a.history.Retry(ctx, id); err != nil {
 		a.apiStoreError(c, err)
 		return
 	}
@@ -136,5 +77,5 @@ func (a *Handler) apiRetry(c *gin.Context) {
 		a.apiStoreError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, NewShowJSON(d))
+	c.JSON(http.StatusOK, history.NewShowJSON(d))
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wpbridge/wpbridge/internal/testing/browser"
+
+	"github.com/wpbridge/wpbridge/internal/history"
 )
 
 // ScreenshotEnv names a file the browser test writes its screenshot of the
@@ -23,14 +25,14 @@ const ScreenshotEnv = "WPBRIDGE_ADMIN_SCREENSHOT"
 // seedBrowserHistory fills h with a small, realistic history.
 func seedBrowserHistory(h *fakeHistory) (failed, other int64) {
 	base := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	failed = h.add(Detail{Webhook: Webhook{ReceivedAt: base, Source: "webhook", Action: "add", ContactID: "5001", State: "failed", Attempts: 1,
+	failed = h.add(history.Detail{Webhook: history.Webhook{ReceivedAt: base, Source: "webhook", Action: "add", ContactID: "5001", State: "failed", Attempts: 1,
 		Error: "contact 5001: AC has no valid email for this contact"}, Role: "customer", SendNotification: true})
-	h.add(Detail{Webhook: Webhook{ReceivedAt: base.Add(2 * time.Minute), Source: "webhook", Action: "update_tags", ContactID: "5002", State: "done", Attempts: 1, UserID: 77}, HasTags: true, Tags: []string{"vip"}})
-	h.add(Detail{Webhook: Webhook{ReceivedAt: base.Add(5 * time.Minute), Source: "import", Action: "add", ContactID: "5004", State: "done", Attempts: 1, UserID: 78}})
-	h.add(Detail{Webhook: Webhook{ReceivedAt: base.Add(7 * time.Minute), Source: "webhook", Action: "update", ContactID: "5005", State: "ignored", Attempts: 1}, Message: "no WordPress user is linked to contact 5005"})
-	other = h.add(Detail{Webhook: Webhook{ReceivedAt: base.Add(9 * time.Minute), Source: "webhook", Action: "add", ContactID: "5003", State: "failed", Attempts: 25,
+	h.add(history.Detail{Webhook: history.Webhook{ReceivedAt: base.Add(2 * time.Minute), Source: "webhook", Action: "update_tags", ContactID: "5002", State: "done", Attempts: 1, UserID: 77}, HasTags: true, Tags: []string{"vip"}})
+	h.add(history.Detail{Webhook: history.Webhook{ReceivedAt: base.Add(5 * time.Minute), Source: "import", Action: "add", ContactID: "5004", State: "done", Attempts: 1, UserID: 78}})
+	h.add(history.Detail{Webhook: history.Webhook{ReceivedAt: base.Add(7 * time.Minute), Source: "webhook", Action: "update", ContactID: "5005", State: "ignored", Attempts: 1, Message: "no WordPress user is linked to contact 5005"}})
+	other = h.add(history.Detail{Webhook: history.Webhook{ReceivedAt: base.Add(9 * time.Minute), Source: "webhook", Action: "add", ContactID: "5003", State: "failed", Attempts: 25,
 		Error: "WordPress answered 403: the role may not be granted"}})
-	h.add(Detail{Webhook: Webhook{ReceivedAt: base.Add(11 * time.Minute), Source: "webhook", Action: "add", ContactID: "5006", State: "pending", Attempts: 2,
+	h.add(history.Detail{Webhook: history.Webhook{ReceivedAt: base.Add(11 * time.Minute), Source: "webhook", Action: "add", ContactID: "5006", State: "pending", Attempts: 2,
 		Error: "WordPress answered 502 (will retry)"}})
 	return failed, other
 }

@@ -5,19 +5,21 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/wpbridge/wpbridge/internal/history"
 )
 
 // fakeHistory is an in-memory History.
 type fakeHistory struct {
 	mu       sync.Mutex
-	hooks    []Detail // oldest first
-	lastList Filter
+	hooks    []history.Detail // oldest first
+	lastList history.Filter
 	retried  []int64
 }
 
 var _ History = (*fakeHistory)(nil)
 
-func (f *fakeHistory) add(d Detail) int64 {
+func (f *fakeHistory) add(d history.Detail) int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	d.ID = int64(len(f.hooks) + 1)
@@ -38,11 +40,11 @@ func (f *fakeHistory) Counts(context.Context) (map[string]int, error) {
 	return m, nil
 }
 
-func (f *fakeHistory) List(_ context.Context, flt Filter) ([]Webhook, error) {
+func (f *fakeHistory) List(_ context.Context, flt history.Filter) ([]history.Webhook, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lastList = flt
-	var out []Webhook
+	var out []history.Webhook
 	for _, h := range slices.Backward(f.hooks) {
 		if (flt.State == "" || h.State == flt.State) && (flt.ContactID == "" || h.ContactID == flt.ContactID) {
 			out = append(out, h.Webhook)
@@ -54,29 +56,33 @@ func (f *fakeHistory) List(_ context.Context, flt Filter) ([]Webhook, error) {
 	return out, nil
 }
 
-func (f *fakeHistory) Get(_ context.Context, id int64) (*Detail, error) {
+func (f *fakeHistory) Get(_ context.Context, id int64) (*history.Detail, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if id < 1 || id > int64(len(f.hooks)) {
-		return nil, ErrNotFound
+		return nil, history.ErrNotFound
 	}
 	d := f.hooks[id-1]
 	return &d, nil
 }
 
-func (f *fakeHistory) Retry(_ context.Context, id int64) error {
+func (f *fakeHistory) Retry(_ context.Context, ids ...int64) ([]int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if id < 1 || id > int64(len(f.hooks)) {
-		return ErrNotFound
+	for _, id := range ids {
+		if id < 1 || id > int64(len(f.hooks)) {
+			return nil, history.ErrNotFound
+		}
+		if f.hooks[id-1].State != "failed" {
+			return nil, history.ErrNotFailed
+		}
 	}
-	h := &f.hooks[id-1]
-	if h.State != "failed" {
-		return ErrNotFailed
+	for _, id := range ids {
+		h := &f.hooks[id-1]
+		h.State, h.Error, h.Attempts = "pending", "", 0
+		f.retried = append(f.retried, id)
 	}
-	h.State, h.Error, h.Attempts = "pending", "", 0
-	f.retried = append(f.retried, id)
-	return nil
+	return ids, nil
 }
 
 // setState lets a test finish a webhook as a worker would.

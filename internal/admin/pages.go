@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/wpbridge/wpbridge/internal/history"
 )
 
 //go:embed templates/*.html
@@ -98,9 +100,9 @@ type stateCount struct {
 type listData struct {
 	Counts   []stateCount
 	Total    int
-	Filter   Filter
+	Filter   history.Filter
 	States   []string
-	Webhooks []Webhook
+	Webhooks []history.Webhook
 }
 
 func (a *Handler) handleList(c *gin.Context) {
@@ -120,8 +122,8 @@ func (a *Handler) handleList(c *gin.Context) {
 		a.storeError(c, err)
 		return
 	}
-	d := listData{Filter: f, States: States, Webhooks: list}
-	for _, s := range States {
+	d := listData{Filter: f, States: history.States, Webhooks: list}
+	for _, s := range history.States {
 		d.Counts = append(d.Counts, stateCount{State: s, Count: counts[s], Selected: s == f.State})
 		d.Total += counts[s]
 	}
@@ -129,7 +131,7 @@ func (a *Handler) handleList(c *gin.Context) {
 }
 
 type detailData struct {
-	*Detail
+	*history.Detail
 	ProfileURL string
 }
 
@@ -151,7 +153,7 @@ func (a *Handler) handleRetry(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if err := a.history.Retry(c.Request.Context(), id); err != nil {
+	if _, err := a.history.Retry(c.Request.Context(), id); err != nil {
 		a.storeError(c, err)
 		return
 	}
@@ -170,9 +172,9 @@ func (a *Handler) profileURL(userID int64) string {
 // storeError answers a History error with a page: 404, 409 or 500.
 func (a *Handler) storeError(c *gin.Context, err error) {
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, history.ErrNotFound):
 		a.renderError(c, http.StatusNotFound, "No such webhook.")
-	case errors.Is(err, ErrNotFailed):
+	case errors.Is(err, history.ErrNotFailed):
 		a.renderError(c, http.StatusConflict, "Only failed webhooks can be retried; this one is not failed (any more).")
 	default:
 		a.log.WithError(err).Error("admin: read webhook history")
@@ -195,10 +197,10 @@ func (a *Handler) pathID(c *gin.Context, api bool) (int64, bool) {
 }
 
 // parseFilter reads state, contact and limit from the query string.
-func parseFilter(c *gin.Context) (Filter, error) {
-	f := Filter{State: strings.TrimSpace(c.Query("state")), ContactID: strings.TrimSpace(c.Query("contact")), Limit: DefaultLimit}
-	if f.State != "" && !slices.Contains(States, f.State) {
-		return f, fmt.Errorf("state must be one of %s", strings.Join(States, ", "))
+func parseFilter(c *gin.Context) (history.Filter, error) {
+	f := history.Filter{State: strings.TrimSpace(c.Query("state")), ContactID: strings.TrimSpace(c.Query("contact")), Limit: DefaultLimit}
+	if f.State != "" && !slices.Contains(history.States, f.State) {
+		return f, fmt.Errorf("state must be one of %s", strings.Join(history.States, ", "))
 	}
 	if len(f.ContactID) > 64 {
 		return f, errors.New("contact id too long")

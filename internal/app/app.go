@@ -197,7 +197,7 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 	}
 	sopts := server.Options{AccessKeys: keys, SyncTimeout: a.cfg.SyncTimeout, TrustedProxies: a.cfg.TrustedProxies,
 		UserExists: syncer.UserExists}
-	if sopts.Admin, err = a.adminHandler(adminHistory{db: a.db}); err != nil {
+	if sopts.Admin, err = a.adminHandler(History(a.db)); err != nil {
 		return err
 	}
 	a.Server, err = server.New(sopts, a.Queue, a.log.WithField("component", "http"), a.Metrics)

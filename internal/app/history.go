@@ -4,87 +4,45 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
-	"github.com/wpbridge/wpbridge/internal/admin"
+	"github.com/wpbridge/wpbridge/internal/config"
+	"github.com/wpbridge/wpbridge/internal/history"
 	"github.com/wpbridge/wpbridge/internal/queue"
 	"github.com/wpbridge/wpbridge/internal/store"
-	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
-// adminHistory shows the store's webhook history to the admin page.
-type adminHistory struct {
-	db *store.DB
+// History is the webhook history of db, whose retries insert their jobs
+// through the queue: what wpbridge webhooks, the admin page and its API
+// read and replay.
+func History(db *store.DB) *history.History {
+	return history.New(db, func(ctx context.Context, ids []int64, now time.Time) ([]int64, error) {
+		return queue.Requeue(ctx, db, ids, now)
+	})
 }
 
-var _ admin.History = adminHistory{}
-
-func (h adminHistory) Counts(ctx context.Context) (map[string]int, error) {
-	return h.db.Webhooks.CountByState(ctx)
-}
-
-func (h adminHistory) List(ctx context.Context, f admin.Filter) ([]admin.Webhook, error) {
-	recs, err := h.db.Webhooks.List(ctx, store.ListOptions{State: f.State, ContactID: f.ContactID, Limit: f.Limit})
+// OpenHistory opens the configured database without taking the server's
+// work lock, for the commands that read the history or enqueue beside a
+// running wpbridge serve. It never creates one: a mistyped DATABASE_URL is an error.
+func OpenHistory(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	if store.IsPostgresURL(cfg.DatabaseURL) {
+		db, err := store.OpenPostgres(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("DATABASE_URL %s: %w", cfg.RedactedDatabaseURL(), err)
+		}
+		return db, nil
+	}
+	path, ok := cfg.SQLitePath()
+	if !ok {
+		return nil, errors.New("DATABASE_URL: want sqlite:PATH or postgres://...")
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: no database at %s (wpbridge serve creates it): %w", path, err)
+	}
+	db, err := store.OpenSQLiteShared(ctx, path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	out := make([]admin.Webhook, 0, len(recs))
-	for _, r := range recs {
-		out = append(out, AdminWebhook(r))
-	}
-	return out, nil
-}
-
-func (h adminHistory) Get(ctx context.Context, id int64) (*admin.Detail, error) {
-	r, err := h.db.Webhooks.Get(ctx, id)
-	if errors.Is(err, webhook.ErrNotFound) {
-		return nil, admin.ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	return AdminDetail(r), nil
-}
-
-// Retry puts a failed webhook back to pending with a new job, as
-// wpbridge webhooks retry does; the server's workers pick it up.
-func (h adminHistory) Retry(ctx context.Context, id int64) error {
-	r, err := h.db.Webhooks.Get(ctx, id)
-	if errors.Is(err, webhook.ErrNotFound) {
-		return admin.ErrNotFound
-	}
-	if err != nil {
-		return err
-	}
-	if r.State != webhook.StateFailed {
-		return admin.ErrNotFailed
-	}
-	done, err := queue.Requeue(ctx, h.db, []int64{id}, time.Now())
-	if err != nil {
-		return fmt.Errorf("retry webhook %d: %w", id, err)
-	}
-	if len(done) == 0 { // it changed state in between
-		return admin.ErrNotFailed
-	}
-	return nil
-}
-
-// AdminWebhook is a stored webhook as the admin page (and its JSON shape,
-// shared with wpbridge webhooks) sees it.
-func AdminWebhook(r webhook.Record) admin.Webhook {
-	return admin.Webhook{
-		ID: r.ID, ReceivedAt: r.ReceivedAt, Source: r.Source, Action: string(r.Request.Action),
-		ContactID: r.Request.ContactID, State: r.State, Attempts: r.Attempts, Error: r.Error, UserID: r.UserID,
-	}
-}
-
-// AdminDetail is a stored webhook with its parameters, as the admin page
-// (and wpbridge webhooks show) sees it.
-func AdminDetail(r webhook.Record) *admin.Detail {
-	return &admin.Detail{
-		Webhook: AdminWebhook(r), Role: r.Request.Role, SendNotification: r.Request.SendNotification, Async: r.Async,
-		Email: r.Request.EmailHint, HasTags: r.Request.HasTags, Tags: r.Request.Tags,
-		Delete: r.Request.Delete, Reassign: r.Request.Reassign, Message: r.Message,
-		RetryFrom: r.RetryFrom, FinishedAt: r.FinishedAt,
-	}
+	return db, nil
 }

@@ -32,7 +32,7 @@
 //   - link.go: set-password links (RETURN_LINK_FIELD) and the
 //     password_reset action
 //   - managed.go: managed users (whose role, password, email and names a
-//     webhook may change) and privileged roles (never assigned)
+//     webhook may change) and admin-level roles (never assigned)
 //   - change.go: field mapping and building the one write to a user
 //   - tagroles.go: tag-managed roles (TAG_ROLES) and the Hooks a write
 //     carries so that WordPress fires its actions (WP Fusion's and wpbridge's)

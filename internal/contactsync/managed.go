@@ -1,6 +1,6 @@
 package contactsync
 
-// Managed users and privileged roles: whose role, password, email and names
+// Managed users and admin-level roles: whose role, password, email and names
 // a webhook may change, and which roles it may hand out.
 
 import (
@@ -9,12 +9,6 @@ import (
 	"slices"
 	"strings"
 )
-
-// AdminCapabilities are the WordPress capabilities that let a user manage the
-// site or other users. A role holding any of them is never assigned by a
-// webhook, and a user holding any of them is never managed. The companion
-// plugin keeps the same list (POWER_CAPS).
-var AdminCapabilities = []string{"edit_users", "promote_users", "manage_options", "unfiltered_html", "activate_plugins"}
 
 // unmanaged says why a webhook may not change u's role, password, email or
 // names, or "" when it may: u is managed only when it has at least one role,
@@ -30,7 +24,7 @@ func (p *Policy) unmanaged(u *User) string {
 		return "it has no role"
 	}
 	for _, r := range u.Roles {
-		if !p.allows(r) {
+		if !p.Allows(r) {
 			return fmt.Sprintf("it holds the role %s, which is not in ALLOWED_ROLES", r)
 		}
 	}
@@ -54,7 +48,7 @@ func (s *Syncer) setManaged(ctx context.Context, ch *Change, u *User, c *Contact
 	if role == "" {
 		role = requested
 	}
-	role = roleSlug(role)
+	role = RoleSlug(role)
 	if why != "" {
 		if skipped || role != "" {
 			warnings = append(warnings, fmt.Sprintf("user %d is not managed by wpbridge (%s): only its tags and meta are written", u.ID, why))
@@ -90,16 +84,16 @@ func (s *Syncer) setRole(ctx context.Context, ch *Change, u *User, role string) 
 		return "", nil
 	case s.Policy.tagManaged(role):
 		return tagManagedWarning(role), nil
-	case !s.Policy.allows(role):
+	case !s.Policy.Allows(role):
 		return fmt.Sprintf("role %q is not in ALLOWED_ROLES, not applied", role), nil
 	case slices.Equal(u.Roles, []string{role}):
 		return "", nil
 	}
-	privileged, err := s.privileged(ctx, role)
+	admin, err := s.adminLevel(ctx, role)
 	if err != nil {
 		return "", err
 	}
-	if privileged {
+	if admin {
 		return fmt.Sprintf("role %q holds an admin-level capability in WordPress, not applied", role), nil
 	}
 	ch.Roles = []string{role}
@@ -111,30 +105,30 @@ func (s *Syncer) setRole(ctx context.Context, ch *Change, u *User, role string) 
 // DEFAULT_ROLE holds one too, no user is created.
 func (s *Syncer) newUserRole(ctx context.Context, mapped, requested string) (role, warning string, err error) {
 	role, warning = s.Policy.chooseRole(mapped, requested)
-	privileged, err := s.privileged(ctx, role)
-	if err != nil || !privileged {
+	admin, err := s.adminLevel(ctx, role)
+	if err != nil || !admin {
 		return role, warning, err
 	}
 	if role != s.Policy.DefaultRole {
 		warning = fmt.Sprintf("role %q holds an admin-level capability in WordPress, using %q", role, s.Policy.DefaultRole)
 		role = s.Policy.DefaultRole
-		if privileged, err = s.privileged(ctx, role); err != nil || !privileged {
+		if admin, err = s.adminLevel(ctx, role); err != nil || !admin {
 			return role, warning, err
 		}
 	}
 	return "", "", permanentf("DEFAULT_ROLE %q holds an admin-level capability in WordPress: choose another role (see wpbridge check)", role)
 }
 
-// privileged reports whether role holds an admin-level capability in
+// adminLevel reports whether role holds an admin-level capability in
 // WordPress now. administrator always does.
-func (s *Syncer) privileged(ctx context.Context, role string) (bool, error) {
+func (s *Syncer) adminLevel(ctx context.Context, role string) (bool, error) {
 	if role == "administrator" {
 		return true, nil
 	}
 	if s.Roles == nil {
 		return false, nil
 	}
-	roles, err := s.Roles.PrivilegedRoles(ctx)
+	roles, err := s.Roles.AdminRoles(ctx)
 	if err != nil {
 		return false, fmt.Errorf("read the roles' capabilities from WordPress: %w", err)
 	}

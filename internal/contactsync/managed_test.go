@@ -14,15 +14,15 @@ type fakeRoles struct {
 	calls      int
 }
 
-func (f *fakeRoles) PrivilegedRoles(context.Context) (map[string]bool, error) {
+func (f *fakeRoles) AdminRoles(context.Context) (map[string]bool, error) {
 	f.calls++
 	return f.privileged, f.err
 }
 
-// TestSyncer_PrivilegedRoles: a role holding an admin-level capability is
+// TestSyncer_AdminRoles: a role holding an admin-level capability is
 // never assigned, even when ALLOWED_ROLES (wrongly) names it: a new user gets
 // DEFAULT_ROLE with a warning, an existing one keeps its role.
-func TestSyncer_PrivilegedRoles(t *testing.T) {
+func TestSyncer_AdminRoles(t *testing.T) {
 	roles := map[string]bool{"administrator": true, "editor": true, "site_boss": true}
 	tests := []struct {
 		name, url, want string
@@ -97,7 +97,7 @@ func TestSyncer_PrivilegedDefaultRole(t *testing.T) {
 	mustRun(t, e.s, Request{ContactID: "42", Action: ActionUpdateTags, Tags: []string{"VIP"}, HasTags: true})
 	mustRun(t, e.s, Request{ContactID: "42", Action: ActionUpdate, Role: "subscriber", Tags: []string{"VIP"}, HasTags: true})
 	if fr.calls != 0 {
-		t.Errorf("PrivilegedRoles calls = %d, want 0", fr.calls)
+		t.Errorf("AdminRoles calls = %d, want 0", fr.calls)
 	}
 }
 

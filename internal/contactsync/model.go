@@ -22,8 +22,9 @@ type User struct {
 	// ExtraCaps are the capabilities granted to the user directly (as
 	// role-editor plugins do), beyond those of its roles.
 	ExtraCaps []string
-	// AdminCaps are the admin-level capabilities (AdminCapabilities) the
-	// user holds, through a role or directly.
+	// AdminCaps are the admin-level capabilities (wordpress.AdminCapabilities,
+	// read by the adapter) the user holds, through a role or directly. A
+	// user holding any is admin-level and never managed.
 	AdminCaps []string
 	// CapsUnknown: WordPress did not report the user's capabilities, so
 	// ExtraCaps and AdminCaps say nothing; such a user is not managed.

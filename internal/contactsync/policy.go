@@ -54,10 +54,12 @@ type Policy struct {
 	FireHooks bool
 }
 
-// allows reports whether the configuration lets a webhook assign role. A role
-// holding an admin-level capability in WordPress is refused on top of this
-// (managed.go).
-func (p *Policy) allows(role string) bool {
+// Allows reports whether the configuration lets a webhook or an import
+// assign role, a slug (RoleSlug reads one from a role value or title). It
+// is the one rule of which roles wpbridge hands out and which users it
+// manages; a role holding an admin-level capability in WordPress is refused
+// on top of this (managed.go).
+func (p *Policy) Allows(role string) bool {
 	if role == "" || role == "administrator" {
 		return false
 	}
@@ -72,22 +74,22 @@ func (p *Policy) chooseRole(mapped, requested string) (role, warning string) {
 	if want == "" {
 		want = requested
 	}
-	want = roleSlug(want)
+	want = RoleSlug(want)
 	if want == "" {
 		return p.DefaultRole, ""
 	}
 	if p.tagManaged(want) {
 		return p.DefaultRole, tagManagedWarning(want)
 	}
-	if !p.allows(want) {
+	if !p.Allows(want) {
 		return p.DefaultRole, fmt.Sprintf("role %q is not in ALLOWED_ROLES, using %q", want, p.DefaultRole)
 	}
 	return want, ""
 }
 
-// roleSlug turns a role value or title ("Gold Member") into a slug ("gold_member").
+// RoleSlug turns a role value or title ("Gold Member") into a slug ("gold_member").
 // A multiselect value keeps only its first option.
-func roleSlug(s string) string {
+func RoleSlug(s string) string {
 	vs := splitMulti(s)
 	if len(vs) == 0 {
 		return ""

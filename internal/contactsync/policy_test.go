@@ -47,8 +47,8 @@ func TestRoleSlug(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			if got := roleSlug(tt.in); got != tt.want {
-				t.Errorf("roleSlug(%q) = %q, want %q", tt.in, got, tt.want)
+			if got := RoleSlug(tt.in); got != tt.want {
+				t.Errorf("RoleSlug(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}
@@ -164,7 +164,7 @@ func TestPolicy_allows(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.role, func(t *testing.T) {
-			if got := p.allows(tt.role); got != tt.want {
+			if got := p.Allows(tt.role); got != tt.want {
 				t.Errorf("allows(%q) = %v, want %v", tt.role, got, tt.want)
 			}
 		})

@@ -71,11 +71,11 @@ type Found struct {
 	PasswordMatches bool // the user found by email has Lookup.Password
 }
 
-// RoleSource tells which WordPress roles hold an admin-level capability
-// (AdminCapabilities). Roles can change at runtime: an implementation may
+// RoleSource tells which WordPress roles are admin-level: hold a capability
+// of wordpress.AdminCapabilities. Roles can change at runtime: an implementation may
 // cache the answer briefly, not for good. The map is read-only.
 type RoleSource interface {
-	PrivilegedRoles(ctx context.Context) (map[string]bool, error)
+	AdminRoles(ctx context.Context) (map[string]bool, error)
 }
 
 // PasswordStore keeps a generated password durably between generating it and

@@ -9,7 +9,7 @@ import (
 )
 
 // Syncer applies the rules. Its fields are its dependencies; Rand defaults to
-// crypto/rand. Without Roles no role counts as privileged but administrator
+// crypto/rand. Without Roles no role counts as admin-level but administrator
 // (tests); production always sets it. With Seen, a round for a contact whose
 // user was seen before writes to it in one request (see Seen).
 type Syncer struct {

@@ -43,11 +43,11 @@ func (p *Policy) grantedRoles(tags []string) []string {
 // capability in WordPress (a warning each).
 func (s *Syncer) allowedGranted(ctx context.Context, tags []string) (roles, warnings []string, err error) {
 	for _, r := range s.Policy.grantedRoles(tags) {
-		privileged, err := s.privileged(ctx, r)
+		admin, err := s.adminLevel(ctx, r)
 		if err != nil {
 			return nil, nil, err
 		}
-		if privileged {
+		if admin {
 			warnings = append(warnings, fmt.Sprintf("role %q (TAG_ROLES) holds an admin-level capability in WordPress, not applied", r))
 			continue
 		}

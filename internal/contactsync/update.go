@@ -101,10 +101,10 @@ func (s *Syncer) refresh(ctx context.Context, u *User, c *Contact, req Request, 
 }
 
 // setMapped records the writes of the mapped values that differ from the
-// user's: core fields (not for a protected user; never the login or role)
+// user's: core fields (not for an unmanaged user; never the login or role)
 // and meta. It returns warnings about values it left alone, and whether it
-// left a core field alone because the user is protected.
-func (s *Syncer) setMapped(ch *Change, u *User, c *Contact, values map[string]string, protected bool) (warnings []string, skipped bool) {
+// left a core field alone because the user is not managed.
+func (s *Syncer) setMapped(ch *Change, u *User, c *Contact, values map[string]string, unmanaged bool) (warnings []string, skipped bool) {
 	for _, m := range s.Policy.FieldMap {
 		v, ok := values[m.Target]
 		if !ok {
@@ -114,7 +114,7 @@ func (s *Syncer) setMapped(ch *Change, u *User, c *Contact, values map[string]st
 		case m.Target == "user_login" || m.Target == "role":
 			// logins are immutable; the role is handled by setRole
 		case IsCoreField(m.Target):
-			if protected {
+			if unmanaged {
 				skipped = skipped || m.Target == "user_pass" || currentField(u, m.Target) != v
 				continue
 			}

@@ -36,8 +36,15 @@ final class WPBridge_Plugin {
 	/** Other meta WordPress keeps for itself (sessions, multisite bookkeeping). */
 	const CORE_META = array('session_tokens', 'primary_blog', 'source_domain');
 
-	/** A user holding any of these can manage the site: an application password never changes their roles, password or email. */
-	const POWER_CAPS = array('edit_users', 'promote_users', 'manage_options', 'unfiltered_html', 'activate_plugins');
+	/**
+	 * The admin-level capabilities: a user holding any of them can manage the site, and an application
+	 * password never changes their roles, password or email. The same list as wpbridge's
+	 * wordpress.AdminCapabilities (Go), in the same order; wordpress/admin_test.go checks both.
+	 */
+	const POWER_CAPS = array('edit_users', 'promote_users', 'manage_options', 'unfiltered_html', 'activate_plugins',
+		'install_plugins', 'upload_plugins', 'edit_plugins', 'delete_plugins', 'update_plugins',
+		'install_themes', 'edit_themes', 'delete_themes', 'update_themes', 'edit_theme_options',
+		'edit_files', 'unfiltered_upload', 'create_users', 'delete_users', 'update_core', 'export', 'import');
 
 	/** True when $key must never be read or written through the plugin. */
 	static function is_protected($key) {
@@ -243,13 +250,17 @@ final class WPBridge_Plugin {
 			|| did_action('application_password_did_authenticate');
 	}
 
-	/** True when $user can manage the site: a super admin or a holder of any POWER_CAPS, by role or granted directly. */
+	/**
+	 * True when $user is admin-level: a super admin or a holder of any POWER_CAPS, by role or granted
+	 * directly. Held as stored counts too, not only as user_can grants it: WordPress maps some of these
+	 * (upload_plugins, unfiltered_upload) to other or no capabilities, and roles count as stored too.
+	 */
 	static function is_powerful($user) {
 		if (is_multisite() && is_super_admin($user->ID)) {
 			return true;
 		}
 		foreach (self::POWER_CAPS as $cap) {
-			if (user_can($user, $cap)) {
+			if (!empty($user->allcaps[$cap]) || user_can($user, $cap)) {
 				return true;
 			}
 		}

@@ -1,4 +1,4 @@
-package main
+package importer
 
 import (
 	"context"
@@ -194,8 +194,8 @@ func (imp *importer) webhook(c *activecampaign.Contact) webhook.Webhook {
 		email = ""
 	}
 	return webhook.Webhook{Source: webhook.SourceImport, Request: contactsync.Request{
-		ContactID: c.ID, Action: contactsync.ActionAdd, Role: imp.cmd.role,
-		SendNotification: imp.cmd.notify, EmailHint: email,
+		ContactID: c.ID, Action: contactsync.ActionAdd, Role: imp.opts.Role,
+		SendNotification: imp.opts.SendNotification, EmailHint: email,
 	}}
 }
 
