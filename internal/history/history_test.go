@@ -125,3 +125,31 @@ func TestShowReplayHint(t *testing.T) {
 		t.Errorf("webhook.ReplayHint(3, 14) = %q", got)
 	}
 }
+
+// TestTextEscapesControlCharacters: what came from outside (the payload,
+// WordPress's error text) is printed with its control and bidi characters
+// escaped, so a terminal shows them instead of acting on them.
+func TestTextEscapesControlCharacters(t *testing.T) {
+	const evil = "a\x1b]0;pwned\x07b\x1b[2J\r\u202ec\u009bd\ne"
+	d := &Detail{Webhook: Webhook{ID: 7, Source: "webhook", Action: "add", ContactID: "42" + evil, State: webhook.StateFailed,
+		Error: "WordPress said: " + evil, Message: evil}, Email: evil + "@example.com", Role: evil, HasTags: true, Tags: []string{evil}, Reassign: evil, Delete: true}
+	var list, show strings.Builder
+	if err := WriteList(&list, []Webhook{d.Webhook}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteShow(&show, d, false); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"list": list.String(), "show": show.String()} {
+		body := strings.ReplaceAll(out, "\n", "") // the lines' own ends
+		if i := strings.IndexFunc(body, func(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) || r == '\u202e' }); i >= 0 {
+			t.Errorf("%s prints a control character at byte %d: %q", name, i, out)
+		}
+		if !strings.Contains(out, `a\x1b]0;pwned\ab\x1b[2J\r\u202ec\u009bd`) {
+			t.Errorf("%s does not show the escaped text:\n%s", name, out)
+		}
+	}
+	if !strings.Contains(show.String(), `\u009bd\ne`) {
+		t.Errorf("show split a value over several lines:\n%s", show.String())
+	}
+}

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/wpbridge/wpbridge/internal/webhook"
 )
@@ -33,8 +36,8 @@ func WriteList(w io.Writer, list []Webhook, asJSON bool) error {
 		if r.UserID != 0 {
 			user = fmt.Sprint(r.UserID)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, TimeOut(r.ReceivedAt), r.Source, r.Action,
-			r.ContactID, r.State, r.Attempts, user, oneLine(summary(r), 70))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, TimeOut(r.ReceivedAt), printable(r.Source),
+			printable(r.Action), printable(r.ContactID), r.State, r.Attempts, user, oneLine(summary(r), 70))
 	}
 	return tw.Flush()
 }
@@ -47,9 +50,9 @@ func summary(r Webhook) string {
 	return r.Message
 }
 
-// oneLine flattens s to one line of at most n runes.
+// oneLine flattens s to one line of at most n runes, printable.
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = printable(strings.Join(strings.Fields(s), " "))
 	if rs := []rune(s); len(rs) > n {
 		return string(rs[:n-1]) + "…"
 	}
@@ -69,7 +72,7 @@ func WriteShow(w io.Writer, d *Detail, asJSON bool) error {
 		if v == "" {
 			v = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", k, v)
+		fmt.Fprintf(tw, "%s\t%s\n", k, printable(v))
 	}
 	line("webhook", fmt.Sprint(it.ID))
 	line("received", it.ReceivedAt+" ("+it.Source+")")
@@ -110,6 +113,31 @@ func WriteShow(w io.Writer, d *Detail, asJSON bool) error {
 		return err
 	}
 	return nil
+}
+
+// printable escapes what a terminal would act on instead of showing: control
+// characters (escape sequences, carriage returns, newlines, C1 controls) and
+// the bidirectional formatting characters that reorder what is shown, Go
+// style (\x1b, \n, \u202e). A webhook's payload and WordPress's error text
+// come from outside; printed as they are, they could rewrite the screen.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unsafeRune) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafeRune(r) {
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError
 }
 
 // WriteRetried prints how many webhooks a retry put back to pending.
