@@ -286,7 +286,16 @@ $app = WP_Application_Passwords::create_new_application_password($siteadmin, arr
 if (is_wp_error($app)) {
 	$fail('application password', $app);
 }
+// A second super admin, a subscriber of site 1 and no member of site 2 (the admin is the same).
+$super = wpmu_create_user('superadmin2', getenv('WPB_SITEADMIN_PASS'), 'superadmin2@example.com');
+if (!$super) {
+	fwrite(STDERR, "superadmin2: not created\n");
+	exit(1);
+}
+grant_super_admin($super);
+add_user_to_blog(1, $super, 'subscriber');
 $out = array(
+	'WPTEST_SUPER_ADMIN_EMAIL=superadmin2@example.com',
 	'WPTEST_SITE2_URL=' . untrailingslashit(get_home_url($site2)),
 	'WPTEST_SITE2_ID=' . $site2,
 	'WPTEST_SITE2_ADMIN_USERNAME=siteadmin2',
@@ -412,7 +421,7 @@ WPTEST_DB_SOCKET=$H/mysqld.sock
 EOF
 		if [ "$MULTISITE" = 1 ]; then
 			echo "WPTEST_MULTISITE=1"
-			grep '^WPTEST_SITE2_' "$H/secrets"
+			grep '^WPTEST_SITE2_\|^WPTEST_SUPER_ADMIN_' "$H/secrets"
 		fi >>"$H/env"
 	)
 	rm -f "$H/secrets"

@@ -1034,6 +1034,22 @@ final class WPBridge_Multisite {
 		);
 	}
 
+	/**
+	 * rest_prepare_user: a super admin holds every capability without a role; its answer (edit
+	 * context) says so with the admin-level ones, so that wpbridge leaves it alone as it does an
+	 * administrator (tags and meta only).
+	 */
+	static function super_admin_caps($response, $user, $request) {
+		if (is_multisite() && is_super_admin($user->ID) && 'edit' === $request['context']) {
+			$data = $response->get_data();
+			if (isset($data['capabilities'])) { // an object (allcaps) in core's answer
+				$data['capabilities'] = (object) array_merge((array) $data['capabilities'], array_fill_keys(WPBridge_Plugin::POWER_CAPS, true), array('manage_network' => true));
+				$response->set_data($data);
+			}
+		}
+		return $response;
+	}
+
 	static function network_active() {
 		$active = (array) get_site_option('active_sitewide_plugins', array());
 		return isset($active[plugin_basename(__FILE__)]);
@@ -1062,4 +1078,8 @@ if (!wp_installing()) {
 	add_filter('rest_request_before_callbacks', array('WPBridge_Plugin', 'before_callbacks'), 10, 3);
 	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_same_password'), 10, 2);
 	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_powerful_user'), 99, 2);
+}
+
+if (!wp_installing()) {
+	add_filter('rest_prepare_user', array('WPBridge_Multisite', 'super_admin_caps'), 10, 3);
 }
