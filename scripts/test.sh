@@ -2,6 +2,7 @@
 # test.sh — the whole test suite, on a fresh Debian 12 machine as root:
 # installs what the tests need from Debian's packages (nginx and caddy,
 # chromium), starts a real WordPress 6.1 with MariaDB (scripts/wordpress.sh)
+# and a multisite network of two sites (the same script, WPBRIDGE_WP_MULTISITE=1)
 # and a throwaway PostgreSQL 15 (scripts/postgres.sh) on 127.0.0.1, runs
 # gofmt, vet, the unit, integration and end-to-end tests with the race
 # detector; then starts WordPress 6.8 (Debian 13's package, unpacked) and runs
@@ -40,6 +41,10 @@ SCRIPTS=${SCRIPTS:-1}
 WP68=${WP68:-1}
 WP68_HOME=${WPBRIDGE_WP68_HOME:-/tmp/wpbridge-wp68-test}
 WP68_PORT=${WPBRIDGE_WP68_PORT:-8092}
+# The multisite network (WPBRIDGE_WP_MULTISITE=1): its multisite tests read WPBRIDGE_WP_MS_ENV.
+MS_HOME=${WPBRIDGE_WP_MS_HOME:-/tmp/wpbridge-wp-ms-test}
+MS_PORT=${WPBRIDGE_WP_MS_PORT:-8093}
+export WPBRIDGE_WP_MS_ENV="$MS_HOME/env"
 
 # The scripts' own instances: homes and ports of their own, none the test
 # WordPress or PostgreSQL uses, nor demo.sh's and bench.sh's defaults (a demo
@@ -48,7 +53,7 @@ DEMO_HOME=/tmp/wpbridge-demo-test DEMO_WP_PORT=8096 DEMO_PORT=8097
 DEMO=(env -u WPBRIDGE_WP_HOME -u WPBRIDGE_WP_PORT -u WPBRIDGE_WP_ENV
 	WPBRIDGE_DEMO_HOME="$DEMO_HOME" WPBRIDGE_DEMO_WP_PORT="$DEMO_WP_PORT" WPBRIDGE_DEMO_PORT="$DEMO_PORT")
 BENCH_HOME=/tmp/wpbridge-wp-bench-test BENCH_PORT=8098 BENCH_TMP=/tmp/wpbridge-bench-test-tmp
-ports=("$WPBRIDGE_WP_PORT" "$WP68_PORT" "$WPBRIDGE_PG_PORT" "$DEMO_WP_PORT" "$DEMO_PORT" "$BENCH_PORT")
+ports=("$WPBRIDGE_WP_PORT" "$WP68_PORT" "$MS_PORT" "$WPBRIDGE_PG_PORT" "$DEMO_WP_PORT" "$DEMO_PORT" "$BENCH_PORT")
 [ "$(printf '%s\n' "${ports[@]}" | sort -u | wc -l)" -eq "${#ports[@]}" ] ||
 	die "the test WordPress or PostgreSQL port is one of the scripts' ports (${ports[*]})"
 
@@ -74,12 +79,14 @@ stop_all() {
 	rm -rf "$BENCH_TMP"
 	bash scripts/wordpress.sh stop
 	WPBRIDGE_WP_HOME=$WP68_HOME bash scripts/wordpress.sh stop || true
+	WPBRIDGE_WP_HOME=$MS_HOME bash scripts/wordpress.sh stop || true
 	bash scripts/postgres.sh stop
 }
 
 bash scripts/proxies.sh install; export WPBRIDGE_REQUIRE_PROXIES=1 # nginx, caddy for deploy/ (tests fail without them)
 bash scripts/browser.sh install; export WPBRIDGE_REQUIRE_BROWSER=1 # chromium for the admin page (browser tests fail without it)
 bash scripts/wordpress.sh start
+WPBRIDGE_WP_HOME=$MS_HOME WPBRIDGE_WP_PORT=$MS_PORT WPBRIDGE_WP_MULTISITE=1 bash scripts/wordpress.sh start
 bash scripts/postgres.sh start; export WPBRIDGE_REQUIRE_PG=1 # throwaway PostgreSQL 15 (tests fail without it)
 trap stop_all EXIT
 
@@ -145,7 +152,9 @@ fi
 
 echo "== stopping WordPress and PostgreSQL"
 bash scripts/wordpress.sh stop
+WPBRIDGE_WP_HOME=$MS_HOME bash scripts/wordpress.sh stop
 bash scripts/postgres.sh stop
 nothing_left "wordpress.sh stop" "$WPBRIDGE_WP_HOME" "$WPBRIDGE_WP_PORT"
+nothing_left "wordpress.sh stop (multisite)" "$MS_HOME" "$MS_PORT"
 nothing_left "postgres.sh stop" "$WPBRIDGE_PG_HOME" "$WPBRIDGE_PG_PORT"
 echo "== all tests passed"

@@ -7,6 +7,13 @@
 #                        package, downloaded with apt and unpacked without installing it; also the
 #                        optional VERSION argument of start and fetch)
 #   WPBRIDGE_WP_CACHE    where the unpacked 6.8 tree is kept between runs (default /var/cache/wpbridge-wp68)
+#   WPBRIDGE_WP_MULTISITE  1: a multisite network instead (subdirectory install) with two sites, / and
+#                        /site2/, the companion plugin network-activated (wp-content/plugins/wpbridge/,
+#                        active_sitewide_plugins: not a mu-plugin), php -S behind scripts/wp/router.php
+#                        (multisite's rewrite rules: /site2/wp-login.php, /site2/wp-admin/...). The env
+#                        file adds WPTEST_MULTISITE=1, WPTEST_SITE2_URL, and a site-2 administrator who is
+#                        no super admin (WPTEST_SITE2_ADMIN_USERNAME, WPTEST_SITE2_ADMIN_APP_PASSWORD);
+#                        WP_URL is site 1 and the admin (a super admin) works on both sites.
 #
 # `fetch 6.8` only downloads and unpacks the 6.8 tree (start does it when missing).
 #
@@ -24,6 +31,7 @@ URL="http://127.0.0.1:$PORT"
 PACKAGES=(wordpress mariadb-server php-cli php-mysql procps)
 
 VERSION=${WPBRIDGE_WP_VERSION:-6.1}
+MULTISITE=${WPBRIDGE_WP_MULTISITE:-0}
 CACHE=${WPBRIDGE_WP_CACHE:-/var/cache/wpbridge-wp68}
 
 SCRIPT=wordpress.sh
@@ -123,8 +131,20 @@ do_stop() {
 	rm -rf "$H"
 }
 
+# write_config [network]: wp-config.php; with "network", the multisite constants (and no
+# WP_HOME/WP_SITEURL, which would override every site's URLs).
 write_config() {
-	local salts k
+	local salts k urls ms=""
+	urls="define('WP_HOME', '$URL');"$'\n'"define('WP_SITEURL', '$URL');"
+	if [ "${1:-}" = network ]; then
+		urls=""
+		ms="define('MULTISITE', true);
+define('SUBDOMAIN_INSTALL', false);
+define('DOMAIN_CURRENT_SITE', '127.0.0.1:$PORT');
+define('PATH_CURRENT_SITE', '/');
+define('SITE_ID_CURRENT_SITE', 1);
+define('BLOG_ID_CURRENT_SITE', 1);"
+	fi
 	salts=""
 	for k in AUTH_KEY SECURE_AUTH_KEY LOGGED_IN_KEY NONCE_KEY AUTH_SALT SECURE_AUTH_SALT LOGGED_IN_SALT NONCE_SALT; do
 		salts+="define('$k', '$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')');"$'\n'
@@ -140,8 +160,8 @@ define('DB_CHARSET', 'utf8mb4');
 define('DB_COLLATE', '');
 $salts
 \$table_prefix = 'wp_';
-define('WP_HOME', '$URL');
-define('WP_SITEURL', '$URL');
+$urls
+$ms
 define('WP_ENVIRONMENT_TYPE', 'local');
 define('WP_DEBUG', true);
 define('WP_DEBUG_DISPLAY', false);
@@ -198,7 +218,90 @@ foreach (array('WP_APP_PASSWORD' => $admin, 'WPTEST_AUTHOR_APP_PASSWORD' => $aut
 	$out[] = $key . '=' . $app[0];
 }
 $out[] = 'WPTEST_WP_VERSION=' . get_bloginfo('version');
+if ('1' === getenv('WPB_MULTISITE')) {
+	// The network's tables and rows, as wp-admin/network.php makes them (subdirectory install).
+	global $wpdb;
+	foreach ($wpdb->tables('ms_global') as $table => $prefixed) {
+		$wpdb->$table = $prefixed;
+	}
+	install_network();
+	$net = populate_network(1, '127.0.0.1:' . getenv('WPB_PORT'), 'admin@example.com', 'wpbridge test network', '/', false);
+	if (is_wp_error($net)) {
+		fwrite(STDERR, 'network: ' . $net->get_error_message() . "\n");
+		exit(1);
+	}
+}
 file_put_contents(getenv('WPB_OUT'), implode("\n", $out) . "\n");
+EOF
+}
+
+# write_network_installer: run once wp-config.php is a network's: site 2 at /site2/ (with the
+# customer role), the companion plugin network-activated, a site-2 administrator who is no super
+# admin, with an application password.
+write_network_installer() {
+	cat >"$H/install-network.php" <<'EOF'
+<?php
+$_SERVER['HTTP_HOST'] = '127.0.0.1:' . getenv('WPB_PORT');
+$_SERVER['REQUEST_URI'] = '/';
+$_SERVER['SERVER_NAME'] = '127.0.0.1';
+$_SERVER['SERVER_PORT'] = getenv('WPB_PORT');
+require getenv('WPB_WP') . '/wp-load.php';
+require_once ABSPATH . 'wp-admin/includes/plugin.php';
+$fail = function ($what, $err) { fwrite(STDERR, $what . ': ' . $err->get_error_message() . "\n"); exit(1); };
+
+$admin = get_user_by('login', 'admin');
+$site2 = wp_insert_site(array('domain' => '127.0.0.1:' . getenv('WPB_PORT'), 'path' => '/site2/',
+	'title' => 'wpbridge test site 2', 'user_id' => $admin->ID));
+if (is_wp_error($site2)) {
+	$fail('site 2', $site2);
+}
+// wp_insert_site drops the ":PORT" of the domain (no ports on a network, officially); the test
+// network lives on one, as the main site's row (populate_network) already does.
+global $wpdb;
+$domain = '127.0.0.1:' . getenv('WPB_PORT');
+$wpdb->update($wpdb->blogs, array('domain' => $domain), array('blog_id' => $site2));
+clean_blog_cache($site2);
+switch_to_blog($site2);
+update_option('home', 'http://' . $domain . '/site2');
+update_option('siteurl', 'http://' . $domain . '/site2');
+update_option('permalink_structure', '/%postname%/');
+add_role('customer', 'Customer', array('read' => true));
+restore_current_blog();
+// wp_insert_site made the super admin site 2's administrator; a super admin needs no role there.
+remove_user_from_blog($admin->ID, $site2);
+
+$r = activate_plugin('wpbridge/wpbridge.php', '', true);
+if (is_wp_error($r)) {
+	$fail('network-activate the plugin', $r);
+}
+
+$siteadmin = wpmu_create_user('siteadmin2', getenv('WPB_SITEADMIN_PASS'), 'siteadmin2@example.com');
+if (!$siteadmin) {
+	fwrite(STDERR, "siteadmin2: not created\n");
+	exit(1);
+}
+add_user_to_blog($site2, $siteadmin, 'administrator');
+remove_user_from_blog($siteadmin, 1);
+$app = WP_Application_Passwords::create_new_application_password($siteadmin, array('name' => 'wpbridge tests'));
+if (is_wp_error($app)) {
+	$fail('application password', $app);
+}
+// A second super admin, a subscriber of site 1 and no member of site 2 (the admin is the same).
+$super = wpmu_create_user('superadmin2', getenv('WPB_SITEADMIN_PASS'), 'superadmin2@example.com');
+if (!$super) {
+	fwrite(STDERR, "superadmin2: not created\n");
+	exit(1);
+}
+grant_super_admin($super);
+add_user_to_blog(1, $super, 'subscriber');
+$out = array(
+	'WPTEST_SUPER_ADMIN_EMAIL=superadmin2@example.com',
+	'WPTEST_SITE2_URL=' . untrailingslashit(get_home_url($site2)),
+	'WPTEST_SITE2_ID=' . $site2,
+	'WPTEST_SITE2_ADMIN_USERNAME=siteadmin2',
+	'WPTEST_SITE2_ADMIN_APP_PASSWORD=' . $app[0],
+);
+file_put_contents(getenv('WPB_OUT'), implode("\n", $out) . "\n", FILE_APPEND);
 EOF
 }
 
@@ -249,7 +352,12 @@ do_start() {
 		cp -a "$src" "$H/wp/wp-content"
 	fi
 	mkdir -p "$H/wp/wp-content/mu-plugins"
-	cp "$ROOT/wordpress/plugin/wpbridge.php" "$H/wp/wp-content/mu-plugins/wpbridge.php"
+	if [ "$MULTISITE" = 1 ]; then
+		mkdir -p "$H/wp/wp-content/plugins/wpbridge"
+		cp "$ROOT/wordpress/plugin/wpbridge.php" "$H/wp/wp-content/plugins/wpbridge/wpbridge.php"
+	else
+		cp "$ROOT/wordpress/plugin/wpbridge.php" "$H/wp/wp-content/mu-plugins/wpbridge.php"
+	fi
 	cp "$ROOT/scripts/wp/wpbridge-test-mail.php" "$H/wp/wp-content/mu-plugins/wpbridge-test-mail.php"
 	cp "$ROOT/scripts/wp/wpbridge-test-hooks.php" "$H/wp/wp-content/mu-plugins/wpbridge-test-hooks.php"
 	mkdir -p "$H/hooks"
@@ -262,11 +370,21 @@ do_start() {
 	author_pass=$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')
 	(umask 077 && : >"$H/secrets")
 	WPB_WP="$H/wp" WPB_PORT="$PORT" WPB_OUT="$H/secrets" WPB_ADMIN_PASS="$admin_pass" WPB_AUTHOR_PASS="$author_pass" \
-		php "$H/install.php" >"$H/install.log" 2>&1 || die "WordPress install failed" "$H/install.log"
+		WPB_MULTISITE="$MULTISITE" php "$H/install.php" >"$H/install.log" 2>&1 || die "WordPress install failed" "$H/install.log"
 	grep -q '^WP_APP_PASSWORD=.' "$H/secrets" || die "WordPress install wrote no application password" "$H/install.log"
+	local router=()
+	if [ "$MULTISITE" = 1 ]; then
+		write_config network
+		write_network_installer
+		WPB_WP="$H/wp" WPB_PORT="$PORT" WPB_OUT="$H/secrets" WPB_SITEADMIN_PASS="$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')" \
+			php "$H/install-network.php" >>"$H/install.log" 2>&1 || die "network install failed" "$H/install.log"
+		grep -q '^WPTEST_SITE2_URL=.' "$H/secrets" || die "network install wrote no site 2" "$H/install.log"
+		cp "$ROOT/scripts/wp/router.php" "$H/router.php"
+		router=("$H/router.php")
+	fi
 
 	# Web server: php must be the simple command so $! is the php master.
-	(cd "$H/wp" && PHP_CLI_SERVER_WORKERS=4 exec php -S "127.0.0.1:$PORT" -t "$H/wp" </dev/null >"$H/php.log" 2>&1) &
+	(cd "$H/wp" && PHP_CLI_SERVER_WORKERS=4 exec php -S "127.0.0.1:$PORT" -t "$H/wp" "${router[@]}" </dev/null >"$H/php.log" 2>&1) &
 	echo $! >"$H/php.pid"
 
 	local app_pass author_app_pass
@@ -301,6 +419,10 @@ WPTEST_HOOK_DIR=$H/hooks
 WPTEST_WP_VERSION=$version
 WPTEST_DB_SOCKET=$H/mysqld.sock
 EOF
+		if [ "$MULTISITE" = 1 ]; then
+			echo "WPTEST_MULTISITE=1"
+			grep '^WPTEST_SITE2_\|^WPTEST_SUPER_ADMIN_' "$H/secrets"
+		fi >>"$H/env"
 	)
 	rm -f "$H/secrets"
 	log "WordPress $version ready at $URL; env file: $H/env"

@@ -23,6 +23,26 @@ type Status struct {
 	// roles. Nil when the companion plugin does not report them (an older
 	// version).
 	RoleAdminCapabilities map[string][]string
+	// Network describes the multisite network WP_URL is a site of; nil on a
+	// single site (or with a plugin older than the report).
+	Network *Network
+}
+
+// Network is a multisite network as the companion plugin reports it, seen
+// from the site WP_URL names and by the authenticated user.
+type Network struct {
+	SiteID           int64  `json:"site_id"`
+	SiteName         string `json:"site_name"`
+	SiteURL          string `json:"site_url"`
+	MainSite         bool   `json:"main_site"`
+	SubdomainInstall bool   `json:"subdomain_install"`
+	SuperAdmin       bool   `json:"super_admin"`   // the user is a super admin
+	AddNewUsers      bool   `json:"add_new_users"` // the network lets site admins create users
+	Member           bool   `json:"member"`        // the user is a member of the site
+	// ManageNetworkUsers: the user may edit users at all (on a network,
+	// edit_users needs it: super admins, or a grant).
+	ManageNetworkUsers  bool `json:"-"`
+	PluginNetworkActive bool `json:"plugin_network_active"`
 }
 
 // AdminRoles returns the admin-level roles (holding at least one of
@@ -50,6 +70,10 @@ func (s *SiteService) Status(ctx context.Context) (*Status, error) {
 		Roles        map[string]string `json:"roles"`
 		Capabilities map[string]bool   `json:"capabilities"`
 		RoleAdmin    roleCaps          `json:"role_admin_capabilities"`
+		Network      *struct {
+			Network
+			Capabilities map[string]bool `json:"capabilities"`
+		} `json:"network"`
 	}
 	r := request{method: http.MethodGet, route: "/wpbridge/v1/status"}
 	if _, err := s.c.do(ctx, r, &out); err != nil {
@@ -58,8 +82,14 @@ func (s *SiteService) Status(ctx context.Context) (*Status, error) {
 	if out.Version == "" {
 		return nil, &Error{Code: CodeInvalidResponse, Message: "status answer has no version", Method: r.method, Path: r.route}
 	}
-	return &Status{Version: out.Version, WordPress: out.WordPress, Roles: out.Roles, Capabilities: out.Capabilities,
-		RoleAdminCapabilities: out.RoleAdmin}, nil
+	st := &Status{Version: out.Version, WordPress: out.WordPress, Roles: out.Roles, Capabilities: out.Capabilities,
+		RoleAdminCapabilities: out.RoleAdmin}
+	if out.Network != nil {
+		n := out.Network.Network
+		n.ManageNetworkUsers = out.Network.Capabilities["manage_network_users"]
+		st.Network = &n
+	}
+	return st, nil
 }
 
 // roleCaps decodes role_admin_capabilities; PHP sends an empty list as [] and

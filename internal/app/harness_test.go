@@ -68,6 +68,7 @@ type setup struct {
 	AC     *acfake.Server // default: a new fake enforcing 5 requests/second
 	PassID string         // with AC: id of its WP_PASSWORD field
 	WPURL  string         // default: the test WordPress (e.g. a proxy in front of it)
+	Site   *wptest.Site   // default: wptest.Env (e.g. a site of the multisite network)
 }
 
 // startBridge starts wpbridge with env overrides on top of the test defaults.
@@ -107,7 +108,12 @@ func baseEnv(site wptest.Site, acURL, dbPath string) map[string]string {
 // startBridgeWith starts an in-process wpbridge as s says.
 func startBridgeWith(t *testing.T, s setup) *bridge {
 	t.Helper()
-	site := wptest.Env(t)
+	var site wptest.Site
+	if s.Site != nil {
+		site = *s.Site
+	} else {
+		site = wptest.Env(t)
+	}
 	b := &bridge{t: t, AC: s.AC, PassID: s.PassID, Site: site, WP: site.Client(t), Logs: &syncbuf.Buffer{}}
 	if b.AC == nil {
 		b.AC, b.PassID = newAC(t, 5)

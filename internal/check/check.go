@@ -181,6 +181,9 @@ func (r *results) site(cfg *config.Config, st *wordpress.Status) {
 			r.add(false, "capability "+capName, "%q lacks it: use an administrator's application password", cfg.WPUsername)
 		}
 	}
+	if st.Network != nil {
+		r.network(cfg, st)
+	}
 	roles := append([]string{cfg.DefaultRole}, cfg.AllowedRoles...)
 	roles = append(roles, cfg.TagRoles.Roles()...)
 	slices.Sort(roles)
@@ -262,4 +265,46 @@ func (r *results) tags(ctx context.Context, ac *activecampaign.Client, names []s
 			r.add(true, "TAG_ROLES tag "+name, "exists (id %s)", tag.ID)
 		}
 	}
+}
+
+// network names the site of a multisite network WP_URL is, and checks that
+// the user may add users to it: edit users at all (manage_network_users: super
+// admins), add a network user who is no member (promote_users on the site),
+// and create new ones (create_users: super admins, or site admins when the
+// network allows it, its add_new_users setting).
+func (r *results) network(cfg *config.Config, st *wordpress.Status) {
+	n := st.Network
+	kind := "subdirectory"
+	if n.SubdomainInstall {
+		kind = "subdomain"
+	}
+	main := ""
+	if n.MainSite {
+		main = ", the main site"
+	}
+	r.add(true, "multisite network", "WP_URL is site %d %q (%s%s) of a %s network: this wpbridge serves that site only (roles are per site; tags and contact ids are the network user's)",
+		n.SiteID, n.SiteName, n.SiteURL, main, kind)
+	who := fmt.Sprintf("%q is a site administrator, no super admin", cfg.WPUsername)
+	if n.SuperAdmin {
+		who = fmt.Sprintf("%q is a super admin", cfg.WPUsername)
+	}
+	var missing []string
+	if !n.ManageNetworkUsers {
+		missing = append(missing, "edit users (on a network that needs manage_network_users: a super admin)")
+	}
+	if !st.Capabilities["promote_users"] {
+		missing = append(missing, "add existing network users to this site (promote_users on the site)")
+	}
+	if !st.Capabilities["create_users"] {
+		missing = append(missing, "create users (create_users: super admins, or site administrators when the network setting add_new_users is on)")
+	}
+	if len(missing) > 0 {
+		r.add(false, "adding users to the site", "%s and may not %s: use a super admin's application password", who, strings.Join(missing, ", "))
+		return
+	}
+	how := "as a super admin"
+	if !n.SuperAdmin {
+		how = "the network lets site administrators add users (add_new_users)"
+	}
+	r.add(true, "adding users to the site", "%s: may edit, add and create users on site %d (%s)", who, n.SiteID, how)
 }

@@ -395,3 +395,32 @@ func TestCheckTagRoles(t *testing.T) {
 		t.Errorf("the existing tag is not reported ok:\n%s", out)
 	}
 }
+
+// TestCheckMultisite: on site 2 of the test network, check names the network
+// and the site and passes for the super admin; site 2's administrator, no
+// super admin, may not add users (on a network, editing users needs
+// manage_network_users and creating them create_users) and check says so.
+func TestCheckMultisite(t *testing.T) {
+	net := wptest.Multisite(t)
+	ac := acfake.NewServer(acfake.Config{APIKey: acKey})
+	defer ac.Close()
+	env := map[string]string{
+		"ACCESS_KEY": accessKey, "AC_API_URL": ac.URL(), "AC_API_KEY": acKey,
+		"WP_URL": net.Site2.URL, "WP_USERNAME": net.Site2.Username, "WP_APP_PASSWORD": net.Site2.AppPassword,
+	}
+	ok, out, _ := run(t, env)
+	if !ok || !strings.Contains(out, `WP_URL is site 2 "wpbridge test site 2"`) || !strings.Contains(out, "subdirectory network") ||
+		!strings.Contains(out, "is a super admin: may edit, add and create users on site 2") {
+		t.Fatalf("check of site 2 as the super admin: ok=%v\n%s", ok, out)
+	}
+	env["WP_USERNAME"], env["WP_APP_PASSWORD"] = net.Site2AdminUsername, net.Site2AdminAppPassword
+	ok, out, _ = run(t, env)
+	fails := strings.Join(failLines(out), "\n")
+	if ok || !strings.Contains(fails, "adding users to the site") || !strings.Contains(fails, "no super admin") ||
+		!strings.Contains(fails, "manage_network_users") || !strings.Contains(fails, "add_new_users") {
+		t.Fatalf("check of site 2 as its administrator: ok=%v\n%s", ok, out)
+	}
+	if strings.Contains(out, net.Site2AdminAppPassword) {
+		t.Fatal("output contains the application password")
+	}
+}

@@ -418,6 +418,7 @@ final class WPBridge_Plugin {
 			'roles'        => (object) wp_roles()->get_names(),
 			'capabilities' => $caps,
 			'role_admin_capabilities' => self::roles_admin_caps(),
+			'network'      => WPBridge_Multisite::status(),
 		);
 	}
 
@@ -531,11 +532,16 @@ final class WPBridge_Lookup {
 		}
 		$user = WPBridge_Plugin::find_by_meta($key, (string) $request['value']);
 		if ($user) {
-			return self::answer('meta', $user, false);
+			$user = WPBridge_Multisite::join($user, $request['create']);
+			return is_wp_error($user) ? $user : self::answer('meta', $user, false);
 		}
 		$email = (string) $request['email'];
 		$user  = '' === $email ? null : self::find_by_email($email);
 		if ($user) {
+			$user = WPBridge_Multisite::join($user, $request['create']);
+			if (is_wp_error($user)) {
+				return $user;
+			}
 			$password = $request['password'];
 			$match    = is_string($password) && '' !== $password && WPBridge_Password_Check::matches($user, $password);
 			return self::answer('email', $user, $match);
@@ -583,9 +589,14 @@ final class WPBridge_Lookup {
 			return new WP_Error('rest_invalid_param', 'logins must list at least one login.', array('status' => 400));
 		}
 		foreach ($logins as $login) {
+			if (is_multisite() && username_exists((string) $login)) {
+				// A network answers a taken login with 400 rest_invalid_param: try the next one.
+				$error = new WP_Error('existing_user_login', 'Sorry, that username already exists!', array('status' => 500));
+				continue;
+			}
 			$inner = new WP_REST_Request('POST', '/wp/v2/users');
 			$inner->set_body_params(array_merge($body, array('username' => (string) $login)));
-			$response = rest_do_request($inner);
+			$response = WPBridge_Multisite::create($inner);
 			if (!$response->is_error()) {
 				$user = get_userdata((int) $response->get_data()['id']);
 				return self::answer('created', $user, false);
@@ -924,6 +935,139 @@ final class WPBridge_Hooks {
 	}
 }
 
+/**
+ * Multisite networks. Users belong to the network (one users table, user meta network-wide) and
+ * are members of sites (a role, or none, per site). wpbridge serves one site, WP_URL:
+ * - the lookup route finds a contact's user across the network, by contact id or email; when it
+ *   would create a user (a "create" body) and finds a network user who is no member of this site,
+ *   it adds that user to the site with the role(s) of the create body (add_user_to_blog: never a
+ *   second account). A role that can manage the site is refused (403 wpbridge_privileged_role); a
+ *   super admin gets no role (membership only, so its tags and meta can be written).
+ * - a create through the users endpoint validates the login as a network's signup form does
+ *   (lowercase letters and digits only, at least 4 characters); for wpbridge's creates only the
+ *   single-site rules apply (validate_username), as WP Fusion's wp_insert_user does.
+ * - the status route names the network and the site and what the caller may do there.
+ */
+final class WPBridge_Multisite {
+	/** The login wpbridge is creating (the signup check is relaxed for it alone). */
+	private static $creating = null;
+
+	/** $user, a member of the current site (added with $create's roles if it was not), or a WP_Error. */
+	static function join($user, $create) {
+		if (!is_multisite() || !is_array($create) || is_user_member_of_blog($user->ID)) {
+			return $user;
+		}
+		if (!current_user_can('promote_users')) {
+			return new WP_Error('wpbridge_cannot_add_to_site', sprintf(
+				'User %d belongs to the network but not to this site, and you may not add users to it (promote_users).', $user->ID
+			), array('status' => 403));
+		}
+		$roles = array();
+		if (!is_super_admin($user->ID)) {
+			$roles = isset($create['roles']) ? array_values(array_unique(array_map('strval', (array) $create['roles']))) : array();
+			if (!$roles && isset($create['role'])) {
+				$roles = array((string) $create['role']);
+			}
+			if (!$roles) {
+				$roles = array((string) get_option('default_role', 'subscriber'));
+			}
+			foreach ($roles as $role) {
+				if (!get_role($role)) {
+					return new WP_Error('rest_user_invalid_role', sprintf('The role %s does not exist on this site.', $role), array('status' => 400));
+				}
+				if (WPBridge_Plugin::role_admin_caps($role)) {
+					return new WP_Error('wpbridge_privileged_role', sprintf('The role %s can manage this site: wpbridge never assigns it.', $role), array('status' => 403));
+				}
+			}
+		}
+		$added = add_user_to_blog(get_current_blog_id(), $user->ID, $roles ? $roles[0] : '');
+		if (is_wp_error($added)) {
+			return $added;
+		}
+		$user = get_userdata($user->ID);
+		foreach (array_slice($roles, 1) as $role) {
+			$user->add_role($role);
+		}
+		return get_userdata($user->ID);
+	}
+
+	/** Runs the users endpoint's create of $inner, with the network's signup check relaxed for its login. */
+	static function create($inner) {
+		if (!is_multisite()) {
+			return rest_do_request($inner);
+		}
+		self::$creating = (string) $inner->get_param('username');
+		add_filter('wpmu_validate_user_signup', array('WPBridge_Multisite', 'relax_signup'));
+		try {
+			return rest_do_request($inner);
+		} finally {
+			remove_filter('wpmu_validate_user_signup', array('WPBridge_Multisite', 'relax_signup'));
+			self::$creating = null;
+		}
+	}
+
+	/**
+	 * wpmu_validate_user_signup, during wpbridge's create only: the login errors of the network's
+	 * signup form are dropped for a login valid on a single site and not taken. The email checks
+	 * (taken, banned or limited domains) stay.
+	 */
+	static function relax_signup($result) {
+		$errors = isset($result['errors']) ? $result['errors'] : null;
+		$login  = isset($result['orig_username']) ? (string) $result['orig_username'] : '';
+		if (!is_wp_error($errors) || null === self::$creating || $login !== self::$creating
+			|| !validate_username($login) || username_exists($login)) {
+			return $result;
+		}
+		$errors->remove('user_name');
+		$result['user_name'] = $login;
+		return $result;
+	}
+
+	/** The network part of the status route: null on a single site. */
+	static function status() {
+		if (!is_multisite()) {
+			return null;
+		}
+		$site = get_site();
+		return array(
+			'site_id'          => (int) $site->blog_id,
+			'site_name'        => get_bloginfo('name'),
+			'site_url'         => home_url('/'),
+			'main_site'        => is_main_site(),
+			'subdomain_install' => is_subdomain_install(),
+			'super_admin'      => is_super_admin(),
+			'add_new_users'    => (bool) get_site_option('add_new_users'),
+			'member'           => is_user_member_of_blog(),
+			'plugin_network_active' => self::network_active(),
+			'capabilities'     => array(
+				'manage_network_users' => current_user_can('manage_network_users'),
+			),
+		);
+	}
+
+	/**
+	 * rest_prepare_user: a super admin holds every capability without a role; its answer (edit
+	 * context) says so with the admin-level ones, so that wpbridge leaves it alone as it does an
+	 * administrator (tags and meta only).
+	 */
+	static function super_admin_caps($response, $user, $request) {
+		if (is_multisite() && is_super_admin($user->ID) && 'edit' === $request['context']) {
+			$data = $response->get_data();
+			if (isset($data['capabilities'])) { // an object (allcaps) in core's answer
+				$data['capabilities'] = (object) array_merge((array) $data['capabilities'], array_fill_keys(WPBridge_Plugin::POWER_CAPS, true), array('manage_network' => true));
+				$response->set_data($data);
+			}
+		}
+		return $response;
+	}
+
+	static function network_active() {
+		$active = (array) get_site_option('active_sitewide_plugins', array());
+		return isset($active[plugin_basename(__FILE__)]);
+	}
+}
+
+
 if (!wp_installing()) {
 	add_action('rest_api_init', array('WPBridge_Hooks', 'rest_api_init'));
 	add_filter('rest_pre_insert_user', array('WPBridge_Hooks', 'before_insert'), 100, 2);
@@ -945,4 +1089,8 @@ if (!wp_installing()) {
 	add_filter('rest_request_before_callbacks', array('WPBridge_Plugin', 'before_callbacks'), 10, 3);
 	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_same_password'), 10, 2);
 	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_powerful_user'), 99, 2);
+}
+
+if (!wp_installing()) {
+	add_filter('rest_prepare_user', array('WPBridge_Multisite', 'super_admin_caps'), 10, 3);
 }
