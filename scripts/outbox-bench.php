@@ -1,0 +1,68 @@
+<?php
+// outbox-bench.php WP_DIR [N]: the PHP time the companion plugin's outbox adds to a sign-up.
+// Creates N users with wp_insert_user (as a registration form does) with the outbox disabled,
+// then N with it enabled, each followed by the outbox's shutdown write, and prints the mean and
+// p95 of both and of the plugin's own work (its hooks and its write, timed with hrtime). Restores
+// the outbox settings and deletes its users and their events. Run against a test WordPress only.
+$_SERVER['HTTP_HOST']   = '127.0.0.1';
+$_SERVER['REQUEST_URI'] = '/';
+require $argv[1] . '/wp-load.php';
+require_once ABSPATH . 'wp-admin/includes/user.php';
+$n     = isset($argv[2]) ? (int) $argv[2] : 200;
+$saved = get_option(WPBridge_Outbox::SETTINGS);
+$own   = 0.0; // nanoseconds spent in the outbox's hooks
+// The outbox's own hooks, replaced by timed calls of the same methods.
+$hooks = array('user_register' => array('on_register', 1), 'profile_update' => array('on_update', 2),
+	'added_user_meta' => array('on_meta', 3), 'updated_user_meta' => array('on_meta', 3));
+foreach ($hooks as $h => $m) {
+	remove_action($h, array('WPBridge_Outbox', $m[0]), 10);
+	add_action($h, function (...$args) use (&$own, $m) {
+		$t0 = hrtime(true);
+		call_user_func_array(array('WPBridge_Outbox', $m[0]), $args);
+		$own += hrtime(true) - $t0;
+	}, 10, $m[1]);
+}
+function wpb_run($n, $on, &$own) {
+	global $wpdb;
+	update_option(WPBridge_Outbox::SETTINGS, array('enabled' => $on, 'meta_keys' => array('billing_phone'), 'user' => 0), true);
+	$own = 0.0;
+	$all = array();
+	$mine = array();
+	$ids = array();
+	for ($i = 0; $i < $n; $i++) {
+		$login = 'bench' . ($on ? 'on' : 'off') . wp_generate_password(8, false) ;
+		$before = $own;
+		$t0 = hrtime(true);
+		$id = wp_insert_user(array('user_login' => $login, 'user_email' => $login . '@example.com', 'user_pass' => 'x' . $login, 'first_name' => 'B', 'last_name' => 'N', 'role' => 'subscriber'));
+		update_user_meta($id, 'billing_phone', '555');
+		$t1 = hrtime(true);
+		WPBridge_Outbox::flush();
+		$t2 = hrtime(true);
+		$ids[] = $id;
+		$all[] = ($t2 - $t0) / 1e6;
+		$mine[] = ($own - $before + ($t2 - $t1)) / 1e6;
+	}
+	sort($all);
+	sort($mine);
+	$p = function ($a, $q) { return $a[(int) floor((count($a) - 1) * $q)]; };
+	printf("outbox %-8s sign-up total: mean %.3f ms, p95 %.3f ms; outbox's own hooks+write: mean %.3f ms, p95 %.3f ms\n",
+		$on ? 'enabled' : 'disabled', array_sum($all) / $n, $p($all, 0.95), array_sum($mine) / $n, $p($mine, 0.95));
+	update_option(WPBridge_Outbox::SETTINGS, array('enabled' => false, 'meta_keys' => array(), 'user' => 0), true);
+	foreach ($ids as $id) {
+		wp_delete_user($id);
+		$wpdb->query($wpdb->prepare('DELETE FROM ' . WPBridge_Outbox::table() . ' WHERE user_id = %d', $id));
+	}
+}
+if (WPBridge_Outbox::DB_VERSION !== get_option(WPBridge_Outbox::DB_OPTION)) {
+	WPBridge_Outbox::install();
+}
+wpb_run(20, false, $own); // warm-up
+wpb_run($n, false, $own);
+wpb_run($n, true, $own);
+wpb_run($n, false, $own);
+wpb_run($n, true, $own);
+if (false === $saved) {
+	delete_option(WPBridge_Outbox::SETTINGS);
+} else {
+	update_option(WPBridge_Outbox::SETTINGS, $saved, true);
+}
