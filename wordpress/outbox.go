@@ -44,12 +44,16 @@ type OutboxStatus struct {
 	Newest    int64    // id of the newest pending event, 0 when none
 	Dropped   int64    // events dropped at the bound since the table was created
 	Limit     int64    // the bound (OutboxLimit)
+	Epoch     string   // new each time the table is created (see Event.Epoch)
 }
 
 // Event is one recorded change of a user. IDs grow: an event's ID is its
-// cursor for Pull and its bound for Ack, and the key to deduplicate by.
+// cursor for Pull and its bound for Ack. Epoch and ID together name one event
+// for good (deduplicate by both: the ids restart when the table is dropped and
+// made again, and the epoch changes then).
 type Event struct {
 	ID     int64
+	Epoch  string
 	Type   EventType
 	UserID int64
 	Time   time.Time // when it was recorded (UTC, to the second)
@@ -116,11 +120,12 @@ type wireOutboxStatus struct {
 	Newest    int64    `json:"newest"`
 	Dropped   int64    `json:"dropped"`
 	Limit     int64    `json:"limit"`
+	Epoch     string   `json:"epoch"`
 }
 
 func (w wireOutboxStatus) status() *OutboxStatus {
 	return &OutboxStatus{Enabled: w.Enabled, MetaKeys: w.MetaKeys, UserID: w.User, DBVersion: w.DBVersion,
-		Pending: w.Pending, Oldest: w.Oldest, Newest: w.Newest, Dropped: w.Dropped, Limit: w.Limit}
+		Pending: w.Pending, Oldest: w.Oldest, Newest: w.Newest, Dropped: w.Dropped, Limit: w.Limit, Epoch: w.Epoch}
 }
 
 const outboxRoute = "/wpbridge/v1/outbox"
@@ -200,9 +205,13 @@ func (s *OutboxService) Pull(ctx context.Context, after int64, limit int) ([]Eve
 	r := request{method: http.MethodGet, route: outboxRoute + "/events", query: q}
 	var out struct {
 		Events []wireEvent `json:"events"`
+		Epoch  string      `json:"epoch"`
 	}
 	if _, err := s.c.do(ctx, r, &out); err != nil {
 		return nil, err
+	}
+	if len(out.Events) > 0 && out.Epoch == "" {
+		return nil, &Error{Code: CodeInvalidResponse, Message: "outbox events come without the table's epoch", Method: r.method, Path: r.route}
 	}
 	events := make([]Event, 0, len(out.Events))
 	for _, w := range out.Events {
@@ -210,6 +219,7 @@ func (s *OutboxService) Pull(ctx context.Context, after int64, limit int) ([]Eve
 		if !ok || ev.ID <= after {
 			return nil, &Error{Code: CodeInvalidResponse, Message: "outbox event " + strconv.FormatInt(w.ID, 10) + " is malformed", Method: r.method, Path: r.route}
 		}
+		ev.Epoch = out.Epoch
 		events = append(events, ev)
 	}
 	return events, nil

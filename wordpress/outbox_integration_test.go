@@ -70,7 +70,7 @@ func TestIntegration_Outbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.Enabled || st.Limit != wordpress.OutboxLimit || st.DBVersion == "" || len(st.MetaKeys) != 2 || st.UserID == 0 {
+	if !st.Enabled || st.Limit != wordpress.OutboxLimit || st.DBVersion == "" || len(st.MetaKeys) != 2 || st.UserID == 0 || st.Epoch == "" {
 		t.Errorf("status after enable = %+v", st)
 	}
 	start := time.Now().Add(-2 * time.Second).UTC()
@@ -81,7 +81,7 @@ func TestIntegration_Outbox(t *testing.T) {
 	id := env.Register(t, login, email)
 	t.Cleanup(func() { wp.Users.Delete(context.Background(), id, 0) })
 	got := eventsOf(pullAll(t, wp), id)
-	if len(got) != 1 || got[0].Type != wordpress.EventRegister || got[0].User.Email != email || got[0].User.Login != login ||
+	if len(got) != 1 || got[0].Type != wordpress.EventRegister || got[0].User.Email != email || got[0].User.Login != login || got[0].Epoch != st.Epoch ||
 		got[0].Time.Before(start.Truncate(time.Second)) {
 		t.Fatalf("events of the sign-up = %+v", got)
 	}

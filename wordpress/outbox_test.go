@@ -19,14 +19,14 @@ func TestOutbox_PullDecodes(t *testing.T) {
 			writeJSON(w, 200, `{"events":[
 				{"id":8,"type":"register","user_id":5,"time":"2026-01-02T03:04:05Z","user":{"user_id":5,"user_login":"ann","user_email":"ann@example.com","first_name":"Ann","meta":{}}},
 				{"id":9,"type":"update","user_id":5,"time":"2026-01-02T03:04:06Z","user":{"user_email":"new@example.com","old_email":"ann@example.com","meta":{"phone":"555","tags":["a","b"],"odd":3}}}
-			],"dropped":0}`)
+			],"epoch":"e1","dropped":0}`)
 		},
 	})
 	evs, err := c.Outbox.Pull(t.Context(), 7, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 2 || evs[0].ID != 8 || evs[0].Type != EventRegister || evs[0].User.Login != "ann" || evs[0].User.FirstName != "Ann" ||
+	if len(evs) != 2 || evs[0].ID != 8 || evs[0].Epoch != "e1" || evs[1].Epoch != "e1" || evs[0].Type != EventRegister || evs[0].User.Login != "ann" || evs[0].User.FirstName != "Ann" ||
 		!evs[0].Time.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) || len(evs[0].User.Meta) != 0 {
 		t.Fatalf("first = %+v", evs)
 	}
@@ -51,10 +51,10 @@ func TestOutbox_PullDecodes(t *testing.T) {
 func TestOutbox_PullRefusesMalformed(t *testing.T) {
 	for name, body := range map[string]string{
 		"unknown type":       `{"events":[{"id":8,"type":"login","user_id":5,"time":"2026-01-02T03:04:05Z","user":{}}]}`,
-		"no time":            `{"events":[{"id":8,"type":"update","user_id":5,"user":{}}]}`,
-		"id not above":       `{"events":[{"id":7,"type":"update","user_id":5,"time":"2026-01-02T03:04:05Z","user":{}}]}`,
-		"no user id":         `{"events":[{"id":8,"type":"update","time":"2026-01-02T03:04:05Z","user":{}}]}`,
-		"user not an object": `{"events":[{"id":8,"type":"update","user_id":5,"time":"2026-01-02T03:04:05Z","user":"x"}]}`,
+		"no time":            `{"epoch":"e","events":[{"id":8,"type":"update","user_id":5,"user":{}}]}`,
+		"id not above":       `{"epoch":"e","events":[{"id":7,"type":"update","user_id":5,"time":"2026-01-02T03:04:05Z","user":{}}]}`,
+		"no user id":         `{"epoch":"e","events":[{"id":8,"type":"update","time":"2026-01-02T03:04:05Z","user":{}}]}`,
+		"user not an object": `{"epoch":"e","events":[{"id":8,"type":"update","user_id":5,"time":"2026-01-02T03:04:05Z","user":"x"}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := fakeWP(t, map[string]http.HandlerFunc{

@@ -701,7 +701,9 @@ if (!wp_installing()) {
  *   GET    /wpbridge/v1/outbox                      status
  *   POST   /wpbridge/v1/outbox {"enabled": bool, "meta_keys": [..], "purge": bool}   enable/disable
  *   DELETE /wpbridge/v1/outbox                      disable, drop the table and the options
- *   GET    /wpbridge/v1/outbox/events?after=ID&limit=N   events with id > after, oldest first
+ *   GET    /wpbridge/v1/outbox/events?after=ID&limit=N   events with id > after, oldest first, and the
+ *                                                  table's epoch (new each time the table is created:
+ *                                                  with it, an event id never names two events)
  *   POST   /wpbridge/v1/outbox/ack {"up_to": ID}    delete events with id <= up_to
  *
  * The table is created and upgraded by the plugin itself (option wpbridge_outbox_db holds its
@@ -716,6 +718,7 @@ final class WPBridge_Outbox {
 	const SETTINGS   = 'wpbridge_outbox';         // autoloaded: {enabled, meta_keys, user}
 	const DB_OPTION  = 'wpbridge_outbox_db';      // autoloaded: table version
 	const DROPPED    = 'wpbridge_outbox_dropped'; // not autoloaded: events dropped at the bound
+	const EPOCH      = 'wpbridge_outbox_epoch';   // not autoloaded: a new value each time the table is created
 	const CORE       = array('user_login', 'user_email', 'first_name', 'last_name', 'display_name', 'nickname', 'user_url', 'description');
 
 	/** Pending events of this request: user id => {type, old_email, data (delete only)}. */
@@ -745,6 +748,18 @@ final class WPBridge_Outbox {
 ) {$wpdb->get_charset_collate()};");
 		update_option(self::DB_OPTION, self::DB_VERSION, true);
 		add_option(self::DROPPED, '0', '', false);
+		add_option(self::EPOCH, wp_generate_uuid4(), '', false);
+	}
+
+	/** The table's epoch, made when missing (a table created by an earlier version of the plugin). */
+	static function epoch() {
+		$epoch = (string) get_option(self::EPOCH, '');
+		if ('' === $epoch && self::DB_VERSION === get_option(self::DB_OPTION)) {
+			add_option(self::EPOCH, wp_generate_uuid4(), '', false); // a concurrent add wins: read it back
+			wp_cache_delete(self::EPOCH, 'options');
+			$epoch = (string) get_option(self::EPOCH, '');
+		}
+		return $epoch;
 	}
 
 	static function uninstall() {
@@ -753,6 +768,7 @@ final class WPBridge_Outbox {
 		delete_option(self::SETTINGS);
 		delete_option(self::DB_OPTION);
 		delete_option(self::DROPPED);
+		delete_option(self::EPOCH);
 	}
 
 	/** True when changes of this request are recorded: enabled, and not wpbridge's own request. */
@@ -899,6 +915,7 @@ final class WPBridge_Outbox {
 			'newest'     => $row ? (int) $row->hi : 0,
 			'dropped'    => (int) get_option(self::DROPPED, 0),
 			'limit'      => self::LIMIT,
+			'epoch'      => self::epoch(),
 		);
 	}
 
@@ -944,7 +961,7 @@ final class WPBridge_Outbox {
 				);
 			}
 		}
-		return array('events' => $out, 'dropped' => (int) get_option(self::DROPPED, 0));
+		return array('events' => $out, 'epoch' => self::epoch(), 'dropped' => (int) get_option(self::DROPPED, 0));
 	}
 
 	static function ack($request) {
