@@ -49,29 +49,26 @@ type contactSyncBody struct {
 // validText reports whether s can be sent: valid UTF-8 without NUL.
 func validText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
-// Sync creates the contact with cs.Email, or updates the one AC has with that
-// email, in one request (POST /contact/sync). AC answers 422 (an *Error with
-// its Code, not Temporary) for an email it refuses. Values never appear in
-// errors.
-func (s *ContactsService) Sync(ctx context.Context, cs ContactSync) (*SyncResult, error) {
+// body builds the JSON body of cs (Sync's and Update's).
+func (cs ContactSync) body() (contactSyncBody, error) {
 	var body contactSyncBody
 	email := strings.TrimSpace(cs.Email)
 	if email == "" || !validText(email) || strings.ContainsAny(email, "\r\n") {
-		return nil, fmt.Errorf("%w: empty or malformed email", ErrInvalidArgument)
+		return body, fmt.Errorf("%w: empty or malformed email", ErrInvalidArgument)
 	}
 	body.Contact.Email = email
 	for _, p := range []*string{cs.FirstName, cs.LastName, cs.Phone} {
 		if p != nil && !validText(*p) {
-			return nil, fmt.Errorf("%w: a contact field is not valid UTF-8", ErrInvalidArgument)
+			return body, fmt.Errorf("%w: a contact field is not valid UTF-8", ErrInvalidArgument)
 		}
 	}
 	body.Contact.FirstName, body.Contact.LastName, body.Contact.Phone = cs.FirstName, cs.LastName, cs.Phone
 	for field, v := range cs.FieldValues {
 		if err := checkID("field", field); err != nil {
-			return nil, err
+			return body, err
 		}
 		if !validText(v) {
-			return nil, fmt.Errorf("%w: value of field %s is not valid UTF-8", ErrInvalidArgument, field)
+			return body, fmt.Errorf("%w: value of field %s is not valid UTF-8", ErrInvalidArgument, field)
 		}
 		body.Contact.FieldValues = append(body.Contact.FieldValues, fieldValueIn{Field: field, Value: v})
 	}
@@ -79,16 +76,20 @@ func (s *ContactsService) Sync(ctx context.Context, cs ContactSync) (*SyncResult
 		a, b := body.Contact.FieldValues[i].Field, body.Contact.FieldValues[j].Field
 		return len(a) < len(b) || (len(a) == len(b) && a < b)
 	})
-	cl := call{method: http.MethodPost, path: "/contact/sync", body: body}
-	var out contactEnvelope
-	status, err := s.c.doStatus(ctx, cl, &out)
-	if err != nil {
-		values := map[string]string{"email": email}
-		for k, v := range cs.FieldValues {
-			values[k] = v
-		}
-		return nil, redactValues(err, values)
+	return body, nil
+}
+
+// redact removes cs's email and values from an error's message.
+func (cs ContactSync) redact(err error) error {
+	values := map[string]string{"email": strings.TrimSpace(cs.Email)}
+	for k, v := range cs.FieldValues {
+		values[k] = v
 	}
+	return redactValues(err, values)
+}
+
+// result turns a contact envelope into a SyncResult.
+func (out contactEnvelope) result(cl call, status int) (*SyncResult, error) {
 	if out.Contact == nil || out.Contact.ID == "" {
 		return nil, invalidBody(cl.method, cl.path, status, `no "contact" with an id`)
 	}
@@ -99,6 +100,49 @@ func (s *ContactsService) Sync(ctx context.Context, cs ContactSync) (*SyncResult
 		}
 	}
 	return &SyncResult{Contact: c, Created: status == http.StatusCreated}, nil
+}
+
+// Update writes cs to contact id (PUT /contacts/{id}), its email included:
+// how a changed email reaches the contact that had the old one (Sync by the
+// new email would make a second contact). 404 (ErrNotFound) when the contact
+// is gone.
+func (s *ContactsService) Update(ctx context.Context, id string, cs ContactSync) (*Contact, error) {
+	if err := checkID("contact", id); err != nil {
+		return nil, err
+	}
+	body, err := cs.body()
+	if err != nil {
+		return nil, err
+	}
+	cl := call{method: http.MethodPut, path: "/contacts/{id}", params: map[string]string{"id": id}, body: body}
+	var out contactEnvelope
+	status, err := s.c.doStatus(ctx, cl, &out)
+	if err != nil {
+		return nil, cs.redact(err)
+	}
+	res, err := out.result(cl, status)
+	if err != nil {
+		return nil, err
+	}
+	return res.Contact, nil
+}
+
+// Sync creates the contact with cs.Email, or updates the one AC has with that
+// email, in one request (POST /contact/sync). AC answers 422 (an *Error with
+// its Code, not Temporary) for an email it refuses. Values never appear in
+// errors.
+func (s *ContactsService) Sync(ctx context.Context, cs ContactSync) (*SyncResult, error) {
+	body, err := cs.body()
+	if err != nil {
+		return nil, err
+	}
+	cl := call{method: http.MethodPost, path: "/contact/sync", body: body}
+	var out contactEnvelope
+	status, err := s.c.doStatus(ctx, cl, &out)
+	if err != nil {
+		return nil, cs.redact(err)
+	}
+	return out.result(cl, status)
 }
 
 type contactTagJSON struct {

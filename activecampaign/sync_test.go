@@ -216,3 +216,30 @@ func TestSetListStatus(t *testing.T) {
 		t.Errorf("status 3: %v", err)
 	}
 }
+
+func TestContactsUpdateEmail(t *testing.T) {
+	t.Parallel()
+	ac := newTestAC(t)
+	var body string
+	ac.mux.HandleFunc("PUT /contacts/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("id") == "404" {
+			w.WriteHeader(404)
+			io.WriteString(w, `{"message":"No Result found for Subscriber with id 404"}`)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		body = string(b)
+		io.WriteString(w, `{"fieldValues":[],"contact":{"email":"new@example.com","id":"42"}}`)
+	})
+	c, _ := ac.client(t)
+	got, err := c.Contacts.Update(context.Background(), "42", ContactSync{Email: "new@example.com", FirstName: String("Ann")})
+	if err != nil || got.ID != "42" || got.Email != "new@example.com" {
+		t.Fatalf("Update = %+v, %v", got, err)
+	}
+	if body != `{"contact":{"email":"new@example.com","firstName":"Ann"}}` {
+		t.Errorf("body = %s", body)
+	}
+	if _, err := c.Contacts.Update(context.Background(), "404", ContactSync{Email: "new@example.com"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Update of a gone contact: %v", err)
+	}
+}
