@@ -715,6 +715,7 @@ final class WPBridge_Outbox {
 	const DB_VERSION = '1';
 	const LIMIT      = 100000;
 	const MAX_BATCH  = 1000;
+	const MAX_PENDING = 100; // events held in memory before the end of the request
 	const SETTINGS   = 'wpbridge_outbox';         // autoloaded: {enabled, meta_keys, user}
 	const DB_OPTION  = 'wpbridge_outbox_db';      // autoloaded: table version
 	const DROPPED    = 'wpbridge_outbox_dropped'; // not autoloaded: events dropped at the bound
@@ -800,6 +801,9 @@ final class WPBridge_Outbox {
 			$cur['data'] = $user ? self::user_fields($user) : array('user_id' => $id);
 		}
 		self::$pending[$id] = $cur;
+		if (count(self::$pending) > self::MAX_PENDING) {
+			self::flush(); // a long request (a CLI import) writes as it goes, not all at its end
+		}
 	}
 
 	static function on_register($id) {
