@@ -1,9 +1,11 @@
 <?php
 // outbox-bench.php WP_DIR [N]: the PHP time the companion plugin's outbox adds to a sign-up.
-// Creates N users with wp_insert_user (as a registration form does) with the outbox disabled,
-// then N with it enabled, each followed by the outbox's shutdown write, and prints the mean and
-// p95 of both and of the plugin's own work (its hooks and its write, timed with hrtime). Restores
-// the outbox settings and deletes its users and their events. Run against a test WordPress only.
+// Creates N users with wp_insert_user (as a registration form does) plus one mapped meta write,
+// in rounds with the outbox disabled and enabled (after a warm-up), each followed by the outbox's
+// shutdown write, and prints per round the mean and p95 of the whole sign-up and of the plugin's
+// own work (its hooks and its write, timed with hrtime). Restores the outbox settings and deletes
+// its users and their events. Run against a test WordPress only:
+//   php scripts/outbox-bench.php /tmp/wpbridge-wp/wp 300
 $_SERVER['HTTP_HOST']   = '127.0.0.1';
 $_SERVER['REQUEST_URI'] = '/';
 require $argv[1] . '/wp-load.php';
