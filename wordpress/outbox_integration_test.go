@@ -254,3 +254,49 @@ func TestIntegration_OutboxBound(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Drop (the uninstall of a must-use plugin) removes the table and the
+// settings; enabling again makes a new table with a new epoch, so an event id
+// reused by the new table never passes for an old event.
+func TestIntegration_OutboxDrop(t *testing.T) {
+	env := wptest.Env(t)
+	env.LockOutbox(t)
+	wp := env.Client(t)
+	ctx := t.Context()
+	before, err := wp.Outbox.Enable(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := wp.Outbox.Disable(context.Background(), false); err != nil {
+			t.Errorf("disable: %v", err)
+		}
+	})
+	dropped, err := wp.Outbox.Drop(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dropped.Enabled || dropped.DBVersion != "" || dropped.Pending != 0 || dropped.Dropped != 0 {
+		t.Errorf("status after drop = %+v", dropped)
+	}
+	if evs, err := wp.Outbox.Pull(ctx, 0, 10); err != nil || len(evs) != 0 {
+		t.Errorf("pull without a table = %+v, %v", evs, err)
+	}
+	if n, err := wp.Outbox.Ack(ctx, 10); err != nil || n != 0 {
+		t.Errorf("ack without a table = %d, %v", n, err)
+	}
+	// Disabled without a table: a sign-up records nothing and creates nothing.
+	email := wptest.UniqueEmail(t, "outbox-drop")
+	id := env.Register(t, strings.TrimSuffix(email, "@example.com"), email)
+	t.Cleanup(func() { wp.Users.Delete(context.Background(), id, 0) })
+	if st, err := wp.Outbox.Status(ctx); err != nil || st.DBVersion != "" {
+		t.Errorf("status after a sign-up while dropped = %+v, %v", st, err)
+	}
+	after, err := wp.Outbox.Enable(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.DBVersion == "" || after.Epoch == "" || after.Epoch == before.Epoch {
+		t.Errorf("epoch before %q, after re-creating the table %q (status %+v)", before.Epoch, after.Epoch, after)
+	}
+}
