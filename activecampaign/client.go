@@ -175,16 +175,22 @@ func (c *Client) Reserve(ctx context.Context) (context.Context, func(), error) {
 // do waits on the limiter, sends the request and decodes a 2xx JSON body into out.
 // Every failure is an *Error.
 func (c *Client) do(ctx context.Context, cl call, out any) error {
+	_, err := c.doStatus(ctx, cl, out)
+	return err
+}
+
+// doStatus is do, also returning the 2xx status of a success.
+func (c *Client) doStatus(ctx context.Context, cl call, out any) (int, error) {
 	if a, ok := c.limiter.(Acquirer); ok {
 		reqCtx, done, err := a.Acquire(ctx)
 		if err != nil {
-			return &Error{Method: cl.method, Path: cl.path, Message: "wait for rate limiter: " + err.Error(), err: err}
+			return 0, &Error{Method: cl.method, Path: cl.path, Message: "wait for rate limiter: " + err.Error(), err: err}
 		}
 		defer done()
 		ctx = reqCtx
 	} else if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
-			return &Error{Method: cl.method, Path: cl.path, Message: "wait for rate limiter: " + err.Error(), err: err}
+			return 0, &Error{Method: cl.method, Path: cl.path, Message: "wait for rate limiter: " + err.Error(), err: err}
 		}
 	}
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -201,7 +207,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	}
 	resp, err := req.Execute(cl.method, cl.path)
 	if err != nil {
-		return transportError(cl, err)
+		return 0, transportError(cl, err)
 	}
 	status := resp.StatusCode()
 	if status < 200 || status > 299 {
@@ -211,16 +217,16 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 				p.Pause(e.RetryAfter)
 			}
 		}
-		return e
+		return 0, e
 	}
 	body := resp.Body()
 	if len(strings.TrimSpace(string(body))) == 0 {
-		return invalidBody(cl.method, cl.path, status, "empty body")
+		return 0, invalidBody(cl.method, cl.path, status, "empty body")
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return invalidBody(cl.method, cl.path, status, "body is not the expected JSON")
+		return 0, invalidBody(cl.method, cl.path, status, "body is not the expected JSON")
 	}
-	return nil
+	return status, nil
 }
 
 // transportError wraps err without the request URL (it may carry an email in the query).

@@ -25,6 +25,8 @@ type Client struct {
 	Users *UsersService
 	// Site reads the companion plugin's status route.
 	Site *SiteService
+	// Outbox pulls the changes WordPress records for wpbridge (SYNC_TO_AC).
+	Outbox *OutboxService
 
 	rc       *resty.Client
 	endpoint string // site URL ending in "/", requests add ?rest_route=...
@@ -95,6 +97,7 @@ func NewClient(baseURL, username, appPassword string, opts ...Option) (*Client, 
 	c.secrets = secretVariants(appPassword)
 	c.Users = &UsersService{c: c}
 	c.Site = &SiteService{c: c}
+	c.Outbox = &OutboxService{c: c}
 	return c, nil
 }
 

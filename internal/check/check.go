@@ -93,6 +93,7 @@ func Check(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, w
 	var r results
 	acOK := r.activeCampaign(ctx, cfg, ac)
 	r.wordPress(ctx, cfg, wp)
+	r.outbox(ctx, cfg, wp)
 	if acOK {
 		r.fields(ctx, ac, fieldRefs(cfg))
 		r.tags(ctx, ac, cfg.TagRoles.Tags())

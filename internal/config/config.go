@@ -88,6 +88,14 @@ type Config struct {
 	RetryHorizon time.Duration `env:"RETRY_HORIZON, default=72h"`
 	// HistoryRetention is how long finished webhooks are kept (1h..87600h).
 	HistoryRetention time.Duration `env:"HISTORY_RETENTION, default=720h"`
+	// SyncToAC sends WordPress sign-ups, profile edits and deletions to AC
+	// through the companion plugin's outbox (synctoac.go).
+	SyncToAC bool `env:"SYNC_TO_AC, default=false"`
+	// RegistrationTags are the AC tag names added to a contact created from a
+	// WordPress sign-up (no duplicates, ignoring case).
+	RegistrationTags []string `env:"REGISTRATION_TAGS"`
+	// OutboxPoll is how often wpbridge pulls the outbox (100ms..5m).
+	OutboxPoll time.Duration `env:"OUTBOX_POLL, default=1s"`
 }
 
 // envVars lists the variables of Config in field order.
@@ -185,6 +193,9 @@ func cleanEnv(l envconfig.Lookuper) (map[string]string, []error) {
 
 // preparse returns the canonical text of a typed variable's value.
 func preparse(key, v string) (string, error) {
+	if canon, ok, err := preparseSyncToAC(key, v); ok {
+		return canon, err
+	}
 	if r, ok := intRanges[key]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -249,6 +260,7 @@ func (c *Config) normalize() {
 		}
 	}
 	c.AllowedRoles = roles
+	c.normalizeSyncToAC()
 }
 
 // normalizeReturnField accepts a numeric field id or %PERSTAG%.

@@ -92,6 +92,7 @@ func TestLoad_Defaults(t *testing.T) {
 		LogFormat:        "text",
 		RetryHorizon:     72 * time.Hour,
 		HistoryRetention: 720 * time.Hour,
+		OutboxPoll:       time.Second,
 	}
 	if !equalConfig(*cfg, want) {
 		t.Errorf("Load() =\n%#v\nwant\n%#v", *cfg, want)

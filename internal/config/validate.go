@@ -65,6 +65,7 @@ func (c *Config) problems() []error {
 	c.checkTrustedProxies(&p)
 	c.checkLogging(&p)
 	c.checkAdminToken(&p)
+	c.checkSyncToAC(&p)
 	return p
 }
 

@@ -1094,3 +1094,354 @@ if (!wp_installing()) {
 if (!wp_installing()) {
 	add_filter('rest_prepare_user', array('WPBridge_Multisite', 'super_admin_caps'), 10, 3);
 }
+
+/**
+ * The outbox: WordPress sign-ups, profile edits and deletions recorded for wpbridge to send to
+ * ActiveCampaign (SYNC_TO_AC). It records only while wpbridge has enabled it, in the request that
+ * made the change, into its own table {prefix}wpbridge_outbox; wpbridge pulls the events and
+ * acknowledges (deletes) them once stored on its side.
+ *
+ * What is recorded: user_register (type "register"), profile_update and changes of the meta keys
+ * wpbridge named when enabling (type "update"), delete_user (type "delete"). Within one request the
+ * changes of one user become one event, written at shutdown with the user as it then is (so meta
+ * saved after user_register by a checkout or a form plugin is in it): register wins over update,
+ * delete over both. Changes made by wpbridge itself (a request authenticated with an application
+ * password of the user that enabled the outbox) are never recorded: no loop. user_pass and roles
+ * are never in an event.
+ *
+ * At most LIMIT events are kept: when a write makes the id span exceed it, the oldest are dropped
+ * and counted (the "dropped" of the status; gaps in the ids, from rolled-back inserts, can only
+ * make it keep fewer).
+ *
+ * Routes (create_users, edit_users, list_users and promote_users, like the rest of the plugin):
+ *   GET    /wpbridge/v1/outbox                      status
+ *   POST   /wpbridge/v1/outbox {"enabled": bool, "meta_keys": [..], "purge": bool}   enable/disable
+ *   DELETE /wpbridge/v1/outbox                      disable, drop the table and the options
+ *   GET    /wpbridge/v1/outbox/events?after=ID&limit=N   events with id > after, oldest first, and the
+ *                                                  table's epoch (new each time the table is created:
+ *                                                  with it, an event id never names two events)
+ *   POST   /wpbridge/v1/outbox/ack {"up_to": ID}    delete events with id <= up_to
+ *
+ * The table is created and upgraded by the plugin itself (option wpbridge_outbox_db holds its
+ * version). Installed as a normal plugin, uninstalling it drops the table and the options; a
+ * must-use plugin has no uninstall: DELETE /wpbridge/v1/outbox does it, and deleting the file alone
+ * leaves the (disabled or not) table in place, written no more.
+ */
+final class WPBridge_Outbox {
+	const DB_VERSION = '1';
+	const LIMIT      = 100000;
+	const MAX_BATCH  = 1000;
+	const MAX_PENDING = 100; // events held in memory before the end of the request
+	const SETTINGS   = 'wpbridge_outbox';         // autoloaded: {enabled, meta_keys, user}
+	const DB_OPTION  = 'wpbridge_outbox_db';      // autoloaded: table version
+	const DROPPED    = 'wpbridge_outbox_dropped'; // not autoloaded: events dropped at the bound
+	const EPOCH      = 'wpbridge_outbox_epoch';   // not autoloaded: a new value each time the table is created
+	const CORE       = array('user_login', 'user_email', 'first_name', 'last_name', 'display_name', 'nickname', 'user_url', 'description');
+
+	/** Pending events of this request: user id => {type, old_email, data (delete only)}. */
+	private static $pending = array();
+
+	static function table() {
+		global $wpdb;
+		return $wpdb->prefix . 'wpbridge_outbox';
+	}
+
+	static function settings() {
+		$s = get_option(self::SETTINGS);
+		return is_array($s) ? $s : array('enabled' => false, 'meta_keys' => array(), 'user' => 0);
+	}
+
+	static function install() {
+		global $wpdb;
+		require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+		$table = self::table();
+		dbDelta("CREATE TABLE {$table} (
+  id bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  type varchar(20) NOT NULL,
+  user_id bigint(20) unsigned NOT NULL,
+  created datetime NOT NULL,
+  data longtext NOT NULL,
+  PRIMARY KEY  (id)
+) {$wpdb->get_charset_collate()};");
+		update_option(self::DB_OPTION, self::DB_VERSION, true);
+		add_option(self::DROPPED, '0', '', false);
+		add_option(self::EPOCH, wp_generate_uuid4(), '', false);
+	}
+
+	/** The table's epoch, made when missing (a table created by an earlier version of the plugin). */
+	static function epoch() {
+		$epoch = (string) get_option(self::EPOCH, '');
+		if ('' === $epoch && self::DB_VERSION === get_option(self::DB_OPTION)) {
+			add_option(self::EPOCH, wp_generate_uuid4(), '', false); // a concurrent add wins: read it back
+			wp_cache_delete(self::EPOCH, 'options');
+			$epoch = (string) get_option(self::EPOCH, '');
+		}
+		return $epoch;
+	}
+
+	static function uninstall() {
+		global $wpdb;
+		$wpdb->query('DROP TABLE IF EXISTS ' . self::table());
+		delete_option(self::SETTINGS);
+		delete_option(self::DB_OPTION);
+		delete_option(self::DROPPED);
+		delete_option(self::EPOCH);
+	}
+
+	/** True when changes of this request are recorded: enabled, and not wpbridge's own request. */
+	static function recording() {
+		$s = self::settings();
+		if (empty($s['enabled'])) {
+			return false;
+		}
+		return !(WPBridge_Plugin::via_app_password() && get_current_user_id() === (int) $s['user']);
+	}
+
+	static function note($id, $type, $old_email = null) {
+		$id = (int) $id;
+		if ($id <= 0 || !self::recording()) {
+			return;
+		}
+		if (!self::$pending) {
+			add_action('shutdown', array('WPBridge_Outbox', 'flush'), 0);
+		}
+		$cur = isset(self::$pending[$id]) ? self::$pending[$id] : array('type' => $type, 'old_email' => null, 'data' => null);
+		if ('delete' === $type || ('register' === $type && 'delete' !== $cur['type'])) {
+			$cur['type'] = $type;
+		}
+		if (null === $cur['old_email'] && null !== $old_email) {
+			$cur['old_email'] = $old_email;
+		}
+		if ('delete' === $type) {
+			$user = get_userdata($id);
+			$cur['data'] = $user ? self::user_fields($user) : array('user_id' => $id);
+		}
+		self::$pending[$id] = $cur;
+		if (count(self::$pending) > self::MAX_PENDING) {
+			self::flush(); // a long request (a CLI import) writes as it goes, not all at its end
+		}
+	}
+
+	static function on_register($id) {
+		self::note($id, 'register');
+	}
+
+	static function on_update($id, $old = null) {
+		self::note($id, 'update', is_object($old) && isset($old->user_email) ? (string) $old->user_email : null);
+	}
+
+	static function on_delete($id) {
+		self::note($id, 'delete');
+	}
+
+	static function on_meta($mid, $id, $key) {
+		$s = self::settings();
+		if (!empty($s['enabled']) && in_array((string) $key, (array) $s['meta_keys'], true)) {
+			self::note($id, 'update');
+		}
+	}
+
+	/** The event data of $user: core fields, mapped meta (string or list of strings), never password or roles. */
+	static function user_fields($user) {
+		$data = array('user_id' => (int) $user->ID);
+		foreach (self::CORE as $f) {
+			$data[$f] = (string) $user->get($f);
+		}
+		$meta = array();
+		foreach ((array) self::settings()['meta_keys'] as $key) {
+			$rows = get_user_meta($user->ID, $key, false);
+			if (!is_array($rows) || !$rows) {
+				continue;
+			}
+			$value = maybe_unserialize($rows[0]);
+			if (is_array($value)) {
+				$meta[$key] = array_values(array_map('strval', array_filter($value, 'is_scalar')));
+			} elseif (is_scalar($value)) {
+				$meta[$key] = (string) $value;
+			}
+		}
+		$data['meta'] = (object) $meta;
+		return $data;
+	}
+
+	/** shutdown: writes this request's events. */
+	static function flush() {
+		global $wpdb;
+		$pending      = self::$pending;
+		self::$pending = array();
+		if (!$pending) {
+			return;
+		}
+		if (self::DB_VERSION !== get_option(self::DB_OPTION)) {
+			self::install();
+		}
+		$table = self::table();
+		$last  = 0;
+		foreach ($pending as $id => $ev) {
+			$data = $ev['data'];
+			if (null === $data) {
+				$user = get_userdata($id);
+				if (!$user) {
+					continue; // Gone before the end of the request, without delete_user (multisite removal).
+				}
+				$data = self::user_fields($user);
+			}
+			if (null !== $ev['old_email'] && $ev['old_email'] !== $data['user_email']) {
+				$data['old_email'] = $ev['old_email'];
+			}
+			$ok = $wpdb->insert($table, array(
+				'type'    => $ev['type'],
+				'user_id' => $id,
+				'created' => gmdate('Y-m-d H:i:s'),
+				'data'    => wp_json_encode($data),
+			), array('%s', '%d', '%s', '%s'));
+			if ($ok) {
+				$last = max($last, (int) $wpdb->insert_id);
+			}
+		}
+		if ($last > self::LIMIT) {
+			$dropped = (int) $wpdb->query($wpdb->prepare("DELETE FROM {$table} WHERE id <= %d", $last - self::LIMIT));
+			if ($dropped > 0) {
+				$wpdb->query($wpdb->prepare(
+					"UPDATE {$wpdb->options} SET option_value = option_value + %d WHERE option_name = %s", $dropped, self::DROPPED
+				));
+				wp_cache_delete(self::DROPPED, 'options');
+			}
+		}
+	}
+
+	static function permitted() {
+		foreach (array('create_users', 'edit_users', 'list_users', 'promote_users') as $cap) {
+			if (!current_user_can($cap)) {
+				return false;
+			}
+		}
+		return true;
+	}
+
+	static function status() {
+		global $wpdb;
+		$s     = self::settings();
+		$table = self::table();
+		$have  = self::DB_VERSION === get_option(self::DB_OPTION);
+		$row   = $have ? $wpdb->get_row("SELECT COUNT(*) AS n, MIN(id) AS lo, MAX(id) AS hi FROM {$table}") : null;
+		return array(
+			'enabled'    => !empty($s['enabled']),
+			'meta_keys'  => array_values((array) $s['meta_keys']),
+			'user'       => (int) $s['user'],
+			'db_version' => (string) get_option(self::DB_OPTION, ''),
+			'pending'    => $row ? (int) $row->n : 0,
+			'oldest'     => $row ? (int) $row->lo : 0,
+			'newest'     => $row ? (int) $row->hi : 0,
+			'dropped'    => (int) get_option(self::DROPPED, 0),
+			'limit'      => self::LIMIT,
+			'epoch'      => self::epoch(),
+		);
+	}
+
+	static function configure($request) {
+		global $wpdb;
+		$keys = array_values(array_unique(array_map('strval', (array) $request['meta_keys'])));
+		foreach ($keys as $key) {
+			if (WPBridge_Plugin::is_protected($key)) {
+				return WPBridge_Plugin::protected_key($key);
+			}
+		}
+		if (self::DB_VERSION !== get_option(self::DB_OPTION)) {
+			self::install();
+		}
+		$on = (bool) $request['enabled'];
+		update_option(self::SETTINGS, array('enabled' => $on, 'meta_keys' => $on ? $keys : array(), 'user' => get_current_user_id()), true);
+		if (!$on && $request['purge']) {
+			$wpdb->query('DELETE FROM ' . self::table());
+		}
+		return self::status();
+	}
+
+	static function drop() {
+		self::uninstall();
+		return self::status();
+	}
+
+	static function events($request) {
+		global $wpdb;
+		$out = array();
+		if (self::DB_VERSION === get_option(self::DB_OPTION)) {
+			$rows = $wpdb->get_results($wpdb->prepare(
+				'SELECT id, type, user_id, created, data FROM ' . self::table() . ' WHERE id > %d ORDER BY id ASC LIMIT %d',
+				(int) $request['after'], (int) $request['limit']
+			));
+			foreach ((array) $rows as $r) {
+				$out[] = array(
+					'id'      => (int) $r->id,
+					'type'    => $r->type,
+					'user_id' => (int) $r->user_id,
+					'time'    => mysql2date('Y-m-d\TH:i:s\Z', $r->created, false),
+					'user'    => json_decode($r->data),
+				);
+			}
+		}
+		return array('events' => $out, 'epoch' => self::epoch(), 'dropped' => (int) get_option(self::DROPPED, 0));
+	}
+
+	static function ack($request) {
+		global $wpdb;
+		$n = 0;
+		if (self::DB_VERSION === get_option(self::DB_OPTION)) {
+			$n = (int) $wpdb->query($wpdb->prepare('DELETE FROM ' . self::table() . ' WHERE id <= %d', (int) $request['up_to']));
+		}
+		return array('deleted' => $n);
+	}
+
+	static function rest_api_init() {
+		$perm = array('WPBridge_Outbox', 'permitted');
+		register_rest_route('wpbridge/v1', '/outbox', array(
+			array('methods' => 'GET', 'callback' => array('WPBridge_Outbox', 'status'), 'permission_callback' => $perm),
+			array(
+				'methods'             => 'POST',
+				'callback'            => array('WPBridge_Outbox', 'configure'),
+				'permission_callback' => $perm,
+				'args'                => array(
+					'enabled'   => array('type' => 'boolean', 'required' => true),
+					'meta_keys' => array('type' => 'array', 'items' => array('type' => 'string'), 'default' => array(), 'maxItems' => 200),
+					'purge'     => array('type' => 'boolean', 'default' => false),
+				),
+			),
+			array('methods' => 'DELETE', 'callback' => array('WPBridge_Outbox', 'drop'), 'permission_callback' => $perm),
+		));
+		register_rest_route('wpbridge/v1', '/outbox/events', array(
+			'methods'             => 'GET',
+			'callback'            => array('WPBridge_Outbox', 'events'),
+			'permission_callback' => $perm,
+			'args'                => array(
+				'after' => array('type' => 'integer', 'default' => 0, 'minimum' => 0),
+				'limit' => array('type' => 'integer', 'default' => 100, 'minimum' => 1, 'maximum' => self::MAX_BATCH),
+			),
+		));
+		register_rest_route('wpbridge/v1', '/outbox/ack', array(
+			'methods'             => 'POST',
+			'callback'            => array('WPBridge_Outbox', 'ack'),
+			'permission_callback' => $perm,
+			'args'                => array('up_to' => array('type' => 'integer', 'required' => true, 'minimum' => 0)),
+		));
+	}
+
+	static function init() {
+		add_action('rest_api_init', array('WPBridge_Outbox', 'rest_api_init'));
+		add_action('user_register', array('WPBridge_Outbox', 'on_register'), 10, 1);
+		add_action('profile_update', array('WPBridge_Outbox', 'on_update'), 10, 2);
+		add_action('delete_user', array('WPBridge_Outbox', 'on_delete'), 10, 1);
+		add_action('added_user_meta', array('WPBridge_Outbox', 'on_meta'), 10, 3);
+		add_action('updated_user_meta', array('WPBridge_Outbox', 'on_meta'), 10, 3);
+		add_action('deleted_user_meta', array('WPBridge_Outbox', 'on_meta'), 10, 3);
+		if (defined('WPMU_PLUGIN_DIR') && 0 !== strpos(wp_normalize_path(__FILE__), wp_normalize_path(WPMU_PLUGIN_DIR))) {
+			register_activation_hook(__FILE__, function () {
+				register_uninstall_hook(__FILE__, array('WPBridge_Outbox', 'uninstall'));
+			});
+		}
+	}
+}
+
+if (!wp_installing()) {
+	WPBridge_Outbox::init();
+}

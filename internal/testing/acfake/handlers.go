@@ -70,6 +70,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) int {
 			"phone": "", "signature": nil, "links": obj{}, "id": "1",
 		}})
 	}
+	if status, ok := s.routeWrites(w, r, seg); ok {
+		return status
+	}
 	return writeJSON(w, http.StatusNotFound, msg("Not Found"))
 }
 

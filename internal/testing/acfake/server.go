@@ -73,6 +73,7 @@ type Server struct {
 	downStatus  int
 	delay       time.Duration
 	createdTime time.Time
+	lists       *listState // writes.go: lists and list memberships, made on first use
 }
 
 type contact struct {
