@@ -453,15 +453,19 @@ func (s *UsersService) write(ctx context.Context, route string, req UserRequest)
 // Delete deletes a user for good (DELETE /wp/v2/users/{id}?force=true), giving
 // their content to reassign (0: delete their content too).
 func (s *UsersService) Delete(ctx context.Context, id, reassign int64) error {
-	_, err := s.DeleteForContact(ctx, id, reassign, "")
+	_, err := s.DeleteForContact(ctx, id, reassign, "", "")
 	return err
 }
 
 // DeleteForContact is Delete for the user linked to an ActiveCampaign
 // contact: with contactID set, the companion plugin (1.2) fires
 // wpbridge_user_deleted(id, contactID) once the user is deleted, and
-// warnings are the errors its listeners threw.
-func (s *UsersService) DeleteForContact(ctx context.Context, id, reassign int64, contactID string) (warnings []string, err error) {
+// warnings are the errors its listeners threw. With ifState (a User.State)
+// set, the plugin deletes the user only while it is still in that state, else
+// nothing is deleted and the error is ErrStale. Through an application
+// password the plugin never deletes a user who can manage the site (403
+// wpbridge_protected_user, ErrForbidden).
+func (s *UsersService) DeleteForContact(ctx context.Context, id, reassign int64, contactID, ifState string) (warnings []string, err error) {
 	if id <= 0 || reassign < 0 {
 		return nil, invalidf("user id %d, reassign %d", id, reassign)
 	}
@@ -471,6 +475,9 @@ func (s *UsersService) DeleteForContact(ctx context.Context, id, reassign int64,
 	}
 	if contactID != "" {
 		q.Set("wpbridge_contact", contactID)
+	}
+	if ifState != "" {
+		q.Set("wpbridge_if_state", ifState)
 	}
 	var out struct {
 		Deleted  bool     `json:"deleted"`

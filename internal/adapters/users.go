@@ -115,11 +115,15 @@ func (s *Users) check(ctx context.Context, u *contactsync.User) (*contactsync.Us
 	return toUser(got), nil
 }
 
-// Delete deletes user id, its content given to user reassign; WordPress
-// fires wpbridge_user_deleted(id, contactID) and warnings are what its
-// listeners threw.
-func (s *Users) Delete(ctx context.Context, id, reassign int64, contactID string) ([]string, error) {
-	warnings, err := s.WP.Users.DeleteForContact(ctx, id, reassign, contactID)
+// Delete deletes user u, its content given to user reassign, only while u
+// is in u.State when that is set (else ErrStale); WordPress fires
+// wpbridge_user_deleted(id, contactID) and warnings are what its listeners
+// threw.
+func (s *Users) Delete(ctx context.Context, u *contactsync.User, reassign int64, contactID string) ([]string, error) {
+	warnings, err := s.WP.Users.DeleteForContact(ctx, u.ID, reassign, contactID, u.State)
+	if errors.Is(err, wordpress.ErrStale) {
+		return nil, fmt.Errorf("%w: %w", contactsync.ErrStale, err)
+	}
 	if err != nil {
 		return nil, notFound(err, wordpress.ErrNotFound, contactsync.ErrUserNotFound)
 	}

@@ -178,7 +178,7 @@ func (r *results) site(cfg *config.Config, st *wordpress.Status) {
 		if st.Capabilities[capName] {
 			r.add(true, "capability "+capName, "%q has it", cfg.WPUsername)
 		} else {
-			r.add(false, "capability "+capName, "%q lacks it: use an administrator's application password", cfg.WPUsername)
+			r.add(false, "capability "+capName, "%q lacks it (the companion plugin refuses every request of a user without create_users, edit_users, list_users and promote_users): use an administrator's application password", cfg.WPUsername)
 		}
 	}
 	roles := append([]string{cfg.DefaultRole}, cfg.AllowedRoles...)

@@ -263,14 +263,19 @@ func (f *fakeUsers) Update(_ context.Context, in *User, ch Change) (*User, error
 	return f.out(u), nil
 }
 
-func (f *fakeUsers) Delete(_ context.Context, id, reassign int64, _ string) ([]string, error) {
+func (f *fakeUsers) Delete(_ context.Context, du *User, reassign int64, _ string) ([]string, error) {
 	if err := f.enter("Delete"); err != nil {
 		return nil, err
 	}
+	id := du.ID
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.users[id]; !ok || id == reassign {
+	u, ok := f.users[id]
+	if !ok || id == reassign {
 		return nil, ErrUserNotFound
+	}
+	if du.State != "" && f.out(u).State != du.State {
+		return nil, ErrStale
 	}
 	delete(f.users, id)
 	f.deleted = append(f.deleted, [2]int64{id, reassign})

@@ -28,10 +28,12 @@ type UserStore interface {
 	// else nothing is written and the error is ErrStale; an empty c then
 	// only checks that. ErrUserNotFound when the user is gone.
 	Update(ctx context.Context, u *User, c Change) (*User, error)
-	// Delete deletes user id (linked to contactID) for good, its content
+	// Delete deletes user u (linked to contactID) for good, its content
 	// given to user reassign; warnings are what WordPress listeners of the
-	// deletion reported.
-	Delete(ctx context.Context, id, reassign int64, contactID string) (warnings []string, err error) // ErrUserNotFound
+	// deletion reported. With u.State set, the user is deleted only while
+	// in that state, else nothing is deleted and the error is ErrStale (an
+	// administrator promoted since the check is never deleted).
+	Delete(ctx context.Context, u *User, reassign int64, contactID string) (warnings []string, err error) // ErrUserNotFound
 	// Self is the user wpbridge acts as in WordPress (WP_USERNAME).
 	Self(ctx context.Context) (*User, error)
 	// ResetKey makes a new WordPress password-reset key for user id (any
