@@ -357,20 +357,46 @@ func equalEmail(a, b string) bool {
 // password-reset email, carrying that key. The key is a secret: it never
 // appears in an error. ErrPluginMissing with a plugin too old for the route.
 func (s *UsersService) ResetKey(ctx context.Context, id int64, sendEmail bool) (key, login string, err error) {
+	email := KeyEmailNone
+	if sendEmail {
+		email = KeyEmailReset
+	}
+	return s.ResetKeyEmail(ctx, id, email)
+}
+
+// KeyEmail is the email WordPress sends with a new reset key (ResetKeyEmail).
+type KeyEmail string
+
+const (
+	KeyEmailNone  KeyEmail = ""      // no email
+	KeyEmailReset KeyEmail = "reset" // WordPress's password-reset email (retrieve_password)
+	// KeyEmailNewUser: WordPress's new-user email (wp_new_user_notification);
+	// the key returned is the one its set-password link carries, so one key
+	// serves the email and a link written elsewhere (companion plugin 1.2.1).
+	KeyEmailNewUser KeyEmail = "new_user"
+)
+
+// ResetKeyEmail is ResetKey sending email with the key.
+func (s *UsersService) ResetKeyEmail(ctx context.Context, id int64, email KeyEmail) (key, login string, err error) {
 	if id <= 0 {
 		return "", "", invalidf("reset key: user id %d", id)
 	}
 	r := request{method: http.MethodPost, route: "/wpbridge/v1/users/" + strconv.FormatInt(id, 10) + "/reset-key",
-		body: map[string]bool{"send_email": sendEmail}}
+		body: map[string]any{"send_email": email == KeyEmailReset, "email": string(email)}}
 	var out struct {
 		Key   string `json:"key"`
 		Login string `json:"login"`
+		Sent  bool   `json:"sent"`
 	}
 	if _, err := s.c.do(ctx, r, &out); err != nil {
 		return "", "", err
 	}
 	if out.Key == "" || out.Login == "" {
 		return "", "", &Error{Code: CodeInvalidResponse, Message: "answer has no key or login", Method: r.method, Path: r.route}
+	}
+	if email != KeyEmailNone && !out.Sent {
+		return "", "", &Error{StatusCode: http.StatusOK, Code: "wpbridge_plugin_outdated", Method: r.method, Path: r.route,
+			Message: "no email sent with the key: the companion plugin is too old for the new-user email with a set-password link: update it"}
 	}
 	return out.Key, out.Login, nil
 }

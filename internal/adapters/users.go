@@ -140,9 +140,16 @@ func (s *Users) Self(ctx context.Context) (*contactsync.User, error) {
 }
 
 // ResetKey makes a new password-reset key for user id (companion plugin),
-// sending WordPress's reset email when sendEmail.
-func (s *Users) ResetKey(ctx context.Context, id int64, sendEmail bool) (key, login string, err error) {
-	key, login, err = s.WP.Users.ResetKey(ctx, id, sendEmail)
+// sending WordPress's reset or new-user email with it as email says.
+func (s *Users) ResetKey(ctx context.Context, id int64, email contactsync.KeyEmail) (key, login string, err error) {
+	wpEmail := wordpress.KeyEmailNone
+	switch email {
+	case contactsync.ResetEmail:
+		wpEmail = wordpress.KeyEmailReset
+	case contactsync.NewUserEmail:
+		wpEmail = wordpress.KeyEmailNewUser
+	}
+	key, login, err = s.WP.Users.ResetKeyEmail(ctx, id, wpEmail)
 	if errors.Is(err, wordpress.ErrPluginMissing) {
 		return "", "", contactsync.Permanent(fmt.Errorf("the wpbridge companion plugin on this site is too old for password resets and links: update it: %w", err))
 	}

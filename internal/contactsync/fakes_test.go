@@ -287,8 +287,9 @@ func (f *fakeUsers) Self(_ context.Context) (*User, error) {
 	return &User{ID: 1, Login: "admin", Roles: []string{"administrator"}}, nil
 }
 
-// ResetKey answers a new key "key-N" each time; sendEmail counts a mail.
-func (f *fakeUsers) ResetKey(_ context.Context, id int64, sendEmail bool) (string, string, error) {
+// ResetKey answers a new key "key-N" each time; ResetEmail counts a reset
+// mail, NewUserEmail a new-user notification.
+func (f *fakeUsers) ResetKey(_ context.Context, id int64, email KeyEmail) (string, string, error) {
 	if err := f.enter("ResetKey"); err != nil {
 		return "", "", err
 	}
@@ -299,8 +300,11 @@ func (f *fakeUsers) ResetKey(_ context.Context, id int64, sendEmail bool) (strin
 		return "", "", ErrUserNotFound
 	}
 	f.keys++
-	if sendEmail {
+	switch email {
+	case ResetEmail:
 		f.resetMails = append(f.resetMails, id)
+	case NewUserEmail:
+		f.notified = append(f.notified, id)
 	}
 	return fmt.Sprintf("key-%d", f.keys), u.Login, nil
 }
