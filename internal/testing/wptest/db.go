@@ -140,3 +140,23 @@ func (e Site) AgeResetKey(t testing.TB, id int64, d time.Duration) {
 		t.Fatalf("age the reset key of user %d: %v: %s", id, err, out)
 	}
 }
+
+// ActivationKey returns user id's user_activation_key column as stored
+// ("time:hash" once a reset key was made, "" before): a test compares it to
+// see whether a reset key was minted. It is a hash, never a usable key.
+func (e Site) ActivationKey(t testing.TB, id int64) string {
+	t.Helper()
+	socket := e.dbSocket(t)
+	bin, err := exec.LookPath("mariadb")
+	if err != nil {
+		t.Skip("no mariadb client")
+	}
+	sql := fmt.Sprintf("SELECT user_activation_key FROM wp_users WHERE ID = %d", id)
+	cmd := exec.CommandContext(t.Context(), bin, "--no-defaults", "--socket="+socket, "-u"+dbUser, "-N", "-B", dbName, "-e", sql)
+	cmd.Env = append(os.Environ(), "MYSQL_PWD="+dbPassword)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("read the activation key of user %d: %v", id, err)
+	}
+	return strings.TrimSpace(string(out))
+}
