@@ -101,6 +101,7 @@ func TestPlugin_ShopManager(t *testing.T) {
 				{"password-check", http.MethodPost, "/wpbridge/v1/users/" + id(target) + "/password-check", map[string]any{"password": password}},
 				{"reset-key", http.MethodPost, "/wpbridge/v1/users/" + id(target) + "/reset-key", map[string]any{}},
 				{"write wpbridge_meta", http.MethodPost, "/wp/v2/users/" + id(target), map[string]any{"wpbridge_meta": map[string]any{key: "hijacked"}}},
+				{"fire wpbridge_hooks", http.MethodPost, "/wp/v2/users/" + id(target), map[string]any{"nickname": "x", "wpbridge_hooks": map[string]any{"action": "update", "contact_id": "1"}}},
 			}
 			for _, r := range routes {
 				if status, out := asUser(t, env, login, pass, r.method, r.route, r.body); status != http.StatusForbidden {

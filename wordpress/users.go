@@ -372,7 +372,8 @@ const (
 	KeyEmailReset KeyEmail = "reset" // WordPress's password-reset email (retrieve_password)
 	// KeyEmailNewUser: WordPress's new-user email (wp_new_user_notification);
 	// the key returned is the one its set-password link carries, so one key
-	// serves the email and a link written elsewhere (companion plugin 1.2.1).
+	// serves the email and a link written elsewhere (an older companion
+	// plugin sends no email: the error says to update it).
 	KeyEmailNewUser KeyEmail = "new_user"
 )
 

@@ -199,7 +199,8 @@ final class WPBridge_Plugin {
 			return $response;
 		}
 		$has_meta = null !== $request->get_param('wpbridge_meta');
-		if (($has_meta || null !== $request->get_param('send_user_notification')) && !self::can_edit($id)) {
+		$ours = $has_meta || null !== $request->get_param('send_user_notification') || null !== $request->get_param('wpbridge_hooks');
+		if ($ours && !self::can_edit($id)) {
 			return self::forbidden();
 		}
 		if ($has_meta) {
