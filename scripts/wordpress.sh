@@ -360,6 +360,7 @@ do_start() {
 	fi
 	cp "$ROOT/scripts/wp/wpbridge-test-mail.php" "$H/wp/wp-content/mu-plugins/wpbridge-test-mail.php"
 	cp "$ROOT/scripts/wp/wpbridge-test-hooks.php" "$H/wp/wp-content/mu-plugins/wpbridge-test-hooks.php"
+	cp "$ROOT/scripts/wp/wpbridge-test-shop-manager.php" "$H/wp/wp-content/mu-plugins/wpbridge-test-shop-manager.php"
 	mkdir -p "$H/hooks"
 	write_config
 	write_installer

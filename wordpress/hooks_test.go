@@ -186,7 +186,7 @@ func TestHooks_Rounds(t *testing.T) {
 	}
 	h.want("remove_access again", `wpf_tags_modified(ID, ["Lapsed"])`)
 
-	warnings, err := h.wp.Users.DeleteForContact(t.Context(), h.id, 0, "c"+strconv.FormatInt(h.id, 10))
+	warnings, err := h.wp.Users.DeleteForContact(t.Context(), h.id, 0, "c"+strconv.FormatInt(h.id, 10), "")
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("delete: %q, %v", warnings, err)
 	}

@@ -357,20 +357,47 @@ func equalEmail(a, b string) bool {
 // password-reset email, carrying that key. The key is a secret: it never
 // appears in an error. ErrPluginMissing with a plugin too old for the route.
 func (s *UsersService) ResetKey(ctx context.Context, id int64, sendEmail bool) (key, login string, err error) {
+	email := KeyEmailNone
+	if sendEmail {
+		email = KeyEmailReset
+	}
+	return s.ResetKeyEmail(ctx, id, email)
+}
+
+// KeyEmail is the email WordPress sends with a new reset key (ResetKeyEmail).
+type KeyEmail string
+
+const (
+	KeyEmailNone  KeyEmail = ""      // no email
+	KeyEmailReset KeyEmail = "reset" // WordPress's password-reset email (retrieve_password)
+	// KeyEmailNewUser: WordPress's new-user email (wp_new_user_notification);
+	// the key returned is the one its set-password link carries, so one key
+	// serves the email and a link written elsewhere (an older companion
+	// plugin sends no email: the error says to update it).
+	KeyEmailNewUser KeyEmail = "new_user"
+)
+
+// ResetKeyEmail is ResetKey sending email with the key.
+func (s *UsersService) ResetKeyEmail(ctx context.Context, id int64, email KeyEmail) (key, login string, err error) {
 	if id <= 0 {
 		return "", "", invalidf("reset key: user id %d", id)
 	}
 	r := request{method: http.MethodPost, route: "/wpbridge/v1/users/" + strconv.FormatInt(id, 10) + "/reset-key",
-		body: map[string]bool{"send_email": sendEmail}}
+		body: map[string]any{"send_email": email == KeyEmailReset, "email": string(email)}}
 	var out struct {
 		Key   string `json:"key"`
 		Login string `json:"login"`
+		Sent  bool   `json:"sent"`
 	}
 	if _, err := s.c.do(ctx, r, &out); err != nil {
 		return "", "", err
 	}
 	if out.Key == "" || out.Login == "" {
 		return "", "", &Error{Code: CodeInvalidResponse, Message: "answer has no key or login", Method: r.method, Path: r.route}
+	}
+	if email != KeyEmailNone && !out.Sent {
+		return "", "", &Error{StatusCode: http.StatusOK, Code: "wpbridge_plugin_outdated", Method: r.method, Path: r.route,
+			Message: "no email sent with the key: the companion plugin is too old for the new-user email with a set-password link: update it"}
 	}
 	return out.Key, out.Login, nil
 }
@@ -453,15 +480,19 @@ func (s *UsersService) write(ctx context.Context, route string, req UserRequest)
 // Delete deletes a user for good (DELETE /wp/v2/users/{id}?force=true), giving
 // their content to reassign (0: delete their content too).
 func (s *UsersService) Delete(ctx context.Context, id, reassign int64) error {
-	_, err := s.DeleteForContact(ctx, id, reassign, "")
+	_, err := s.DeleteForContact(ctx, id, reassign, "", "")
 	return err
 }
 
 // DeleteForContact is Delete for the user linked to an ActiveCampaign
 // contact: with contactID set, the companion plugin (1.2) fires
 // wpbridge_user_deleted(id, contactID) once the user is deleted, and
-// warnings are the errors its listeners threw.
-func (s *UsersService) DeleteForContact(ctx context.Context, id, reassign int64, contactID string) (warnings []string, err error) {
+// warnings are the errors its listeners threw. With ifState (a User.State)
+// set, the plugin deletes the user only while it is still in that state, else
+// nothing is deleted and the error is ErrStale. Through an application
+// password the plugin never deletes a user who can manage the site (403
+// wpbridge_protected_user, ErrForbidden).
+func (s *UsersService) DeleteForContact(ctx context.Context, id, reassign int64, contactID, ifState string) (warnings []string, err error) {
 	if id <= 0 || reassign < 0 {
 		return nil, invalidf("user id %d, reassign %d", id, reassign)
 	}
@@ -471,6 +502,9 @@ func (s *UsersService) DeleteForContact(ctx context.Context, id, reassign int64,
 	}
 	if contactID != "" {
 		q.Set("wpbridge_contact", contactID)
+	}
+	if ifState != "" {
+		q.Set("wpbridge_if_state", ifState)
 	}
 	var out struct {
 		Deleted  bool     `json:"deleted"`

@@ -115,11 +115,15 @@ func (s *Users) check(ctx context.Context, u *contactsync.User) (*contactsync.Us
 	return toUser(got), nil
 }
 
-// Delete deletes user id, its content given to user reassign; WordPress
-// fires wpbridge_user_deleted(id, contactID) and warnings are what its
-// listeners threw.
-func (s *Users) Delete(ctx context.Context, id, reassign int64, contactID string) ([]string, error) {
-	warnings, err := s.WP.Users.DeleteForContact(ctx, id, reassign, contactID)
+// Delete deletes user u, its content given to user reassign, only while u
+// is in u.State when that is set (else ErrStale); WordPress fires
+// wpbridge_user_deleted(id, contactID) and warnings are what its listeners
+// threw.
+func (s *Users) Delete(ctx context.Context, u *contactsync.User, reassign int64, contactID string) ([]string, error) {
+	warnings, err := s.WP.Users.DeleteForContact(ctx, u.ID, reassign, contactID, u.State)
+	if errors.Is(err, wordpress.ErrStale) {
+		return nil, fmt.Errorf("%w: %w", contactsync.ErrStale, err)
+	}
 	if err != nil {
 		return nil, notFound(err, wordpress.ErrNotFound, contactsync.ErrUserNotFound)
 	}
@@ -136,9 +140,16 @@ func (s *Users) Self(ctx context.Context) (*contactsync.User, error) {
 }
 
 // ResetKey makes a new password-reset key for user id (companion plugin),
-// sending WordPress's reset email when sendEmail.
-func (s *Users) ResetKey(ctx context.Context, id int64, sendEmail bool) (key, login string, err error) {
-	key, login, err = s.WP.Users.ResetKey(ctx, id, sendEmail)
+// sending WordPress's reset or new-user email with it as email says.
+func (s *Users) ResetKey(ctx context.Context, id int64, email contactsync.KeyEmail) (key, login string, err error) {
+	wpEmail := wordpress.KeyEmailNone
+	switch email {
+	case contactsync.ResetEmail:
+		wpEmail = wordpress.KeyEmailReset
+	case contactsync.NewUserEmail:
+		wpEmail = wordpress.KeyEmailNewUser
+	}
+	key, login, err = s.WP.Users.ResetKeyEmail(ctx, id, wpEmail)
 	if errors.Is(err, wordpress.ErrPluginMissing) {
 		return "", "", contactsync.Permanent(fmt.Errorf("the wpbridge companion plugin on this site is too old for password resets and links: update it: %w", err))
 	}

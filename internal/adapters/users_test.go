@@ -186,3 +186,56 @@ func TestUsersRoundTripRealWordPress(t *testing.T) {
 		}
 	}
 }
+
+// TestUsersDeleteGuardedRealWordPress: remove_access's delete carries the
+// state the user was checked in (wpbridge_if_state), and the companion plugin
+// refuses to delete a user who can manage the site: an administrator
+// promoted between wpbridge's check and its delete is not deleted, with or
+// without that state. A user still as read is deleted.
+func TestUsersDeleteGuardedRealWordPress(t *testing.T) {
+	t.Parallel()
+	env := wptest.Env(t)
+	wp := env.Client(t)
+	users := &Users{WP: wp}
+	ctx := t.Context()
+	me, err := users.Self(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(name string) *contactsync.User {
+		email := wptest.UniqueEmail(t, name)
+		found, err := users.Lookup(ctx, contactsync.Lookup{Key: "adapters_delete_test", ContactID: email, Logins: []string{contactsync.SanitizeLogin(email)},
+			Create: &contactsync.NewUser{Change: contactsync.Change{Fields: map[string]string{"user_email": email, "user_pass": "Pw-" + email},
+				Roles: []string{"subscriber"}, Meta: map[string]any{"adapters_delete_test": email}}}})
+		if err != nil || found.By != contactsync.FoundCreated || found.User.State == "" {
+			t.Fatalf("Lookup: %v, found by %v (state %q), want created", err, found.By, found.User.State)
+		}
+		t.Cleanup(func() { _ = wp.Users.Delete(context.Background(), found.User.ID, 0) })
+		return found.User
+	}
+
+	promoted := create("delete-promoted")
+	env.SetCapabilities(t, promoted.ID, "administrator") // between the check and the delete
+	if _, err := users.Delete(ctx, promoted, me.ID, "c1"); !errors.Is(err, contactsync.ErrStale) {
+		t.Errorf("delete with the state read before the promotion: %v, want ErrStale", err)
+	}
+	now, err := wp.Users.Get(ctx, promoted.ID)
+	if err != nil {
+		t.Fatalf("the promoted administrator is gone: %v", err)
+	}
+	fresh := *promoted
+	fresh.State = now.State
+	for what, u := range map[string]*contactsync.User{"its current state": &fresh, "no state": {ID: promoted.ID}} {
+		if _, err := users.Delete(ctx, u, me.ID, "c1"); err == nil || errors.Is(err, contactsync.ErrStale) {
+			t.Errorf("delete of an administrator with %s: %v, want refused (403 wpbridge_protected_user)", what, err)
+		}
+	}
+	if _, err := wp.Users.Get(ctx, promoted.ID); err != nil {
+		t.Errorf("the promoted administrator is gone: %v", err)
+	}
+
+	plain := create("delete-plain")
+	if _, err := users.Delete(ctx, plain, me.ID, "c2"); err != nil {
+		t.Errorf("delete of a subscriber as read: %v", err)
+	}
+}

@@ -116,11 +116,19 @@ func Policy(cfg *config.Config) contactsync.Policy {
 }
 
 // OpenDatabase opens the database named by DATABASE_URL. Errors name it,
-// password redacted.
+// password redacted. On PostgreSQL, pending passwords and links are kept
+// sealed under SECRET_KEY when it is set (config requires it there when a
+// return field is).
 func OpenDatabase(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL %s: %w", cfg.RedactedDatabaseURL(), err)
+	}
+	if db.Backend != store.SQLite && cfg.SecretKey != "" {
+		if err := db.Passwords.SetSecretKey(cfg.SecretKey.Reveal()); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("SECRET_KEY: %w", err)
+		}
 	}
 	return db, nil
 }

@@ -228,3 +228,65 @@ func waitRefused(t *testing.T, ac *acfake.Server, contacts []string, status, n i
 		return most > n, fmt.Sprintf("refused at most %d times", most)
 	})
 }
+
+// failFirstLookup answers 500, as a failing WordPress does, to the first
+// companion-plugin lookup (the first request of an add) and passes
+// everything else to WordPress.
+type failFirstLookup struct {
+	failed atomic.Int64
+	rp     *httputil.ReverseProxy
+}
+
+func (p *failFirstLookup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Query().Get("rest_route") == "/wpbridge/v1/users/lookup" && p.failed.CompareAndSwap(0, 1) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"code":"internal_server_error","message":"There has been a critical error on this website.","data":{"status":500}}`))
+		return
+	}
+	p.rp.ServeHTTP(w, r)
+}
+
+// TestNoLinkForSomeoneElsesUserAfterFailedLookup: an add records the link it
+// owes a new user before its lookup; when that lookup fails (WordPress
+// answers 500) and the retry finds a user already linked to the contact (a
+// member of WP Fusion's days), no reset key is made for that user (its
+// user_activation_key is unchanged) and nothing is written to the AC link
+// field: a link is owed only for a user wpbridge created.
+func TestNoLinkForSomeoneElsesUserAfterFailedLookup(t *testing.T) {
+	site := wptest.Env(t)
+	target, err := url.Parse(site.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := &failFirstLookup{rp: httputil.NewSingleHostReverseProxy(target)}
+	ts := httptest.NewServer(px)
+	t.Cleanup(ts.Close)
+	ac, passID := newAC(t, 5)
+	linkField := ac.AddField("Password link", "PASSWORD_LINK", "text")
+	b := startBridgeWith(t, setup{AC: ac, PassID: passID, WPURL: ts.URL,
+		Env:  map[string]string{"RETURN_PASSWORD_FIELD": "", "RETURN_LINK_FIELD": "%PASSWORD_LINK%"},
+		Opts: app.Options{RetryBase: 200 * time.Millisecond, RetryCap: time.Second}})
+	u, id := lifecycleUser(t, b, "failed-lookup")
+	before := site.ActivationKey(t, u.ID)
+
+	b.post("/", hook("add"), contactBody(id, u.Email))
+	waitSettled(t, b.URL, time.Minute)
+	if px.failed.Load() != 1 {
+		t.Fatal("the lookup never failed: the test did not test the retry")
+	}
+	if n := metric(b.URL, `wpbridge_jobs_total{action="add",outcome="retry"}`); n != 1 {
+		t.Errorf("%d rounds retried, want 1 (the failed lookup)", n)
+	}
+	if n := metric(b.URL, `wpbridge_jobs_total{action="add",outcome="done"}`); n != 1 {
+		t.Fatalf("%d adds done, want 1 (the retry)", n)
+	}
+	if after := site.ActivationKey(t, u.ID); after != before {
+		t.Error("a reset key was made for a user wpbridge did not create")
+	}
+	for _, w := range b.AC.FieldWrites(id) {
+		if w.Field == linkField {
+			t.Error("a set-password link was written to AC for a user wpbridge did not create")
+		}
+	}
+}

@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 const (
 	testAccessKey = "e2e-access-key-4f9d2c"
 	testACKey     = "e2e-ac-api-key-8b1e77"
+	testSecretKey = "e2e-secret-key-0123456789abcdef0123456789"
 )
 
 // bridge is a running wpbridge wired to the real test WordPress and a fake AC.
@@ -100,6 +101,7 @@ func baseEnv(site wptest.Site, acURL, dbPath string) map[string]string {
 		"WP_APP_PASSWORD":       site.AppPassword,
 		"DATABASE_URL":          "sqlite:" + dbPath,
 		"RETURN_PASSWORD_FIELD": "%WP_PASSWORD%",
+		"SECRET_KEY":            testSecretKey, // seals pending passwords on PostgreSQL
 		"ALLOWED_ROLES":         "subscriber,customer",
 		"LOG_LEVEL":             "debug",
 	}
@@ -133,7 +135,7 @@ func startBridgeWith(t *testing.T, s setup) *bridge {
 	log := logrus.New()
 	log.SetOutput(b.Logs)
 	log.SetLevel(logrus.DebugLevel)
-	b.secrets = []string{testAccessKey, testACKey, site.AppPassword}
+	b.secrets = []string{testAccessKey, testACKey, testSecretKey, site.AppPassword}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, log, s.Opts)

@@ -244,3 +244,39 @@ func TestCrashLinks(t *testing.T) {
 	}
 	checkSecrets(t, c.logs.String(), ac, contactIDs(cs), testAccessKey, testACKey, site.AppPassword)
 }
+
+// TestNewUserEmailAndLinkShareOneKey: send_notification=true with
+// RETURN_LINK_FIELD sends WordPress's new-user email once, and its
+// set-password link carries the very key of the link written to AC (one
+// reset key for both: a second key would make the emailed link stop
+// working). The emailed link then sets a password.
+func TestNewUserEmailAndLinkShareOneKey(t *testing.T) {
+	b, linkField := startLinkBridge(t)
+	email := wptest.UniqueEmail(t, "link-notify")
+	id := b.addContact(acfake.Contact{Email: email})
+	t.Cleanup(func() { b.deleteUserByEmail(email) })
+	r := b.post("/", hook("add", "send_notification", "true"), contactBody(id, email))
+	if r.Status != "done" || r.UserID == 0 {
+		t.Fatalf("add = %d %q %q", r.Code, r.Status, r.Message)
+	}
+	link := onlyLink(t, b, id, linkField)
+	var mails []wptest.Mail
+	wait.For(t, 10*time.Second, "the new-user email", func() (bool, string) {
+		mails = b.Site.MailsTo(t, email)
+		return len(mails) > 0, ""
+	})
+	if len(mails) != 1 {
+		t.Fatalf("%d mails to the new user, want 1", len(mails))
+	}
+	linkKey, _ := url.ParseQuery(link[strings.Index(link, "?")+1:])
+	m := regexp.MustCompile(`action=rp&key=([^&\s]+)`).FindStringSubmatch(mails[0].Message)
+	if m == nil {
+		t.Fatal("the new-user email carries no set-password link")
+	}
+	if m[1] != linkKey.Get("key") {
+		t.Fatal("the new-user email's key differs from the key of the link written to AC: the emailed link no longer works")
+	}
+	if err := setPasswordByLink(t, link, "Notified-"+id); err != nil {
+		t.Errorf("the shared key does not set a password: %v", err)
+	}
+}

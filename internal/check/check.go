@@ -91,6 +91,7 @@ func Run(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, wp 
 // Check runs every check and returns the results in order.
 func Check(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, wp *wordpress.Client) []Result {
 	var r results
+	r.secretKey(cfg)
 	acOK := r.activeCampaign(ctx, cfg, ac)
 	r.wordPress(ctx, cfg, wp)
 	r.outbox(ctx, cfg, wp)
@@ -99,6 +100,20 @@ func Check(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, w
 		r.tags(ctx, ac, cfg.TagRoles.Tags())
 	}
 	return r
+}
+
+// secretKey checks, when pending passwords or links are kept on PostgreSQL,
+// that they are stored encrypted (SECRET_KEY set; config validation refuses
+// to start without it).
+func (r *results) secretKey(cfg *config.Config) {
+	if !cfg.NeedsSecretKey() {
+		return
+	}
+	if cfg.SecretKey == "" {
+		r.add(false, "SECRET_KEY", "not set: on PostgreSQL with RETURN_PASSWORD_FIELD or RETURN_LINK_FIELD, pending passwords and links are stored encrypted under it: set it (openssl rand -hex 32)")
+		return
+	}
+	r.add(true, "SECRET_KEY", "set: pending passwords and links are stored encrypted on PostgreSQL (XChaCha20-Poly1305)")
 }
 
 // results collects the checked items in order.
@@ -179,7 +194,7 @@ func (r *results) site(cfg *config.Config, st *wordpress.Status) {
 		if st.Capabilities[capName] {
 			r.add(true, "capability "+capName, "%q has it", cfg.WPUsername)
 		} else {
-			r.add(false, "capability "+capName, "%q lacks it: use an administrator's application password", cfg.WPUsername)
+			r.add(false, "capability "+capName, "%q lacks it (the companion plugin refuses every request of a user without create_users, edit_users, list_users and promote_users): use an administrator's application password", cfg.WPUsername)
 		}
 	}
 	if st.Network != nil {

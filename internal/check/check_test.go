@@ -424,3 +424,32 @@ func TestCheckMultisite(t *testing.T) {
 		t.Fatal("output contains the application password")
 	}
 }
+
+// TestCheckSecretKey: on PostgreSQL with a return field, check says whether
+// pending secrets are stored encrypted (SECRET_KEY), and fails without it.
+func TestCheckSecretKey(t *testing.T) {
+	for _, tt := range []struct {
+		db, field, key string
+		want           string // "" no line
+		ok             bool
+	}{
+		{"postgres://u@db/x", "13", "", "not set", false},
+		{"postgres://u@db/x", "13", strings.Repeat("k", 32), "stored encrypted", true},
+		{"postgres://u@db/x", "", "", "", false},
+		{"sqlite:x.db", "13", "", "", false},
+	} {
+		cfg := &config.Config{DatabaseURL: tt.db, ReturnLinkField: tt.field, SecretKey: config.Secret(tt.key)}
+		var r results
+		r.secretKey(cfg)
+		if tt.want == "" {
+			if len(r) != 0 {
+				t.Errorf("%s %q: %v, want no line", tt.db, tt.field, r)
+			}
+			continue
+		}
+		if len(r) != 1 || r[0].What != "SECRET_KEY" || r[0].OK != tt.ok || !strings.Contains(r[0].Detail, tt.want) ||
+			(tt.key != "" && strings.Contains(r[0].Detail, tt.key)) {
+			t.Errorf("%s key set %v: %+v, want ok=%v %q", tt.db, tt.key != "", r, tt.ok, tt.want)
+		}
+	}
+}

@@ -57,6 +57,11 @@ type Config struct {
 	// set-password links (WP_URL/wp-login.php?action=rp&key=...), in the
 	// same forms as ReturnPasswordField; empty turns the feature off.
 	ReturnLinkField string `env:"RETURN_LINK_FIELD"`
+	// SecretKey encrypts pending passwords and links on PostgreSQL (any
+	// string of at least 32 characters, e.g. openssl rand -hex 32; the AEAD
+	// key is derived from it with HKDF-SHA256). Required there when
+	// ReturnPasswordField or ReturnLinkField is set; SQLite erases them.
+	SecretKey Secret `env:"SECRET_KEY"`
 	// FieldMap maps AC contact fields to WordPress user fields and meta.
 	FieldMap FieldMap `env:"FIELD_MAP, default=first_name=firstName,last_name=lastName"`
 	// TagRoles are the tag-managed roles: "AC tag=role" pairs (TAG_ROLES).

@@ -55,6 +55,7 @@ func (c *Config) problems() []error {
 	c.checkAllowedRoles(&p)
 	c.checkTagRoles(&p)
 	c.checkNewUsers(&p)
+	c.checkSecretKey(&p)
 	p = append(p, c.FieldMap.validate()...)
 	c.checkMetaKeys(&p)
 	checkRange(&p, "AC_RATE_LIMIT", c.ACRateLimit)
@@ -138,6 +139,29 @@ func (c *Config) checkNewUsers(p *problems) {
 			p.add("RETURN_LINK_FIELD", "must be an AC custom field id like 13 or a personalization tag like %%PASSWORD_LINK%% (got %q); leave it empty to turn it off", f)
 		}
 	}
+}
+
+// MinSecretKeyLength is the shortest SECRET_KEY accepted.
+const MinSecretKeyLength = 32
+
+// checkSecretKey checks SECRET_KEY: at least MinSecretKeyLength characters,
+// and set on PostgreSQL when a return field is (deleted rows live on in
+// PostgreSQL's dead tuples, WAL, backups and replicas: only ciphertext may).
+func (c *Config) checkSecretKey(p *problems) {
+	if k := c.SecretKey.Reveal(); k != "" && len(k) < MinSecretKeyLength {
+		p.add("SECRET_KEY", "must be at least %d characters (got %d): generate one with openssl rand -hex 32", MinSecretKeyLength, len(k))
+		return
+	}
+	if c.SecretKey == "" && c.NeedsSecretKey() {
+		p.add("SECRET_KEY", "is required on PostgreSQL when RETURN_PASSWORD_FIELD or RETURN_LINK_FIELD is set: pending passwords and links are stored encrypted under it (generate one with openssl rand -hex 32)")
+	}
+}
+
+// NeedsSecretKey reports whether the configuration keeps pending passwords
+// or links on PostgreSQL, where they must be encrypted under SECRET_KEY.
+func (c *Config) NeedsSecretKey() bool {
+	_, sqlite := c.SQLitePath()
+	return !sqlite && (c.ReturnPasswordField != "" || c.ReturnLinkField != "")
 }
 
 // checkRetries checks RETRY_HORIZON and HISTORY_RETENTION.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -192,6 +193,50 @@ func TestLoad_Variables(t *testing.T) {
 			}
 			if got := err.Error(); !strings.HasPrefix(got, tt.wantErr) || strings.Contains(got, "\n") {
 				t.Errorf("%s=%q:\n got %q\nwant one line starting %q", tt.key, tt.value, got, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestLoad_SecretKey: SECRET_KEY is required on PostgreSQL when a return
+// field is set (pending passwords and links are stored encrypted under it),
+// not on SQLite (which erases them); a short key is refused without being
+// echoed.
+func TestLoad_SecretKey(t *testing.T) {
+	t.Parallel()
+	const pg = "postgres://u@db/wpbridge"
+	key := strings.Repeat("k", MinSecretKeyLength)
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+	}{
+		{"postgres link field without key", map[string]string{"DATABASE_URL": pg, "RETURN_LINK_FIELD": "13"},
+			"SECRET_KEY: is required on PostgreSQL when RETURN_PASSWORD_FIELD or RETURN_LINK_FIELD is set"},
+		{"postgres password field without key", map[string]string{"DATABASE_URL": pg, "RETURN_PASSWORD_FIELD": "12"},
+			"SECRET_KEY: is required on PostgreSQL"},
+		{"postgres with key", map[string]string{"DATABASE_URL": pg, "RETURN_LINK_FIELD": "13", "SECRET_KEY": key}, ""},
+		{"postgres without return field", map[string]string{"DATABASE_URL": pg}, ""},
+		{"sqlite link field without key", map[string]string{"RETURN_LINK_FIELD": "13"}, ""},
+		{"short key", map[string]string{"SECRET_KEY": "short-secret-value"}, "SECRET_KEY: must be at least 32 characters (got 18)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := requiredEnv()
+			maps.Copy(env, tt.env)
+			cfg, err := load(t, env)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cfg.SecretKey.Reveal() != tt.env["SECRET_KEY"] {
+					t.Error("SECRET_KEY not loaded")
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "short-secret-value") {
+				t.Errorf("err = %v, want %q without the key", err, tt.wantErr)
 			}
 		})
 	}

@@ -111,7 +111,7 @@ func (s *Syncer) addFound(ctx context.Context, u *User, c *Contact, req Request,
 		return res, nil
 	}
 	res.Message = fmt.Sprintf("linked user %d, created earlier for this contact; %s", u.ID, res.Message)
-	return s.returnOwed(ctx, res, c.ID, c.ID, u, pw)
+	return s.returnOwed(ctx, res, c.ID, c.ID, u, pw, s.notifyWithLink(req))
 }
 
 // addExisting handles add for a user already linked to the contact. A
@@ -142,7 +142,7 @@ func (s *Syncer) addExisting(ctx context.Context, u *User, req Request) (Result,
 		}
 		return res, nil
 	}
-	return s.returnOwed(ctx, res, req.ContactID, c.ID, u, pw)
+	return s.returnOwed(ctx, res, req.ContactID, c.ID, u, pw, s.notifyWithLink(req))
 }
 
 // ownPending reports whether user u is proven wpbridge's own: it holds the
@@ -175,9 +175,10 @@ func (s *Syncer) ownPending(ctx context.Context, u *User, pendingID string) (pw 
 // contact: the set-password link owed under pendingID first, then the
 // generated password pw (forgotten only after the link is out, so that a
 // retry after a crash in between still proves u is ours and writes the
-// link), both to contactID.
-func (s *Syncer) returnOwed(ctx context.Context, res Result, pendingID, contactID string, u *User, pw string) (Result, error) {
-	res, err := s.addLink(ctx, res, pendingID, contactID, u)
+// link), both to contactID. notify: WordPress's new-user email goes out
+// with the link's key (notifyWithLink).
+func (s *Syncer) returnOwed(ctx context.Context, res Result, pendingID, contactID string, u *User, pw string, notify bool) (Result, error) {
+	res, err := s.addLink(ctx, res, pendingID, contactID, u, notify)
 	if err != nil {
 		return Result{}, err
 	}
@@ -230,6 +231,9 @@ func (s *Syncer) planCreate(ctx context.Context, c *Contact, req Request) (*crea
 		}
 	}
 	p.user = s.newUser(c, req, values, tags, p.role, p.password)
+	if s.notifyWithLink(req) {
+		p.user.SendNotification = false // sent with the link's key (addLink): one key for both
+	}
 	roles, tw, err := s.newUserRoles(ctx, p.role, tags)
 	if err != nil {
 		return nil, err
@@ -245,6 +249,14 @@ func (s *Syncer) planCreate(ctx context.Context, c *Contact, req Request) (*crea
 	}
 	p.logins, err = s.loginCandidates(login)
 	return p, err
+}
+
+// notifyWithLink reports whether WordPress's new-user email of a user
+// created for req goes out with the key of the set-password link written to
+// RETURN_LINK_FIELD (one reset key for both) instead of with the create,
+// which would make a key of its own that the link's key then replaces.
+func (s *Syncer) notifyWithLink(req Request) bool {
+	return req.SendNotification && req.Action == ActionAdd && s.Policy.ReturnLinkField != ""
 }
 
 // unplan drops what planCreate stored for a create that did not happen.
@@ -275,23 +287,27 @@ func (s *Syncer) created(ctx context.Context, c *Contact, req Request, p *create
 	if req.SendNotification {
 		res.Changes = append(res.Changes, "notification_sent")
 	}
+	notify := s.notifyWithLink(req)
 	if !p.generated {
-		return s.addLink(ctx, res, c.ID, c.ID, u)
+		return s.addLink(ctx, res, c.ID, c.ID, u, notify)
 	}
-	return s.returnOwed(ctx, res, c.ID, c.ID, u, p.password)
+	return s.returnOwed(ctx, res, c.ID, c.ID, u, p.password, notify)
 }
 
 // addLink writes the set-password link owed to the contact, if any, when
 // user u is managed by wpbridge; for anyone else (a role or capability
 // beyond ALLOWED_ROLES, no role) the debt is dropped and no key is made.
-func (s *Syncer) addLink(ctx context.Context, res Result, pendingID, contactID string, u *User) (Result, error) {
+//
+// notify (notifyWithLink): the create left WordPress's new-user email to
+// the link's key, so that one key serves both; it goes out with the key.
+func (s *Syncer) addLink(ctx context.Context, res Result, pendingID, contactID string, u *User, notify bool) (Result, error) {
 	if why := s.Policy.unmanaged(u); why != "" {
 		if err := s.dropOwedLink(ctx, pendingID); err != nil {
 			return Result{}, err
 		}
 		return res, nil
 	}
-	owed, err := s.returnLink(ctx, pendingID, contactID, u.ID)
+	owed, err := s.returnLink(ctx, pendingID, contactID, u.ID, notify)
 	if err != nil {
 		return Result{}, err
 	}

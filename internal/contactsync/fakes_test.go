@@ -263,14 +263,19 @@ func (f *fakeUsers) Update(_ context.Context, in *User, ch Change) (*User, error
 	return f.out(u), nil
 }
 
-func (f *fakeUsers) Delete(_ context.Context, id, reassign int64, _ string) ([]string, error) {
+func (f *fakeUsers) Delete(_ context.Context, du *User, reassign int64, _ string) ([]string, error) {
 	if err := f.enter("Delete"); err != nil {
 		return nil, err
 	}
+	id := du.ID
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.users[id]; !ok || id == reassign {
+	u, ok := f.users[id]
+	if !ok || id == reassign {
 		return nil, ErrUserNotFound
+	}
+	if du.State != "" && f.out(u).State != du.State {
+		return nil, ErrStale
 	}
 	delete(f.users, id)
 	f.deleted = append(f.deleted, [2]int64{id, reassign})
@@ -282,8 +287,9 @@ func (f *fakeUsers) Self(_ context.Context) (*User, error) {
 	return &User{ID: 1, Login: "admin", Roles: []string{"administrator"}}, nil
 }
 
-// ResetKey answers a new key "key-N" each time; sendEmail counts a mail.
-func (f *fakeUsers) ResetKey(_ context.Context, id int64, sendEmail bool) (string, string, error) {
+// ResetKey answers a new key "key-N" each time; ResetEmail counts a reset
+// mail, NewUserEmail a new-user notification.
+func (f *fakeUsers) ResetKey(_ context.Context, id int64, email KeyEmail) (string, string, error) {
 	if err := f.enter("ResetKey"); err != nil {
 		return "", "", err
 	}
@@ -294,8 +300,11 @@ func (f *fakeUsers) ResetKey(_ context.Context, id int64, sendEmail bool) (strin
 		return "", "", ErrUserNotFound
 	}
 	f.keys++
-	if sendEmail {
+	switch email {
+	case ResetEmail:
 		f.resetMails = append(f.resetMails, id)
+	case NewUserEmail:
+		f.notified = append(f.notified, id)
 	}
 	return fmt.Sprintf("key-%d", f.keys), u.Login, nil
 }

@@ -63,25 +63,30 @@ func wrapPending(err error) error {
 }
 
 // returnLink writes the link owed under pendingID (making it first when
-// only owed) to RETURN_LINK_FIELD of contactID, then forgets it. It reports
-// whether a link was owed.
-func (s *Syncer) returnLink(ctx context.Context, pendingID, contactID string, userID int64) (bool, error) {
+// only owed, with WordPress's new-user email when notify: the create left
+// that email to this key) to RETURN_LINK_FIELD of contactID, then forgets
+// it. It reports whether a link was owed.
+func (s *Syncer) returnLink(ctx context.Context, pendingID, contactID string, userID int64, notify bool) (bool, error) {
 	link, ok, err := s.Passwords.PendingPassword(ctx, linkKey(pendingID))
 	if err != nil || !ok {
 		return false, wrapPending(err)
 	}
 	if link == "" {
-		if link, err = s.newLink(ctx, pendingID, userID, false); err != nil {
+		email := NoEmail
+		if notify {
+			email = NewUserEmail
+		}
+		if link, err = s.newLink(ctx, pendingID, userID, email); err != nil {
 			return false, err
 		}
 	}
 	return true, s.writeLink(ctx, pendingID, contactID, link)
 }
 
-// newLink makes a reset key for the user (sendEmail: with WordPress's
-// reset email) and stores the link pending under pendingID.
-func (s *Syncer) newLink(ctx context.Context, pendingID string, userID int64, sendEmail bool) (string, error) {
-	key, login, err := s.Users.ResetKey(ctx, userID, sendEmail)
+// newLink makes a reset key for the user (with the WordPress email that
+// carries it, if any) and stores the link pending under pendingID.
+func (s *Syncer) newLink(ctx context.Context, pendingID string, userID int64, email KeyEmail) (string, error) {
+	key, login, err := s.Users.ResetKey(ctx, userID, email)
 	if err != nil {
 		return "", fmt.Errorf("make a password-reset key for user %d: %w", userID, err)
 	}
@@ -129,7 +134,7 @@ func (s *Syncer) passwordReset(ctx context.Context, req Request) (Result, error)
 		return Result{}, wrapPending(err)
 	}
 	if !ok || link == "" {
-		if link, err = s.newLink(ctx, req.ContactID, u.ID, true); err != nil {
+		if link, err = s.newLink(ctx, req.ContactID, u.ID, ResetEmail); err != nil {
 			return Result{}, err
 		}
 	}

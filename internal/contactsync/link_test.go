@@ -181,3 +181,28 @@ func TestSyncer_LinkAfterCrashBeforeReturn(t *testing.T) {
 		t.Errorf("%d pending entries kept, want none", len(e.pw.m))
 	}
 }
+
+// TestSyncer_NotificationSharesTheLinkKey: send_notification with
+// RETURN_LINK_FIELD mints one reset key: the create sends no email of its
+// own (it would make a key the link's key then replaces), and WordPress's
+// new-user email goes out with the link's key, once, also when making the
+// key failed the first time.
+func TestSyncer_NotificationSharesTheLinkKey(t *testing.T) {
+	e := linkEnv()
+	e.wp.fail = failOn("ResetKey", 1, errTransient)
+	req := Request{ContactID: "42", Action: ActionAdd, SendNotification: true}
+	if _, err := e.s.Run(context.Background(), req); err == nil {
+		t.Fatal("first run: want the reset key's error")
+	}
+	res := mustRun(t, e.s, req)
+	mustRun(t, e.s, req)
+	if len(e.wp.creates) != 1 || e.wp.creates[0].SendNotification {
+		t.Fatalf("%d creates, notification with the create: %v; want one create leaving the email to the link", len(e.wp.creates), len(e.wp.creates) == 1 && e.wp.creates[0].SendNotification)
+	}
+	if len(e.wp.notified) != 1 || e.wp.keys != 1 || len(e.ac.writes) != 1 {
+		t.Fatalf("new-user emails %v, %d keys, %d AC writes; want one email carrying the one key written to AC", e.wp.notified, e.wp.keys, len(e.ac.writes))
+	}
+	if !hasString(res.Changes, "link_returned") {
+		t.Errorf("changes %v, want link_returned", res.Changes)
+	}
+}

@@ -78,12 +78,12 @@ func (s *Syncer) deleteUser(ctx context.Context, u *User, contactID, reassign st
 	if to.ID == u.ID {
 		return Result{}, permanentf("reassign: user %d cannot receive its own content", u.ID)
 	}
-	warnings, err := s.Users.Delete(ctx, u.ID, to.ID, contactID)
+	warnings, err := s.Users.Delete(ctx, u, to.ID, contactID)
 	if errors.Is(err, ErrUserNotFound) {
 		return Result{}, permanentf("delete user %d: the user or user %d to reassign to no longer exists", u.ID, to.ID)
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("delete user %d: %w", u.ID, err)
+		return Result{}, fmt.Errorf("delete user %d: %w", u.ID, err) // ErrStale: the round starts over and checks the user again
 	}
 	res := Result{Status: StatusDone, UserID: u.ID, Changes: []string{"deleted"},
 		Message: fmt.Sprintf("deleted user %d, its content reassigned to user %d", u.ID, to.ID)}

@@ -95,3 +95,27 @@ func TestSyncer_RemoveAccessDelete(t *testing.T) {
 		t.Fatalf("deleted %v, want user 5 reassigned to 1", e.wp.deleted)
 	}
 }
+
+// TestSyncer_RemoveAccessDeletePromoted: the delete carries the state the
+// user was checked in; a user promoted to administrator between the check
+// and the delete is not deleted (the round starts over, finds it unmanaged
+// and ignores the webhook).
+func TestSyncer_RemoveAccessDeletePromoted(t *testing.T) {
+	e := newEnv(testPolicy(), ann())
+	e.wp.seed(annUser(), "secret")
+	promoted := false
+	e.wp.fail = func(m string) error {
+		if m == "Delete" && !promoted {
+			promoted = true
+			e.wp.mu.Lock()
+			e.wp.users[5].Roles = []string{"administrator"}
+			e.wp.mu.Unlock()
+			e.wp.touch(5)
+		}
+		return nil
+	}
+	res := mustRun(t, e.s, Request{ContactID: "42", Action: ActionRemoveAccess, Delete: true})
+	if len(e.wp.deleted) != 0 || res.Status != StatusIgnored {
+		t.Fatalf("promoted between check and delete: %+v, deleted %v; want ignored, nothing deleted", res, e.wp.deleted)
+	}
+}

@@ -28,17 +28,32 @@ type UserStore interface {
 	// else nothing is written and the error is ErrStale; an empty c then
 	// only checks that. ErrUserNotFound when the user is gone.
 	Update(ctx context.Context, u *User, c Change) (*User, error)
-	// Delete deletes user id (linked to contactID) for good, its content
+	// Delete deletes user u (linked to contactID) for good, its content
 	// given to user reassign; warnings are what WordPress listeners of the
-	// deletion reported.
-	Delete(ctx context.Context, id, reassign int64, contactID string) (warnings []string, err error) // ErrUserNotFound
+	// deletion reported. With u.State set, the user is deleted only while
+	// in that state, else nothing is deleted and the error is ErrStale (an
+	// administrator promoted since the check is never deleted).
+	Delete(ctx context.Context, u *User, reassign int64, contactID string) (warnings []string, err error) // ErrUserNotFound
 	// Self is the user wpbridge acts as in WordPress (WP_USERNAME).
 	Self(ctx context.Context) (*User, error)
 	// ResetKey makes a new WordPress password-reset key for user id (any
 	// earlier one stops working) and returns it with the user's login;
-	// sendEmail also sends WordPress's own password-reset email with it.
-	ResetKey(ctx context.Context, id int64, sendEmail bool) (key, login string, err error)
+	// email says which of WordPress's own emails carries it, if any.
+	ResetKey(ctx context.Context, id int64, email KeyEmail) (key, login string, err error)
 }
+
+// KeyEmail is the WordPress email sent with a new reset key.
+type KeyEmail int
+
+const (
+	NoEmail    KeyEmail = iota // the key only
+	ResetEmail                 // WordPress's password-reset email (password_reset)
+	// NewUserEmail is WordPress's new-user email (send_notification), whose
+	// set-password link carries the key: with RETURN_LINK_FIELD the same key
+	// serves that email and the link written to AC (a second key would
+	// replace the first and break the emailed link).
+	NewUserEmail
+)
 
 // Lookup asks for the user whose Key meta (the contact-id key) is exactly
 // ContactID, else the user whose email is Email (but for the case of ASCII

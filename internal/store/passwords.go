@@ -13,7 +13,23 @@ import (
 // Passwords keeps generated passwords until they reach ActiveCampaign. It
 // implements contactsync.PasswordStore. Set-password links are kept the same
 // way, under "link:" + the contact id (contactsync.LinkKeyPrefix).
-type Passwords struct{ c conn }
+type Passwords struct {
+	c conn
+	s *sealer // SetSecretKey: values are stored sealed (seal.go); nil: plaintext
+}
+
+// SetSecretKey makes the store keep every pending password and link sealed
+// under a key derived from secret (SECRET_KEY): on PostgreSQL, where deleted
+// rows live on. Call it once, before use. Sealed values then open only with
+// the same key: another key's read fails with ErrSecretKey.
+func (p *Passwords) SetSecretKey(secret string) error {
+	s, err := newSealer(secret)
+	if err != nil {
+		return err
+	}
+	p.s = s
+	return nil
+}
 
 var _ contactsync.PasswordStore = (*Passwords)(nil)
 
@@ -27,11 +43,21 @@ func (p *Passwords) PendingPassword(ctx context.Context, contactID string) (stri
 	if err != nil {
 		return "", false, fmt.Errorf("read pending password of contact %s: %w", contactID, err)
 	}
+	if pw, err = p.s.open(contactID, pw); err != nil {
+		return "", false, fmt.Errorf("read pending password of contact %s: %w", contactID, err)
+	}
 	return pw, true, nil
 }
 
 // SavePendingPassword stores a generated password until it reaches AC.
 func (p *Passwords) SavePendingPassword(ctx context.Context, contactID, pw string) error {
+	if p.s != nil {
+		sealed, err := p.s.seal(contactID, pw)
+		if err != nil {
+			return fmt.Errorf("store pending password of contact %s: seal: %w", contactID, err)
+		}
+		pw = sealed
+	}
 	_, err := p.c.exec(ctx, p.c.db, `INSERT INTO wpbridge_pending_password (contact_id, password, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (contact_id) DO UPDATE SET password = excluded.password, created_at = excluded.created_at`,
 		contactID, pw, timeText(time.Now()))

@@ -8,11 +8,14 @@
  * License: MIT
  *
  * Works as a must-use plugin (copy into wp-content/mu-plugins/) or as a normal plugin.
- * Every read and write needs a user who may edit users (edit_users + edit_user on the target);
+ * Every route and field needs what wpbridge's own user must have (create_users, edit_users,
+ * list_users, promote_users) and edit_user on each user it answers, checks or changes;
  * keys holding capabilities (of any table prefix), sessions, core user fields or "protected"
  * (_-prefixed) data are never read or written. Requests made with an application password
- * (wpbridge's) never change the roles, password or email of a user who can manage the site, and
- * never assign a role that can (403 wpbridge_privileged_role).
+ * (wpbridge's) never change the roles, password or email of a user who can manage the site, never
+ * delete one (403 wpbridge_protected_user), and never assign a role that can (403
+ * wpbridge_privileged_role). A delete carrying wpbridge_if_state is made only while the user is
+ * still in that state (412 wpbridge_stale).
  * WordPress's own permission checks stay in force.
  */
 
@@ -65,9 +68,31 @@ final class WPBridge_Plugin {
 		return false;
 	}
 
-	/** Whether the current user may manage the plugin fields of user $id (0: a user being created). */
+	/** What wpbridge's own user must have: every route and field of the plugin requires all of them. */
+	const WPBRIDGE_CAPS = array('create_users', 'edit_users', 'list_users', 'promote_users');
+
+	/** The WPBRIDGE_CAPS the current user lacks. */
+	static function missing_caps() {
+		return array_values(array_filter(self::WPBRIDGE_CAPS, function ($cap) { return !current_user_can($cap); }));
+	}
+
+	/**
+	 * Whether the current user may manage the plugin fields of user $id (0: a user being created):
+	 * every WPBRIDGE_CAPS and edit_user on $id. (A shop manager's edit_users, limited to customers
+	 * by map_meta_cap, is not enough.)
+	 */
 	static function can_edit($id) {
-		return current_user_can('edit_users') && ($id <= 0 || current_user_can('edit_user', $id));
+		return !self::missing_caps() && ($id <= 0 || current_user_can('edit_user', $id));
+	}
+
+	/** permission_callback of the plugin's routes: true, or 403 naming the WPBRIDGE_CAPS missing. */
+	static function can_use() {
+		$missing = self::missing_caps();
+		if (!$missing) {
+			return true;
+		}
+		return new WP_Error('rest_forbidden', sprintf('Sorry, you are not allowed to do that: wpbridge\'s user needs the capabilities %s.',
+			implode(', ', $missing)), array('status' => rest_authorization_required_code(), 'missing_capabilities' => $missing));
 	}
 
 	static function forbidden() {
@@ -171,12 +196,18 @@ final class WPBridge_Plugin {
 		if (is_wp_error($response)) {
 			return $response;
 		}
+		$cb = isset($handler['callback']) ? $handler['callback'] : null;
+		if (is_array($cb) && 2 === count($cb) && $cb[0] instanceof WP_REST_Users_Controller && is_string($cb[1])
+			&& in_array(strtolower($cb[1]), array('delete_item', 'delete_current_item'), true)) {
+			return self::delete_refusal($response, $request, 'delete_item' === strtolower($cb[1]) ? (int) $request['id'] : get_current_user_id());
+		}
 		$id = self::write_target($handler, $request);
 		if (null === $id) {
 			return $response;
 		}
 		$has_meta = null !== $request->get_param('wpbridge_meta');
-		if (($has_meta || null !== $request->get_param('send_user_notification')) && !self::can_edit($id)) {
+		$ours = $has_meta || null !== $request->get_param('send_user_notification') || null !== $request->get_param('wpbridge_hooks');
+		if ($ours && !self::can_edit($id)) {
 			return self::forbidden();
 		}
 		if ($has_meta) {
@@ -196,6 +227,26 @@ final class WPBridge_Plugin {
 		}
 		$refused = self::privileged_role_refusal($user, $request);
 		return null !== $refused ? $refused : $response;
+	}
+
+	/**
+	 * A users-endpoint delete of user $id: 412 wpbridge_stale when it carries wpbridge_if_state and
+	 * the user changed since (an administrator promoted between wpbridge's check and its delete);
+	 * 403 wpbridge_protected_user when made with an application password and the user can manage
+	 * the site. $response otherwise.
+	 */
+	static function delete_refusal($response, $request, $id) {
+		$stale = self::stale_refusal($id, $request);
+		if (null !== $stale) {
+			return $stale;
+		}
+		$user = $id > 0 ? get_userdata($id) : false;
+		if ($user && self::via_app_password() && self::is_powerful($user)) {
+			return new WP_Error('wpbridge_protected_user', sprintf(
+				'User %d can manage this site: wpbridge never deletes it. Delete it in wp-admin if needed.', $user->ID
+			), array('status' => 403, 'fields' => array('delete')));
+		}
+		return $response;
 	}
 
 	/* ---- Privileged roles: never handed out through an application password. ---- */
@@ -339,6 +390,9 @@ final class WPBridge_Plugin {
 		if (!$user) {
 			return new WP_Error('wpbridge_user_not_found', 'No user has that meta value.', array('status' => 404));
 		}
+		if (!self::can_edit($user->ID)) {
+			return self::forbidden();
+		}
 		return self::user_data($user);
 	}
 
@@ -452,7 +506,7 @@ final class WPBridge_Plugin {
 		register_rest_route('wpbridge/v1', '/users/by-meta', array(
 			'methods'             => 'GET',
 			'callback'            => array('WPBridge_Plugin', 'by_meta'),
-			'permission_callback' => function () { return current_user_can('list_users') && current_user_can('edit_users'); },
+			'permission_callback' => array('WPBridge_Plugin', 'can_use'),
 			'args'                => array(
 				'key'   => array('type' => 'string', 'required' => true),
 				'value' => array('type' => 'string', 'required' => true),
@@ -471,7 +525,7 @@ final class WPBridge_Plugin {
  * the password is the user's (wp_check_password against the stored hash). wpbridge asks it about
  * a user it may have created itself before the link was written: a match with the password it
  * generated for the contact proves the user is its own. The password is never logged, stored or
- * echoed. Needs edit_users and edit_user on the target; a user who can manage the site is never
+ * echoed. Needs WPBRIDGE_CAPS and edit_user on the target; a user who can manage the site is never
  * answered for (always no match), so the route is no oracle for administrators' passwords.
  */
 final class WPBridge_Password_Check {
@@ -494,8 +548,13 @@ final class WPBridge_Password_Check {
 		return !WPBridge_Plugin::is_powerful($user) && wp_check_password(wp_slash($password), $user->user_pass, $user->ID);
 	}
 
+	/** permission_callback of password-check and reset-key: WPBRIDGE_CAPS and edit_user on the target. */
 	static function can_check($request) {
-		return current_user_can('edit_users') && current_user_can('edit_user', (int) $request['id']);
+		$ok = WPBridge_Plugin::can_use();
+		if (true !== $ok) {
+			return $ok;
+		}
+		return current_user_can('edit_user', (int) $request['id']) ? true : WPBridge_Plugin::forbidden();
 	}
 
 	static function rest_api_init() {
@@ -522,7 +581,8 @@ final class WPBridge_Password_Check {
  *                                            free login of LOGINS.
  * Answer: {"found": "meta"|"email"|"created"|"none", "user": USER|null, "password_match": bool},
  * USER as the users endpoint answers in the edit context. A create's error (a taken email, a
- * refused role) is the answer as the users endpoint gives it. Needs list_users and edit_users.
+ * refused role) is the answer as the users endpoint gives it. Needs WPBRIDGE_CAPS, and edit_user on
+ * the user answered (else 403).
  */
 final class WPBridge_Lookup {
 	static function lookup($request) {
@@ -553,6 +613,9 @@ final class WPBridge_Lookup {
 	}
 
 	static function answer($found, $user, $match) {
+		if (!WPBridge_Plugin::can_edit($user->ID)) {
+			return WPBridge_Plugin::forbidden(); // found, but not the caller's to see or change
+		}
 		return array('found' => $found, 'user' => WPBridge_Plugin::user_data($user), 'password_match' => (bool) $match);
 	}
 
@@ -613,7 +676,7 @@ final class WPBridge_Lookup {
 		register_rest_route('wpbridge/v1', '/users/lookup', array(
 			'methods'             => 'POST',
 			'callback'            => array('WPBridge_Lookup', 'lookup'),
-			'permission_callback' => function () { return current_user_can('list_users') && current_user_can('edit_users'); },
+			'permission_callback' => array('WPBridge_Plugin', 'can_use'),
 			'args'                => array(
 				'key'      => array('type' => 'string', 'required' => true),
 				'value'    => array('type' => 'string', 'required' => true),
@@ -630,9 +693,11 @@ final class WPBridge_Lookup {
  * POST /wpbridge/v1/users/{id}/reset-key {"send_email": bool}: makes a new WordPress password-reset
  * key for the user (get_password_reset_key, which replaces any earlier key) and answers
  * {"key": KEY, "login": LOGIN, "sent": bool}. With send_email, WordPress's own reset email goes out
- * (retrieve_password, the lost-password email) and the key answered is the one it carries. wpbridge
+ * (retrieve_password, the lost-password email) and the key answered is the one it carries; with
+ * {"email": "new_user"}, WordPress's new-user email goes out instead (wp_new_user_notification) and
+ * the key answered is the one its set-password link carries. wpbridge
  * builds WP_URL/wp-login.php?action=rp&key=KEY&login=LOGIN from it: a one-time set-password link.
- * The key is a secret: never logged or stored by the plugin. Needs edit_users and edit_user on the
+ * The key is a secret: never logged or stored by the plugin. Needs WPBRIDGE_CAPS and edit_user on the
  * target; a user who can manage the site is refused (403 wpbridge_protected_user).
  */
 final class WPBridge_Reset_Key {
@@ -643,6 +708,9 @@ final class WPBridge_Reset_Key {
 		}
 		if (WPBridge_Plugin::is_powerful($user)) {
 			return WPBridge_Plugin::protected_user($user, array('password'));
+		}
+		if ('new_user' === $request['email']) {
+			return self::new_user_email($user);
 		}
 		if (!$request['send_email']) {
 			$key = get_password_reset_key($user);
@@ -672,6 +740,27 @@ final class WPBridge_Reset_Key {
 		return array('key' => $captured, 'login' => $user->user_login, 'sent' => true);
 	}
 
+	/**
+	 * Sends WordPress's new-user email (wp_new_user_notification, to the user) and answers the key its
+	 * set-password link carries: one key serves the email and the link wpbridge writes to
+	 * ActiveCampaign (a second key would replace the first and break the emailed link).
+	 */
+	static function new_user_email($user) {
+		$captured = null;
+		$capture  = function ($login, $key) use (&$captured, $user) {
+			if ($login === $user->user_login) {
+				$captured = $key;
+			}
+		};
+		add_action('retrieve_password_key', $capture, PHP_INT_MAX, 2);
+		wp_new_user_notification($user->ID, null, 'user');
+		remove_action('retrieve_password_key', $capture, PHP_INT_MAX);
+		if (null === $captured) {
+			return new WP_Error('wpbridge_reset_failed', 'The new-user email was not built.', array('status' => 500));
+		}
+		return array('key' => $captured, 'login' => $user->user_login, 'sent' => true);
+	}
+
 	static function rest_api_init() {
 		register_rest_route('wpbridge/v1', '/users/(?P<id>\\d+)/reset-key', array(
 			'methods'             => 'POST',
@@ -680,6 +769,7 @@ final class WPBridge_Reset_Key {
 			'args'                => array(
 				'id'         => array('type' => 'integer', 'required' => true),
 				'send_email' => array('type' => 'boolean', 'default' => false),
+				'email'      => array('type' => 'string', 'enum' => array('', 'reset', 'new_user'), 'default' => ''),
 			),
 		));
 	}

@@ -5,6 +5,7 @@ package wptest
 // custom roles, written straight into the test database.
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -34,7 +35,9 @@ func (e Site) dbSocket(t testing.TB) string {
 // wp_capabilities meta) with caps: role names and capabilities granted
 // directly, as role-editor plugins write them. This is how tests give a user
 // the role administrator or editor: through an application password the
-// companion plugin refuses to.
+// companion plugin refuses to. At the end of the test the user is made a
+// plain subscriber again, so that cleanups may delete it (the plugin refuses
+// to delete a user who can manage the site).
 func (e Site) SetCapabilities(t testing.TB, id int64, caps ...string) {
 	t.Helper()
 	socket := e.dbSocket(t)
@@ -42,6 +45,17 @@ func (e Site) SetCapabilities(t testing.TB, id int64, caps ...string) {
 	if err != nil {
 		t.Skip("no mariadb client")
 	}
+	if out, err := setCapabilities(t.Context(), bin, socket, id, caps); err != nil {
+		t.Fatalf("set capabilities of user %d: %v: %s", id, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := setCapabilities(context.Background(), bin, socket, id, []string{"subscriber"}); err != nil {
+			t.Errorf("reset the capabilities of user %d: %v: %s", id, err, out)
+		}
+	})
+}
+
+func setCapabilities(ctx context.Context, bin, socket string, id int64, caps []string) ([]byte, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "a:%d:{", len(caps))
 	for _, c := range caps {
@@ -50,11 +64,9 @@ func (e Site) SetCapabilities(t testing.TB, id int64, caps ...string) {
 	b.WriteString("}")
 	sql := fmt.Sprintf("UPDATE wp_usermeta SET meta_value = '%s' WHERE user_id = %d AND meta_key = 'wp_capabilities'",
 		strings.ReplaceAll(b.String(), "'", "''"), id)
-	cmd := exec.CommandContext(t.Context(), bin, "--no-defaults", "--socket="+socket, "-u"+dbUser, dbName, "-e", sql)
+	cmd := exec.CommandContext(ctx, bin, "--no-defaults", "--socket="+socket, "-u"+dbUser, dbName, "-e", sql)
 	cmd.Env = append(os.Environ(), "MYSQL_PWD="+dbPassword)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("set capabilities of user %d: %v: %s", id, err, out)
-	}
+	return cmd.CombinedOutput()
 }
 
 // roleScript adds (ADD=1) or removes the role $SLUG in the wp_user_roles
@@ -127,4 +139,24 @@ func (e Site) AgeResetKey(t testing.TB, id int64, d time.Duration) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("age the reset key of user %d: %v: %s", id, err, out)
 	}
+}
+
+// ActivationKey returns user id's user_activation_key column as stored
+// ("time:hash" once a reset key was made, "" before): a test compares it to
+// see whether a reset key was minted. It is a hash, never a usable key.
+func (e Site) ActivationKey(t testing.TB, id int64) string {
+	t.Helper()
+	socket := e.dbSocket(t)
+	bin, err := exec.LookPath("mariadb")
+	if err != nil {
+		t.Skip("no mariadb client")
+	}
+	sql := fmt.Sprintf("SELECT user_activation_key FROM wp_users WHERE ID = %d", id)
+	cmd := exec.CommandContext(t.Context(), bin, "--no-defaults", "--socket="+socket, "-u"+dbUser, "-N", "-B", dbName, "-e", sql)
+	cmd.Env = append(os.Environ(), "MYSQL_PWD="+dbPassword)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("read the activation key of user %d: %v", id, err)
+	}
+	return strings.TrimSpace(string(out))
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -65,4 +66,34 @@ func (e Site) getJSON(ctx context.Context, q url.Values, out any) (pages int, er
 	}
 	pages, _ = strconv.Atoi(resp.Header.Get("X-WP-TotalPages"))
 	return pages, nil
+}
+
+// NewAppPassword creates an application password for user id (as the
+// administrator) and returns it: the way a test signs in as a user it made,
+// e.g. one given a custom role with SetCapabilities. The password is a
+// secret: never logged.
+func (e Site) NewAppPassword(t testing.TB, id int64) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	q := url.Values{"rest_route": {"/wp/v2/users/" + strconv.FormatInt(id, 10) + "/application-passwords"}}
+	body := strings.NewReader(url.Values{"name": {"wpbridge test"}}.Encode())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL+"/?"+q.Encode(), body)
+	if err != nil {
+		t.Fatalf("application password: %v", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(e.Username, e.AppPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("application password for user %d: %v", id, stripURL(err))
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Password string `json:"password"`
+	}
+	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil || out.Password == "" {
+		t.Fatalf("application password for user %d: answer %d", id, resp.StatusCode)
+	}
+	return out.Password
 }
