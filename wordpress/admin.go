@@ -5,7 +5,7 @@ package wordpress
 // wpbridge never assigns an admin-level role nor changes an admin-level
 // user's role, password or email, and `wpbridge check` refuses such a role
 // in DEFAULT_ROLE or ALLOWED_ROLES. This is the one list: the companion
-// plugin's POWER_CAPS (which is_powerful and role_admin_capabilities use) is
+// plugin's ADMIN_CAPS (which is_admin_level and role_admin_capabilities use) is
 // the same, in the same order, as admin_test.go checks.
 var AdminCapabilities = []string{
 	"edit_users", "promote_users", "manage_options", "unfiltered_html", "activate_plugins",

@@ -12,21 +12,21 @@ import (
 	"github.com/wpbridge/wpbridge/wordpress"
 )
 
-// pluginAdminCaps reads the companion plugin's POWER_CAPS from its source.
+// pluginAdminCaps reads the companion plugin's ADMIN_CAPS from its source.
 func pluginAdminCaps(t *testing.T) []string {
 	t.Helper()
 	src, err := os.ReadFile("plugin/wpbridge.php")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?s)\bconst POWER_CAPS = array\((.*?)\);`).FindAllSubmatch(src, -1)
+	m := regexp.MustCompile(`(?s)\bconst ADMIN_CAPS = array\((.*?)\);`).FindAllSubmatch(src, -1)
 	if len(m) != 1 {
-		t.Fatalf("plugin/wpbridge.php: %d definitions of POWER_CAPS, want 1", len(m))
+		t.Fatalf("plugin/wpbridge.php: %d definitions of ADMIN_CAPS, want 1", len(m))
 	}
 	var caps []string
 	for _, q := range regexp.MustCompile(`'([^']*)'|"([^"]*)"|[^\s,]+`).FindAllSubmatch(m[0][1], -1) {
 		if q[1] == nil && q[2] == nil {
-			t.Fatalf("POWER_CAPS holds %q, not a quoted capability", q[0])
+			t.Fatalf("ADMIN_CAPS holds %q, not a quoted capability", q[0])
 		}
 		caps = append(caps, string(q[1])+string(q[2]))
 	}
@@ -39,7 +39,7 @@ func pluginAdminCaps(t *testing.T) []string {
 func TestAdminCapabilitiesMatchThePlugin(t *testing.T) {
 	php := pluginAdminCaps(t)
 	if !slices.Equal(php, wordpress.AdminCapabilities) {
-		t.Errorf("the plugin's POWER_CAPS differ from wordpress.AdminCapabilities:\nPHP %q\nGo  %q", php, wordpress.AdminCapabilities)
+		t.Errorf("the plugin's ADMIN_CAPS differ from wordpress.AdminCapabilities:\nPHP %q\nGo  %q", php, wordpress.AdminCapabilities)
 	}
 	sorted := slices.Sorted(slices.Values(wordpress.AdminCapabilities))
 	if len(slices.Compact(sorted)) != len(wordpress.AdminCapabilities) {

@@ -141,8 +141,10 @@ func (r *results) activeCampaign(ctx context.Context, cfg *config.Config, ac *ac
 }
 
 // minPluginVersion is the oldest companion plugin with every route wpbridge
-// uses (1.1: the one-request lookup and conditional updates).
-const minPluginVersion = "1.1.0"
+// uses (1.1: the one-request lookup and conditional updates; 1.2: the actions
+// it fires; 1.3: wpbridge's own rights on every route, guarded deletes, the new-user
+// email that shares the link's key, the outbox).
+const minPluginVersion = "1.3.0"
 
 // olderThan compares dotted version numbers ("1.0.0" < "1.1.0"); a part that
 // is not a number counts as 0.

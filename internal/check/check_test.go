@@ -38,7 +38,7 @@ type wpStatus struct {
 
 func goodStatus() wpStatus {
 	return wpStatus{
-		Version: "1.1.0", WordPress: "6.1.9",
+		Version: "1.3.0", WordPress: "6.1.9",
 		Roles: map[string]string{"administrator": "Administrator", "subscriber": "Subscriber", "customer": "Customer",
 			"editor": "Editor", "shop_manager": "Shop manager"},
 		Capabilities: map[string]bool{"create_users": true, "edit_users": true, "list_users": true, "promote_users": true},
@@ -196,7 +196,7 @@ func TestCheckFailures(t *testing.T) {
 		{name: "plugin missing", wp: func(w *fakeWP) { w.noPlugin = true },
 			want: []string{"WordPress companion plugin", "wp-content/mu-plugins/"}, fails: 1},
 		{name: "plugin too old", wp: func(w *fakeWP) { w.status.Version = "1.0.0" },
-			want: []string{"version 1.0.0 is older than 1.1.0", "wordpress/plugin/wpbridge.php"}, fails: 1},
+			want: []string{"version 1.0.0 is older than 1.3.0", "wordpress/plugin/wpbridge.php"}, fails: 1},
 		{name: "WP credentials rejected", env: map[string]string{"WP_APP_PASSWORD": "wrong pass word 1234"},
 			want: []string{"WP_USERNAME \"bridge-admin\" with WP_APP_PASSWORD was rejected", "application password"}, fails: 1},
 		{name: "WP user may not list users", wp: func(w *fakeWP) { w.forbidden = true },

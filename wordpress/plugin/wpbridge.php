@@ -2,7 +2,7 @@
 /**
  * Plugin Name: wpbridge
  * Description: REST API helpers for wpbridge (ActiveCampaign to WordPress user sync): user meta, find a user by meta, the new-user email, password-reset keys and emails, a status route.
- * Version: 1.2.0
+ * Version: 1.3.0
  * Requires at least: 5.7
  * Requires PHP: 7.4
  * License: MIT
@@ -22,7 +22,7 @@
 if (!defined('ABSPATH') || defined('WPBRIDGE_VERSION')) {
 	return;
 }
-define('WPBRIDGE_VERSION', '1.2.0');
+define('WPBRIDGE_VERSION', '1.3.0');
 
 final class WPBridge_Plugin {
 	const CORE_COLUMNS = array('id', 'user_login', 'user_pass', 'user_nicename', 'user_email', 'user_url',
@@ -44,7 +44,7 @@ final class WPBridge_Plugin {
 	 * password never changes their roles, password or email. The same list as wpbridge's
 	 * wordpress.AdminCapabilities (Go), in the same order; wordpress/admin_test.go checks both.
 	 */
-	const POWER_CAPS = array('edit_users', 'promote_users', 'manage_options', 'unfiltered_html', 'activate_plugins',
+	const ADMIN_CAPS = array('edit_users', 'promote_users', 'manage_options', 'unfiltered_html', 'activate_plugins',
 		'install_plugins', 'upload_plugins', 'edit_plugins', 'delete_plugins', 'update_plugins',
 		'install_themes', 'edit_themes', 'delete_themes', 'update_themes', 'edit_theme_options',
 		'edit_files', 'unfiltered_upload', 'create_users', 'delete_users', 'update_core', 'export', 'import');
@@ -222,10 +222,10 @@ final class WPBridge_Plugin {
 		}
 		$user = $id > 0 ? get_userdata($id) : false;
 		$changes = $user ? self::sensitive_changes($user, $request) : array();
-		if ($changes && self::via_app_password() && self::is_powerful($user)) {
+		if ($changes && self::via_app_password() && self::is_admin_level($user)) {
 			return self::protected_user($user, $changes);
 		}
-		$refused = self::privileged_role_refusal($user, $request);
+		$refused = self::admin_level_role_refusal($user, $request);
 		return null !== $refused ? $refused : $response;
 	}
 
@@ -241,7 +241,7 @@ final class WPBridge_Plugin {
 			return $stale;
 		}
 		$user = $id > 0 ? get_userdata($id) : false;
-		if ($user && self::via_app_password() && self::is_powerful($user)) {
+		if ($user && self::via_app_password() && self::is_admin_level($user)) {
 			return new WP_Error('wpbridge_protected_user', sprintf(
 				'User %d can manage this site: wpbridge never deletes it. Delete it in wp-admin if needed.', $user->ID
 			), array('status' => 403, 'fields' => array('delete')));
@@ -251,24 +251,24 @@ final class WPBridge_Plugin {
 
 	/* ---- Privileged roles: never handed out through an application password. ---- */
 
-	/** The POWER_CAPS role $slug holds (administrator: all of them; an unknown role: none). */
+	/** The ADMIN_CAPS role $slug holds (administrator: all of them; an unknown role: none). */
 	static function role_admin_caps($slug) {
 		if ('administrator' === $slug) {
-			return self::POWER_CAPS;
+			return self::ADMIN_CAPS;
 		}
 		$role = get_role($slug);
 		if (!$role) {
 			return array();
 		}
-		return array_values(array_filter(self::POWER_CAPS, function ($cap) use ($role) { return $role->has_cap($cap); }));
+		return array_values(array_filter(self::ADMIN_CAPS, function ($cap) use ($role) { return $role->has_cap($cap); }));
 	}
 
 	/**
 	 * 403 wpbridge_privileged_role when a request made with an application password would give
-	 * $user (false: the user being created) a role holding any of POWER_CAPS it does not hold
+	 * $user (false: the user being created) a role holding any of ADMIN_CAPS it does not hold
 	 * yet; null otherwise. Roles the user already holds are no assignment.
 	 */
-	static function privileged_role_refusal($user, $request) {
+	static function admin_level_role_refusal($user, $request) {
 		if (null === $request['roles'] || !self::via_app_password()) {
 			return null;
 		}
@@ -284,7 +284,7 @@ final class WPBridge_Plugin {
 		return null;
 	}
 
-	/** role_admin_capabilities of the status route: every role with the POWER_CAPS it holds. */
+	/** role_admin_capabilities of the status route: every role with the ADMIN_CAPS it holds. */
 	static function roles_admin_caps() {
 		$out = array();
 		foreach (array_keys(wp_roles()->get_names()) as $slug) {
@@ -302,15 +302,15 @@ final class WPBridge_Plugin {
 	}
 
 	/**
-	 * True when $user is admin-level: a super admin or a holder of any POWER_CAPS, by role or granted
+	 * True when $user is admin-level: a super admin or a holder of any ADMIN_CAPS, by role or granted
 	 * directly. Held as stored counts too, not only as user_can grants it: WordPress maps some of these
 	 * (upload_plugins, unfiltered_upload) to other or no capabilities, and roles count as stored too.
 	 */
-	static function is_powerful($user) {
+	static function is_admin_level($user) {
 		if (is_multisite() && is_super_admin($user->ID)) {
 			return true;
 		}
-		foreach (self::POWER_CAPS as $cap) {
+		foreach (self::ADMIN_CAPS as $cap) {
 			if (!empty($user->allcaps[$cap]) || user_can($user, $cap)) {
 				return true;
 			}
@@ -368,9 +368,9 @@ final class WPBridge_Plugin {
 	 * of a user who can manage the site are left as they are. Core sets roles after the insert from
 	 * $request['roles'], so that parameter is dropped too.
 	 */
-	static function keep_powerful_user($prepared, $request) {
+	static function keep_admin_level_user($prepared, $request) {
 		$user = !empty($prepared->ID) ? get_userdata((int) $prepared->ID) : false;
-		if (!$user || !self::via_app_password() || !self::is_powerful($user)) {
+		if (!$user || !self::via_app_password() || !self::is_admin_level($user)) {
 			return $prepared;
 		}
 		unset($prepared->user_pass, $prepared->user_email, $prepared->role);
@@ -545,7 +545,7 @@ final class WPBridge_Password_Check {
 	static function matches($user, $password) {
 		// Slashed as at login: WordPress hashes and checks passwords with the slashes its request
 		// handling adds (wp_signon gets $_POST['pwd'], the users endpoint saves wp_slash()ed data).
-		return !WPBridge_Plugin::is_powerful($user) && wp_check_password(wp_slash($password), $user->user_pass, $user->ID);
+		return !WPBridge_Plugin::is_admin_level($user) && wp_check_password(wp_slash($password), $user->user_pass, $user->ID);
 	}
 
 	/** permission_callback of password-check and reset-key: WPBRIDGE_CAPS and edit_user on the target. */
@@ -706,7 +706,7 @@ final class WPBridge_Reset_Key {
 		if (!$user) {
 			return new WP_Error('wpbridge_user_not_found', 'No such user.', array('status' => 404));
 		}
-		if (WPBridge_Plugin::is_powerful($user)) {
+		if (WPBridge_Plugin::is_admin_level($user)) {
 			return WPBridge_Plugin::protected_user($user, array('password'));
 		}
 		if ('new_user' === $request['email']) {
@@ -830,7 +830,7 @@ final class WPBridge_Hooks {
 	}
 
 	/**
-	 * rest_pre_insert_user, after keep_powerful_user: notes the tags as stored before the write
+	 * rest_pre_insert_user, after keep_admin_level_user: notes the tags as stored before the write
 	 * and, for an update, takes the roles over from core (which strips every role and adds the
 	 * wanted ones back) to apply them as a difference once the user is saved.
 	 */
@@ -1144,7 +1144,7 @@ final class WPBridge_Multisite {
 		if (is_multisite() && is_super_admin($user->ID) && 'edit' === $request['context']) {
 			$data = $response->get_data();
 			if (isset($data['capabilities'])) { // an object (allcaps) in core's answer
-				$data['capabilities'] = (object) array_merge((array) $data['capabilities'], array_fill_keys(WPBridge_Plugin::POWER_CAPS, true), array('manage_network' => true));
+				$data['capabilities'] = (object) array_merge((array) $data['capabilities'], array_fill_keys(WPBridge_Plugin::ADMIN_CAPS, true), array('manage_network' => true));
 				$response->set_data($data);
 			}
 		}
@@ -1178,7 +1178,7 @@ if (!wp_installing()) {
 	add_action('rest_api_init', array('WPBridge_Plugin', 'rest_api_init'));
 	add_filter('rest_request_before_callbacks', array('WPBridge_Plugin', 'before_callbacks'), 10, 3);
 	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_same_password'), 10, 2);
-	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_powerful_user'), 99, 2);
+	add_filter('rest_pre_insert_user', array('WPBridge_Plugin', 'keep_admin_level_user'), 99, 2);
 }
 
 if (!wp_installing()) {
