@@ -9,11 +9,7 @@ import (
 
 func TestLoad_SyncToAC(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, key, value string
-		check            func(c *Config) bool
-		wantErr          string
-	}{
+	tests := []varCase{
 		{"sync on", "SYNC_TO_AC", "true", func(c *Config) bool { return c.SyncToAC }, ""},
 		{"sync 1", "SYNC_TO_AC", "1", func(c *Config) bool { return c.SyncToAC }, ""},
 		{"sync off", "SYNC_TO_AC", "FALSE", func(c *Config) bool { return !c.SyncToAC }, ""},
@@ -31,29 +27,7 @@ func TestLoad_SyncToAC(t *testing.T) {
 		{"poll long", "OUTBOX_POLL", "1h", nil, "OUTBOX_POLL: must be from 100ms to 5m (got 1h0m0s)"},
 		{"poll no unit", "OUTBOX_POLL", "2", nil, `OUTBOX_POLL: must be a duration from 100ms to 5m like 1s or 500ms (got "2"; add a unit)`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			env := requiredEnv()
-			env[tt.key] = tt.value
-			cfg, err := load(t, env)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("%s=%q: %v", tt.key, tt.value, err)
-				}
-				if !tt.check(cfg) {
-					t.Errorf("%s=%q gave %+v", tt.key, tt.value, cfg)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("%s=%q: want error %q", tt.key, tt.value, tt.wantErr)
-			}
-			if got := err.Error(); !strings.HasPrefix(got, tt.wantErr) || strings.Contains(got, "\n") {
-				t.Errorf("%s=%q:\n got %q\nwant one line starting %q", tt.key, tt.value, got, tt.wantErr)
-			}
-		})
-	}
+	runVarCases(t, tests)
 }
 
 func TestOutboxMetaKeys(t *testing.T) {

@@ -13,13 +13,7 @@ import (
 // one error line naming the variable.
 func TestLoad_Variables(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		key     string
-		value   string
-		check   func(c *Config) bool // for valid values
-		wantErr string               // whole expected error line prefix, for invalid values
-	}{
+	tests := []varCase{
 		// ACCESS_KEY
 		{"access keys list", "ACCESS_KEY", "k1,k2 , k3", func(c *Config) bool {
 			return len(c.AccessKeys) == 3 && c.AccessKeys[1].Reveal() == "k2" && c.AccessKeys[2].Reveal() == "k3"
@@ -173,6 +167,23 @@ func TestLoad_Variables(t *testing.T) {
 		{"history retention", "HISTORY_RETENTION", "2160h", func(c *Config) bool { return c.HistoryRetention == 2160*time.Hour }, ""},
 		{"history retention short", "HISTORY_RETENTION", "30m", nil, "HISTORY_RETENTION: must be from 1h to 87600h (ten years) (got 30m0s)"},
 	}
+	runVarCases(t, tests)
+}
+
+// varCase is one value of one variable: valid (check says the config
+// holds it) or invalid (wantErr is the start of the one-line error).
+type varCase struct {
+	name    string
+	key     string
+	value   string
+	check   func(c *Config) bool // for valid values
+	wantErr string               // whole expected error line prefix, for invalid values
+}
+
+// runVarCases loads the smallest valid environment with each case's
+// variable set, in parallel subtests.
+func runVarCases(t *testing.T, tests []varCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

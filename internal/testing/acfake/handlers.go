@@ -214,25 +214,43 @@ func (s *Server) putContact(w http.ResponseWriter, r *http.Request, id string) i
 	if err := json.Unmarshal(b, &in); err != nil || in.Contact == nil {
 		return unprocessable(w, "The request body is not a valid contact", "/data/attributes")
 	}
-	type write struct{ field, value string }
-	var writes []write
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.contacts[id]
 	if !ok {
 		return notFound(w, "Subscriber", id)
 	}
-	for _, fv := range in.Contact.FieldValues {
-		fid, ok1 := scalar(fv.Field)
-		val, ok2 := scalar(fv.Value)
-		if _, known := s.fields[fid]; !ok1 || !ok2 || !known {
-			return unprocessable(w, "Invalid field value", "/data/attributes/fieldValues")
-		}
-		writes = append(writes, write{fid, val})
+	writes, ok := s.fieldWritesLocked(in)
+	if !ok {
+		return unprocessable(w, "Invalid field value", "/data/attributes/fieldValues")
 	}
 	if p := in.Contact.Email; p != nil {
 		c.Email = *p
 	}
+	s.applyLocked(c, in, writes)
+	return writeJSON(w, http.StatusOK, obj{"fieldValues": s.fieldValuesJSONLocked(c), "contact": s.contactJSONLocked(c)})
+}
+
+// fieldWrite is one custom field value of a contact write.
+type fieldWrite struct{ field, value string }
+
+// fieldWritesLocked reads the custom field values of a contact write; ok
+// is false when one is not a scalar or names an unknown field (AC's 422).
+func (s *Server) fieldWritesLocked(in putBody) (writes []fieldWrite, ok bool) {
+	for _, fv := range in.Contact.FieldValues {
+		fid, ok1 := scalar(fv.Field)
+		val, ok2 := scalar(fv.Value)
+		if _, known := s.fields[fid]; !ok1 || !ok2 || !known {
+			return nil, false
+		}
+		writes = append(writes, fieldWrite{fid, val})
+	}
+	return writes, true
+}
+
+// applyLocked writes the names, phone and custom field values of a contact
+// write to c, recording each field write.
+func (s *Server) applyLocked(c *contact, in putBody, writes []fieldWrite) {
 	if p := in.Contact.FirstName; p != nil {
 		c.FirstName = *p
 	}
@@ -250,9 +268,8 @@ func (s *Server) putContact(w http.ResponseWriter, r *http.Request, id string) i
 			c.rows[wr.field] = rw
 		}
 		rw.value = wr.value
-		s.writes[id] = append(s.writes[id], FieldWrite{Field: wr.field, Value: wr.value, At: now})
+		s.writes[c.ID] = append(s.writes[c.ID], FieldWrite{Field: wr.field, Value: wr.value, At: now})
 	}
-	return writeJSON(w, http.StatusOK, obj{"fieldValues": s.fieldValuesJSONLocked(c), "contact": s.contactJSONLocked(c)})
 }
 
 func (s *Server) contactTags(w http.ResponseWriter, id string) int {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // listState holds the lists and who is on them; guarded by Server.mu.
@@ -120,17 +119,11 @@ func (s *Server) syncContact(w http.ResponseWriter, r *http.Request) int {
 	if !plausibleEmail(email) {
 		return validationError(w, "Contact Email Address is not valid.", "email_invalid", "/data/attributes/email")
 	}
-	type write struct{ field, value string }
-	var writes []write
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, fv := range in.Contact.FieldValues {
-		fid, ok1 := scalar(fv.Field)
-		val, ok2 := scalar(fv.Value)
-		if _, known := s.fields[fid]; !ok1 || !ok2 || !known {
-			return unprocessable(w, "Invalid field value", "/data/attributes/fieldValues")
-		}
-		writes = append(writes, write{fid, val})
+	writes, ok := s.fieldWritesLocked(in)
+	if !ok {
+		return unprocessable(w, "Invalid field value", "/data/attributes/fieldValues")
 	}
 	var c *contact
 	for _, ct := range s.contacts {
@@ -145,25 +138,7 @@ func (s *Server) syncContact(w http.ResponseWriter, r *http.Request) int {
 		c = &contact{Contact: Contact{ID: id, Email: email}, rows: map[string]*row{}}
 		s.contacts[id] = c
 	}
-	if p := in.Contact.FirstName; p != nil {
-		c.FirstName = *p
-	}
-	if p := in.Contact.LastName; p != nil {
-		c.LastName = *p
-	}
-	if p := in.Contact.Phone; p != nil {
-		c.Phone = *p
-	}
-	now := time.Now()
-	for _, wr := range writes {
-		rw, ok := c.rows[wr.field]
-		if !ok {
-			rw = &row{id: s.nextID("row")}
-			c.rows[wr.field] = rw
-		}
-		rw.value = wr.value
-		s.writes[c.ID] = append(s.writes[c.ID], FieldWrite{Field: wr.field, Value: wr.value, At: now})
-	}
+	s.applyLocked(c, in, writes)
 	return writeJSON(w, status, obj{"fieldValues": s.fieldValuesJSONLocked(c), "contact": s.contactJSONLocked(c)})
 }
 
