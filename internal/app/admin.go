@@ -1,15 +1,14 @@
 package app
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/riverqueue/river"
 	"github.com/sirupsen/logrus"
 	"riverqueue.com/riverui"
 
 	"github.com/wpbridge/wpbridge/internal/admin"
+	"github.com/wpbridge/wpbridge/internal/riverlog"
 	"github.com/wpbridge/wpbridge/internal/server"
 	"github.com/wpbridge/wpbridge/internal/store"
 )
@@ -43,7 +42,7 @@ func (a *App) adminHandler(h admin.History) (server.Admin, error) {
 // the database's River driver: SQLite or PostgreSQL, both of which River UI
 // serves.
 func newRiverUI(db *store.DB, log logrus.FieldLogger) (*riverui.Handler, error) {
-	slogger := slog.New(slogBridge{log: log.WithField("component", "riverui")})
+	slogger := riverlog.Logger(log, "river ui")
 	client, err := river.NewClient(db.RiverDriver(), &river.Config{Logger: slogger})
 	if err != nil {
 		return nil, fmt.Errorf("river ui: client: %w", err)
@@ -58,36 +57,3 @@ func newRiverUI(db *store.DB, log logrus.FieldLogger) (*riverui.Handler, error) 
 	}
 	return ui, nil
 }
-
-// slogBridge passes River UI's warnings and errors to logrus under a
-// constant message.
-type slogBridge struct {
-	log   logrus.FieldLogger
-	attrs []slog.Attr
-}
-
-func (h slogBridge) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
-
-func (h slogBridge) Handle(_ context.Context, r slog.Record) error {
-	fields := logrus.Fields{"detail": r.Message}
-	for _, a := range h.attrs {
-		fields[a.Key] = a.Value.String()
-	}
-	r.Attrs(func(a slog.Attr) bool {
-		fields[a.Key] = a.Value.String()
-		return true
-	})
-	entry := h.log.WithFields(fields)
-	if r.Level >= slog.LevelError {
-		entry.Error("river ui")
-	} else {
-		entry.Warn("river ui")
-	}
-	return nil
-}
-
-func (h slogBridge) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return slogBridge{log: h.log, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
-}
-
-func (h slogBridge) WithGroup(string) slog.Handler { return h }
