@@ -185,10 +185,10 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 		Seen:      contactsync.NewSeen(seenUsers),
 		Policy:    Policy(a.cfg),
 	}
+	// The rounds of WordPress users: outbox events (SYNC_TO_AC) and
+	// wpbridge import --from-wordpress.
+	syncer.ToAC = a.toAC(ac, wp)
 	a.outbox = maintenance.None{}
-	if a.cfg.SyncToAC {
-		syncer.ToAC = a.toAC(ac, wp)
-	}
 	if a.cfg.SyncToAC || !opts.LeaveOutbox {
 		a.outbox = a.outboxService(wp)
 	}

@@ -72,7 +72,7 @@ type Claimed struct {
 type Record struct {
 	ID         int64
 	ReceivedAt time.Time
-	Source     string // SourceWebhook or SourceImport
+	Source     string // SourceWebhook, SourceImport or SourceWordPress
 	Async      bool
 	Request    Request // action, contact, role, send_notification, payload email and tags
 	State      string  // pending (also while a round runs), done, ignored, failed
