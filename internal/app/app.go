@@ -40,7 +40,7 @@ type App struct {
 	Queue   *queue.Queue
 	Server  *server.Server
 	Metrics *metrics.Metrics
-	riverUI *riverui.Handler // River UI under /admin/river/ (nil when off)
+	riverUI *riverui.Handler    // River UI under /admin/river/ (nil when off)
 	outbox  maintenance.Service // pulls the plugin's outbox (SYNC_TO_AC), or disables it
 }
 

@@ -83,7 +83,7 @@ type importer struct {
 	app    *app.App // set when this process owns the work
 	tag    *activecampaign.Tag
 	what   string // what is imported, for the summary: tag "NAME", or WordPress users
-	shared bool // wpbridge serve owns the work
+	shared bool   // wpbridge serve owns the work
 
 	mu          sync.Mutex
 	stats       importStats
