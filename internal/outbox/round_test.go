@@ -29,8 +29,11 @@ func (e *fakeEchoes) Begin(_ context.Context, id string) (EchoWrite, error) {
 	e.begun = append(e.begun, id)
 	return fakeEcho{e, id}, nil
 }
-func (w fakeEcho) Confirm(context.Context) error { w.e.confirmed = append(w.e.confirmed, w.id); return nil }
-func (w fakeEcho) Cancel(context.Context) error  { return nil }
+func (w fakeEcho) Confirm(context.Context) error {
+	w.e.confirmed = append(w.e.confirmed, w.id)
+	return nil
+}
+func (w fakeEcho) Cancel(context.Context) error { return nil }
 
 func TestEventRoundTrip(t *testing.T) {
 	t.Parallel()
