@@ -18,6 +18,7 @@ import (
 )
 
 const importUsage = `usage: wpbridge import --tag NAME [--role ROLE] [--send-notification] [--dry-run]
+       wpbridge import --from-wordpress [--role ROLE] [--dry-run]
 
   Every ActiveCampaign contact holding the tag NAME becomes an add webhook
   (source import) worked like one from ActiveCampaign: same queue, rules and
@@ -31,6 +32,13 @@ const importUsage = `usage: wpbridge import --tag NAME [--role ROLE] [--send-not
   --send-notification    send WordPress's new-user email to created users
   --dry-run              write nothing; print would create N, would link M,
                          already linked K
+
+  --from-wordpress       the other way: every WordPress user (with --role, of
+                         that role) is sent to ActiveCampaign once, as a
+                         sign-up or profile edit is with SYNC_TO_AC (one contact
+                         sync each, the contact id stored in CONTACT_ID_META_KEY;
+                         no REGISTRATION_TAGS). Users that already carry a
+                         contact id are skipped, so a rerun continues.
 
 With wpbridge serve running on the same DATABASE_URL the server does the work
 and import follows it; otherwise import does the work itself.
@@ -52,7 +60,7 @@ func runImport(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 		fmt.Fprintf(stderr, "wpbridge: invalid configuration:\n%v\n", err)
 		return 2
 	}
-	if policy := app.Policy(cfg); opts.Role != "" && !policy.Allows(contactsync.RoleSlug(opts.Role)) {
+	if policy := app.Policy(cfg); !opts.FromWordPress && opts.Role != "" && !policy.Allows(contactsync.RoleSlug(opts.Role)) {
 		fmt.Fprintf(stderr, "wpbridge import: --role %q is not in ALLOWED_ROLES (%v) nor DEFAULT_ROLE\n", opts.Role, cfg.AllowedRoles)
 		return 2
 	}
@@ -92,14 +100,19 @@ func parseImportCmd(args []string) (importer.Options, error) {
 	fs.StringVar(&c.Role, "role", "", "")
 	fs.BoolVar(&c.SendNotification, "send-notification", false, "")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "")
+	fs.BoolVar(&c.FromWordPress, "from-wordpress", false, "")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	switch {
 	case fs.NArg() > 0:
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case c.Tag == "":
-		return c, errors.New("--tag NAME is required")
+	case c.FromWordPress && c.Tag != "":
+		return c, errors.New("--tag and --from-wordpress go different ways: give one")
+	case c.FromWordPress && c.SendNotification:
+		return c, errors.New("--send-notification does not apply to --from-wordpress (no user is created)")
+	case c.Tag == "" && !c.FromWordPress:
+		return c, errors.New("--tag NAME is required (or --from-wordpress)")
 	}
 	return c, nil
 }

@@ -209,7 +209,7 @@ func testImport(t *testing.T, site wptest.Site, bin string, serve bool, n, rate 
 	env := []string{
 		"ACCESS_KEY=" + accessKey, "AC_API_URL=" + ac.URL(), "AC_API_KEY=" + acKey, "AC_RATE_LIMIT=" + fmt.Sprint(rate),
 		"WP_URL=" + site.URL, "WP_USERNAME=" + site.Username, "WP_APP_PASSWORD=" + site.AppPassword,
-		"DATABASE_URL=sqlite:" + dbPath, "LISTEN_ADDR=" + addr, "LOG_FORMAT=json",
+		"DATABASE_URL=sqlite:" + dbPath, "LISTEN_ADDR=" + addr, "LOG_FORMAT=json", "WPBRIDGE_TEST_LEAVE_OUTBOX=1",
 	}
 	k := len(set.linked)
 	// A dry run writes nothing: not even the database.

@@ -28,6 +28,8 @@ func TestImportUsageAndUnknownTag(t *testing.T) {
 		{name: "role not allowed", args: []string{"--tag", "VIP", "--role", "editor"}, code: 2, stderr: `--role "editor" is not in ALLOWED_ROLES`},
 		{name: "role by its title", args: []string{"--tag", "Platinum", "--role", "Customer"}, code: 1, stderr: `no tag named "Platinum"`},
 		{name: "administrator", args: []string{"--tag", "VIP", "--role", "administrator"}, code: 2, stderr: `--role "administrator" is not in ALLOWED_ROLES`},
+		{name: "tag and from-wordpress", args: []string{"--tag", "VIP", "--from-wordpress"}, code: 2, stderr: "give one"},
+		{name: "from-wordpress notification", args: []string{"--from-wordpress", "--send-notification"}, code: 2, stderr: "does not apply to --from-wordpress"},
 		{name: "unknown tag", args: []string{"--tag", "Platinum"}, code: 1, stderr: `ActiveCampaign has no tag named "Platinum"`},
 		{name: "unknown tag dry run", args: []string{"--tag", "VI", "--dry-run"}, code: 1, stderr: `no tag named "VI"`},
 	}

@@ -110,7 +110,9 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, std
 }
 
 func serve(ctx context.Context, cfg *config.Config, log *logrus.Logger) error {
-	a, err := app.New(ctx, cfg, log, app.Options{})
+	// Tests sharing one WordPress with tests of the outbox set it (app.Options).
+	leave := os.Getenv("WPBRIDGE_TEST_LEAVE_OUTBOX") == "1"
+	a, err := app.New(ctx, cfg, log, app.Options{LeaveOutbox: leave})
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func TestWebhookReplayThroughTheBinary(t *testing.T) {
 	env := []string{
 		"ACCESS_KEY=" + accessKey, "AC_API_URL=" + ac.URL(), "AC_API_KEY=" + acKey,
 		"WP_URL=" + site.URL, "WP_USERNAME=" + site.Username, "WP_APP_PASSWORD=" + site.AppPassword,
-		"DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "wpbridge.db"), "LISTEN_ADDR=" + addr, "LOG_FORMAT=json",
+		"DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "wpbridge.db"), "LISTEN_ADDR=" + addr, "LOG_FORMAT=json", "WPBRIDGE_TEST_LEAVE_OUTBOX=1",
 	}
 	logs := &syncbuf.Buffer{}
 	p, err := childproc.Start(t.Context(), bin, env, logs)

@@ -246,3 +246,13 @@ func toRequest(ch contactsync.Change) (wordpress.UserRequest, error) {
 	}
 	return req, nil
 }
+
+// SetContactID stores an AC contact id in the user's meta key (outbox.UserMeta):
+// wpbridge's own write, which the plugin's outbox does not record.
+func (u *Users) SetContactID(ctx context.Context, userID int64, key, contactID string) error {
+	_, err := u.WP.Users.Update(ctx, userID, wordpress.UserRequest{Meta: map[string]any{key: contactID}})
+	if err != nil {
+		return fmt.Errorf("store contact id on user %d: %w", userID, err)
+	}
+	return nil
+}

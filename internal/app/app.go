@@ -18,6 +18,7 @@ import (
 	"github.com/wpbridge/wpbridge/internal/adapters"
 	"github.com/wpbridge/wpbridge/internal/config"
 	"github.com/wpbridge/wpbridge/internal/contactsync"
+	"github.com/wpbridge/wpbridge/internal/maintenance"
 	"github.com/wpbridge/wpbridge/internal/metrics"
 	"github.com/wpbridge/wpbridge/internal/queue"
 	"github.com/wpbridge/wpbridge/internal/server"
@@ -39,7 +40,8 @@ type App struct {
 	Queue   *queue.Queue
 	Server  *server.Server
 	Metrics *metrics.Metrics
-	riverUI *riverui.Handler // River UI under /admin/river/ (nil when off)
+	riverUI *riverui.Handler    // River UI under /admin/river/ (nil when off)
+	outbox  maintenance.Service // pulls the plugin's outbox (SYNC_TO_AC), or disables it
 }
 
 // Options tune the queue beyond the configuration (tests shorten retries).
@@ -49,6 +51,11 @@ type Options struct {
 	RetryBase    time.Duration // first retry delay
 	RetryCap     time.Duration // longest retry delay
 	AuthPause    time.Duration // pause after rejected credentials
+	// LeaveOutbox keeps a SYNC_TO_AC=false process from disabling the
+	// plugin's outbox at start: for tests that share one WordPress with
+	// tests of the outbox (cmd/wpbridge sets it from
+	// WPBRIDGE_TEST_LEAVE_OUTBOX, which only tests set).
+	LeaveOutbox bool
 }
 
 // Clients builds the two API clients from the configuration; their requests
@@ -186,6 +193,13 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 		Seen:      contactsync.NewSeen(seenUsers),
 		Policy:    Policy(a.cfg),
 	}
+	// The rounds of WordPress users: outbox events (SYNC_TO_AC) and
+	// wpbridge import --from-wordpress.
+	syncer.ToAC = a.toAC(ac, wp)
+	a.outbox = maintenance.None{}
+	if a.cfg.SyncToAC || !opts.LeaveOutbox {
+		a.outbox = a.outboxService(wp)
+	}
 	qopts := queue.Options{
 		Workers: a.cfg.Workers, RetryHorizon: a.cfg.RetryHorizon, HistoryRetention: a.cfg.HistoryRetention,
 		MaxPending: a.cfg.MaxPending, ACRateLimit: a.cfg.ACRateLimit, ReserveAC: ac.Reserve,
@@ -220,6 +234,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err := a.Queue.Start(ctx); err != nil {
 		return err
 	}
+	a.outbox.Start(ctx)
+	defer a.outbox.Stop()
 	if a.riverUI != nil {
 		if err := a.riverUI.Start(ctx); err != nil {
 			return fmt.Errorf("river ui: %w", err)
@@ -242,6 +258,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case serveErr = <-errc:
 	}
 	a.log.Info("shutting down")
+	a.outbox.Stop() // nothing more stored: what is pulled and not stored is pulled again
 	a.Server.Drain()
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer cancel()

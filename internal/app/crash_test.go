@@ -32,6 +32,7 @@ func newChild(t *testing.T, ac *acfake.Server) *child {
 	c := &child{t: t, bin: childproc.Binary(t), logs: &syncbuf.Buffer{},
 		env: baseEnv(site, ac.URL(), filepath.Join(t.TempDir(), "wpbridge.db"))}
 	c.env["LOG_FORMAT"] = "json"
+	c.env["WPBRIDGE_TEST_LEAVE_OUTBOX"] = "1" // outbox tests may run beside on this WordPress
 	t.Cleanup(func() {
 		if c.p != nil {
 			_ = c.p.Stop(30 * time.Second)

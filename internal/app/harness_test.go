@@ -132,6 +132,9 @@ func startBridgeWith(t *testing.T, s setup) *bridge {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	if _, ok := s.Env["SYNC_TO_AC"]; !ok {
+		s.Opts.LeaveOutbox = true // tests of the outbox may run beside on the same WordPress
+	}
 	log := logrus.New()
 	log.SetOutput(b.Logs)
 	log.SetLevel(logrus.DebugLevel)

@@ -177,6 +177,7 @@ func TestReplicasStormWithKill(t *testing.T) {
 	env := baseEnv(site, ac.URL(), filepath.Join(t.TempDir(), "unused.db"))
 	env["DATABASE_URL"] = databaseURL
 	env["LOG_FORMAT"] = "json"
+	env["WPBRIDGE_TEST_LEAVE_OUTBOX"] = "1"
 	env["LOG_LEVEL"] = "info"
 	ready := launchReplicas(t, 3, env)
 	linkBeforeStorm(t, contacts) // meanwhile

@@ -16,4 +16,5 @@ const (
 	ActionUpdateTags    = webhook.ActionUpdateTags
 	ActionRemoveAccess  = webhook.ActionRemoveAccess
 	ActionPasswordReset = webhook.ActionPasswordReset
+	ActionWordPressSync = webhook.ActionWordPressSync
 )

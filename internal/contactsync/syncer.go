@@ -19,6 +19,7 @@ type Syncer struct {
 	Roles     RoleSource
 	Seen      *Seen
 	Policy    Policy
+	ToAC      ToAC // the rounds of WordPress events (SYNC_TO_AC); nil: they are ignored
 	Rand      io.Reader
 }
 
@@ -63,6 +64,8 @@ func (s *Syncer) dispatch(ctx context.Context, req Request) (Result, error) {
 		return s.removeAccess(ctx, req)
 	case ActionPasswordReset:
 		return s.passwordReset(ctx, req)
+	case ActionWordPressSync:
+		return s.toAC(ctx, req)
 	}
 	return Result{}, permanentf("unknown action %q", req.Action)
 }

@@ -30,7 +30,7 @@ var States = []string{webhook.StatePending, webhook.StateDone, webhook.StateIgno
 type Webhook struct {
 	ID         int64
 	ReceivedAt time.Time
-	Source     string // webhook or import
+	Source     string // webhook, import or wordpress
 	Action     string
 	ContactID  string
 	State      string // one of States

@@ -105,7 +105,7 @@ func (imp *importer) count(rec webhook.Record) {
 		s.failures = append(s.failures, importFailure{webhook: rec.ID, contact: rec.Request.ContactID, reason: rec.Error})
 	case rec.State == webhook.StateIgnored:
 		s.ignored++
-	case strings.Contains(rec.Message, "created user "):
+	case strings.Contains(rec.Message, "created user "), strings.HasSuffix(rec.Message, " created"):
 		s.created++
 	default:
 		s.linked++ // linked by email, or an existing link updated
@@ -120,8 +120,8 @@ func (imp *importer) summary() {
 	imp.mu.Lock()
 	defer imp.mu.Unlock()
 	s := imp.stats
-	fmt.Fprintf(imp.out, "import of tag %q: %d contacts, %d processed: created %d, linked %d, already linked %d, ignored %d, failed %d\n",
-		imp.tag.Name, s.found, s.processed(), s.created, s.linked, s.alreadyLinked, s.ignored, s.failed)
+	fmt.Fprintf(imp.out, "import of %s: %d %s, %d processed: created %d, linked %d, already linked %d, ignored %d, failed %d\n",
+		imp.what, s.found, imp.noun(), s.processed(), s.created, s.linked, s.alreadyLinked, s.ignored, s.failed)
 	for i, f := range s.failures {
 		if i == maxFailuresShown {
 			fmt.Fprintf(imp.out, "  ... and %d more: wpbridge webhooks list --state failed\n", len(s.failures)-i)

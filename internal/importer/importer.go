@@ -33,6 +33,10 @@ type Options struct {
 	Role             string // role of new users; "" for DEFAULT_ROLE
 	SendNotification bool   // WordPress's new-user email for created users
 	DryRun           bool   // write nothing, print what would happen
+	// FromWordPress turns the import around: every WordPress user (of Role
+	// when set) is sent to AC once (fromwp.go); Tag and SendNotification
+	// do not apply.
+	FromWordPress bool
 }
 
 // Env is what an import runs with: the configuration and the API clients
@@ -55,7 +59,12 @@ type Result struct {
 // until all are finished or ctx ends.
 func Run(ctx context.Context, env Env, opts Options) (Result, error) {
 	imp := &importer{opts: opts, cfg: env.Config, ac: env.AC, wp: env.WP, log: env.Log, out: env.Out}
-	err := imp.run(ctx)
+	var err error
+	if opts.FromWordPress {
+		err = imp.runFromWordPress(ctx)
+	} else {
+		err = imp.run(ctx)
+	}
 	imp.mu.Lock()
 	defer imp.mu.Unlock()
 	return Result{Failed: imp.stats.failed, Interrupted: imp.interrupted}, err
@@ -73,7 +82,8 @@ type importer struct {
 	db     *store.DB
 	app    *app.App // set when this process owns the work
 	tag    *activecampaign.Tag
-	shared bool // wpbridge serve owns the work
+	what   string // what is imported, for the summary: tag "NAME", or WordPress users
+	shared bool   // wpbridge serve owns the work
 
 	mu          sync.Mutex
 	stats       importStats
@@ -91,7 +101,7 @@ func (imp *importer) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("find tag %q: %w", imp.opts.Tag, err)
 	}
-	imp.tag = tag
+	imp.tag, imp.what = tag, fmt.Sprintf("tag %q", tag.Name)
 	if imp.opts.DryRun {
 		contacts, err := imp.list(ctx)
 		if err != nil {
@@ -140,6 +150,12 @@ func (imp *importer) closeDB() {
 // work starts the queue when this process owns it, enqueues the contacts
 // and follows the webhooks until all are finished or ctx ends.
 func (imp *importer) work(ctx context.Context, contacts []*activecampaign.Contact) error {
+	return imp.startWork(ctx, func(ctx context.Context) error { return imp.enqueueAll(ctx, contacts) })
+}
+
+// startWork starts the queue when this process owns it, runs enqueue and
+// follows the webhooks until all are finished or ctx ends.
+func (imp *importer) startWork(ctx context.Context, enqueue func(ctx context.Context) error) error {
 	if imp.app != nil {
 		if err := imp.app.Queue.Start(ctx); err != nil {
 			return err
@@ -158,8 +174,14 @@ func (imp *importer) work(ctx context.Context, contacts []*activecampaign.Contac
 		imp.summary()
 		return nil
 	}
+	return imp.followEnqueued(ctx, enqueue)
+}
+
+// followEnqueued runs enqueue and follows the webhooks it enqueues until all are
+// finished or ctx ends, then prints the summary.
+func (imp *importer) followEnqueued(ctx context.Context, enqueue func(ctx context.Context) error) error {
 	errc := make(chan error, 1)
-	go func() { errc <- imp.enqueueAll(ctx, contacts) }()
+	go func() { errc <- enqueue(ctx) }()
 	err := imp.followUntilDone(ctx, errc)
 	imp.summary()
 	return err

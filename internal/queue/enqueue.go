@@ -17,7 +17,8 @@ import (
 // Enqueue stores webhooks (pending) with a job each, in one transaction,
 // and returns their ids in order. It is for bulk producers such as wpbridge
 // import; webhooks from HTTP go through Queue.Submit. A zero ReceivedAt
-// becomes now. See enqueue for where it works.
+// becomes now. A webhook whose EventKey is stored already is skipped (no
+// job, no id in the result). See enqueue for where it works.
 func Enqueue(ctx context.Context, db *store.DB, ws []webhook.Webhook, now time.Time) ([]int64, error) {
 	if len(ws) == 0 {
 		return nil, nil
@@ -31,6 +32,9 @@ func Enqueue(ctx context.Context, db *store.DB, ws []webhook.Webhook, now time.T
 			id, err := db.Webhooks.Insert(ctx, tx, &w)
 			if err != nil {
 				return nil, err
+			}
+			if id == 0 {
+				continue // an outbox event stored before
 			}
 			jobs = append(jobs, SyncArgs{WebhookID: id, ContactID: w.Request.ContactID})
 		}

@@ -316,3 +316,11 @@ func (q *Queue) pausedFor() time.Duration {
 	d, _ := q.fleet.Paused(context.Background())
 	return d
 }
+
+// Exclusive takes, without waiting, the lock named name that the processes
+// sharing the database hold one at a time (on PostgreSQL a session advisory
+// lock, in the contact locks' class; on SQLite one process owns the
+// database and ok is always true). unlock gives it back.
+func (q *Queue) Exclusive(ctx context.Context, name string) (unlock func(), ok bool, err error) {
+	return q.fleet.LockContact(ctx, name)
+}

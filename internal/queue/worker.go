@@ -86,7 +86,12 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if len(c.IDs) == 0 {
 		return nil
 	}
-	return q.round(ctx, job, c)
+	if err := q.round(ctx, job, c); err != nil || slices.Contains(c.IDs, job.Args.WebhookID) {
+		return err
+	}
+	// A claim covers one kind (AC's webhooks or WordPress events): this
+	// job's webhook is of the kind after the round's; its round is next.
+	return river.JobSnooze(0)
 }
 
 // reserveAC waits for a slot of AC's budget for the round (Options.ReserveAC).

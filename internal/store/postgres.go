@@ -59,6 +59,10 @@ UPDATE wpbridge_webhook SET retry_from = received_at WHERE retry_from IS NULL;
 -- remove_access's options (SQLite's schema version 2).
 ALTER TABLE wpbridge_webhook ADD COLUMN IF NOT EXISTS delete_user BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE wpbridge_webhook ADD COLUMN IF NOT EXISTS reassign    TEXT    NOT NULL DEFAULT '';
+-- WordPress outbox events (SQLite's schema version 3).
+ALTER TABLE wpbridge_webhook ADD COLUMN IF NOT EXISTS event     TEXT;
+ALTER TABLE wpbridge_webhook ADD COLUMN IF NOT EXISTS event_key TEXT;
+CREATE UNIQUE INDEX IF NOT EXISTS wpbridge_webhook_event_key ON wpbridge_webhook (event_key);
 CREATE TABLE IF NOT EXISTS wpbridge_pending_password (
 	contact_id TEXT        PRIMARY KEY,
 	password   TEXT        NOT NULL,

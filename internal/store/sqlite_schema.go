@@ -55,6 +55,11 @@ var sqliteMigrations = []string{
 	// its content.
 	`ALTER TABLE wpbridge_webhook ADD COLUMN delete_user INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE wpbridge_webhook ADD COLUMN reassign TEXT NOT NULL DEFAULT '';`,
+	// 3: WordPress outbox events (SYNC_TO_AC): the event as JSON, and its
+	// key (epoch:id), stored at most once.
+	`ALTER TABLE wpbridge_webhook ADD COLUMN event TEXT;
+	ALTER TABLE wpbridge_webhook ADD COLUMN event_key TEXT;
+	CREATE UNIQUE INDEX IF NOT EXISTS wpbridge_webhook_event_key ON wpbridge_webhook (event_key);`,
 }
 
 // SchemaVersion is the schema version this build creates and upgrades to.

@@ -25,7 +25,8 @@ const idChunk = 1000
 type Webhooks struct{ c conn }
 
 // Insert stores w inside tx (pending) and returns its id. Its retry horizon
-// starts at its arrival.
+// starts at its arrival. A webhook with an EventKey already stored is not
+// stored again: Insert returns 0 and no error.
 func (s *Webhooks) Insert(ctx context.Context, tx *sql.Tx, w *webhook.Webhook) (int64, error) {
 	var tags sql.NullString
 	if w.Request.HasTags {
@@ -39,14 +40,28 @@ func (s *Webhooks) Insert(ctx context.Context, tx *sql.Tx, w *webhook.Webhook) (
 	if source == "" {
 		source = webhook.SourceWebhook
 	}
+	var event, key sql.NullString
+	if w.Request.Event != nil {
+		event = sql.NullString{String: string(w.Request.Event), Valid: true}
+	}
+	if w.EventKey != "" {
+		key = sql.NullString{String: w.EventKey, Valid: true}
+	}
+	eventType := w.EventType
+	if w.Request.Action == webhook.ActionWordPressSync && w.Request.Register {
+		eventType = eventRegister
+	}
 	var id int64
 	err := s.c.queryRow(ctx, tx, `INSERT INTO wpbridge_webhook
 		(received_at, retry_from, source, async, contact_id, action, role, send_notification, tags, email_hint,
-		event_type, initiated_from, delete_user, reassign)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		event_type, initiated_from, delete_user, reassign, event, event_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_key) DO NOTHING RETURNING id`,
 		timeText(w.ReceivedAt), timeText(w.ReceivedAt), source, w.Async, w.Request.ContactID, string(w.Request.Action),
-		w.Request.Role, w.Request.SendNotification, tags, w.Request.EmailHint, w.EventType, w.InitiatedFrom,
-		w.Request.Delete, w.Request.Reassign).Scan(&id)
+		w.Request.Role, w.Request.SendNotification, tags, w.Request.EmailHint, eventType, w.InitiatedFrom,
+		w.Request.Delete, w.Request.Reassign, event, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) && key.Valid {
+		return 0, nil // the event is stored already
+	}
 	if err != nil {
 		return 0, fmt.Errorf("insert webhook: %w", err)
 	}
@@ -92,11 +107,16 @@ func (s *Webhooks) Claim(ctx context.Context, contactID string, round int64) (*w
 	return c, nil
 }
 
+// eventRegister is the event_type of a WordPress sign-up
+// (webhook.ActionWordPressSync with Register).
+const eventRegister = "register"
+
 // unfinished reads a contact's unfinished webhooks in order and merges their
-// requests.
+// requests: the first ones of one kind (webhook.Request.SameKind), so that a
+// round covers either AC's webhooks or WordPress events, never both.
 func (s *Webhooks) unfinished(ctx context.Context, tx *sql.Tx, contactID string) (*webhook.Claimed, error) {
-	rows, err := tx.QueryContext(ctx, s.c.rebind(`SELECT id, action, role, send_notification, tags, email_hint, delete_user, reassign
-		FROM wpbridge_webhook WHERE contact_id = ? AND state IN ('pending', 'claimed') ORDER BY id`), contactID)
+	rows, err := tx.QueryContext(ctx, s.c.rebind(`SELECT id, action, role, send_notification, tags, email_hint, delete_user, reassign,
+		event, event_type FROM wpbridge_webhook WHERE contact_id = ? AND state IN ('pending', 'claimed') ORDER BY id`), contactID)
 	if err != nil {
 		return nil, fmt.Errorf("select webhooks: %w", err)
 	}
@@ -109,6 +129,8 @@ func (s *Webhooks) unfinished(ctx context.Context, tx *sql.Tx, contactID string)
 		}
 		if len(c.IDs) == 0 {
 			c.Request = r
+		} else if !c.Request.SameKind(r) {
+			break // the next round covers the rest
 		} else {
 			c.Request = c.Request.Merge(r)
 		}
@@ -127,11 +149,20 @@ func scanRequest(rows *sql.Rows, contactID string) (int64, webhook.Request, erro
 		r      webhook.Request
 		action string
 		tags   sql.NullString
+		event  sql.NullString
+		etype  string
 	)
-	if err := rows.Scan(&id, &action, &r.Role, &r.SendNotification, &tags, &r.EmailHint, &r.Delete, &r.Reassign); err != nil {
+	if err := rows.Scan(&id, &action, &r.Role, &r.SendNotification, &tags, &r.EmailHint, &r.Delete, &r.Reassign,
+		&event, &etype); err != nil {
 		return 0, r, fmt.Errorf("scan webhook: %w", err)
 	}
 	r.ContactID, r.Action = contactID, webhook.Action(action)
+	if r.Action == webhook.ActionWordPressSync {
+		if event.Valid {
+			r.Event = []byte(event.String)
+		}
+		r.Register = etype == eventRegister
+	}
 	if tags.Valid {
 		if err := json.Unmarshal([]byte(tags.String), &r.Tags); err != nil {
 			return 0, r, fmt.Errorf("decode tags of webhook %d: %w", id, err)

@@ -15,6 +15,11 @@ const (
 	// ActionPasswordReset does what ActionAdd does, then sends WordPress's
 	// password-reset email (and a set-password link to RETURN_LINK_FIELD).
 	ActionPasswordReset Action = "password_reset"
+	// ActionWordPressSync sends a WordPress user to AC (an outbox event,
+	// SYNC_TO_AC). It is never accepted from HTTP (ParseAction does not
+	// know it), and a round never covers it together with AC's actions:
+	// claims stop where the kind changes (see Request.SameKind).
+	ActionWordPressSync Action = "wordpress_sync"
 )
 
 // ParseAction returns the Action named s (lower case), or false.

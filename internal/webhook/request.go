@@ -14,6 +14,17 @@ type Request struct {
 	// the WP_USERNAME user when Reassign is "".
 	Delete   bool
 	Reassign string
+	// Event (ActionWordPressSync) is the outbox event as JSON: the user as
+	// WordPress had it. Register says one of the events covered was a
+	// sign-up (REGISTRATION_TAGS are added).
+	Event    []byte
+	Register bool
+}
+
+// SameKind reports whether r and other may be covered by one round: both
+// ActiveCampaign's actions, or both WordPress events.
+func (r Request) SameKind(other Request) bool {
+	return (r.Action == ActionWordPressSync) == (other.Action == ActionWordPressSync)
 }
 
 // Merge folds a later request for the same contact into r: the stronger
@@ -25,8 +36,16 @@ type Request struct {
 // keeps it; update and update_tags never override either, and
 // password_reset covers add. The delete options are those of the latest
 // remove_access, if it wins.
+//
+// Two WordPress events (ActionWordPressSync) merge into the later one's user,
+// a sign-up among them kept (Register).
 func (r Request) Merge(later Request) Request {
 	out := r
+	if r.Action == ActionWordPressSync && later.Action == ActionWordPressSync {
+		out.Event = later.Event
+		out.Register = r.Register || later.Register
+		return out
+	}
 	if later.Action.Rank() > out.Action.Rank() || (decidesAccess(later.Action) && decidesAccess(out.Action) &&
 		(later.Action == ActionRemoveAccess) != (out.Action == ActionRemoveAccess)) {
 		out.Action = later.Action

@@ -20,6 +20,9 @@ const (
 const (
 	SourceWebhook = "webhook" // an HTTP call from ActiveCampaign
 	SourceImport  = "import"  // wpbridge import
+	// SourceWordPress is an event of the companion plugin's outbox
+	// (SYNC_TO_AC): a sign-up, profile edit or deletion to send to AC.
+	SourceWordPress = "wordpress"
 )
 
 var (
@@ -33,10 +36,13 @@ var (
 
 // Webhook is one accepted webhook, as stored.
 type Webhook struct {
-	ID            int64
-	ReceivedAt    time.Time
-	Source        string // SourceWebhook (when empty) or SourceImport
-	Async         bool   // the caller asked for async=true
+	ID         int64
+	ReceivedAt time.Time
+	Source     string // SourceWebhook (when empty), SourceImport or SourceWordPress
+	// EventKey names an outbox event for good (outbox.Key: epoch:id); a
+	// webhook with one is stored at most once (SourceWordPress).
+	EventKey      string
+	Async         bool // the caller asked for async=true
 	Request       Request
 	EventType     string // AC "type" (empty for automation webhooks)
 	InitiatedFrom string // AC "initiated_from"
@@ -66,7 +72,7 @@ type Claimed struct {
 type Record struct {
 	ID         int64
 	ReceivedAt time.Time
-	Source     string // SourceWebhook or SourceImport
+	Source     string // SourceWebhook, SourceImport or SourceWordPress
 	Async      bool
 	Request    Request // action, contact, role, send_notification, payload email and tags
 	State      string  // pending (also while a round runs), done, ignored, failed
