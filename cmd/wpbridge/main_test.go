@@ -142,7 +142,7 @@ func statusWP(t *testing.T, caps map[string]bool) string {
 			return
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{
-			"version": "1.1.0", "wordpress": "6.1.9", "capabilities": caps,
+			"version": "1.3.0", "wordpress": "6.1.9", "capabilities": caps,
 			"roles":                   map[string]string{"administrator": "Administrator", "subscriber": "Subscriber", "customer": "Customer"},
 			"role_admin_capabilities": map[string][]string{"administrator": {"manage_options"}, "subscriber": {}, "customer": {}},
 		})
