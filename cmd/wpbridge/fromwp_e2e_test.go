@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,7 +23,12 @@ import (
 func TestImportFromWordPress(t *testing.T) {
 	site := wptest.Env(t)
 	wp := site.Client(t)
-	ac := acfake.NewServer(acfake.Config{APIKey: acKey, RateLimit: 5})
+	// The contacts the fake AC creates get ids of this test's own (its
+	// sequence would start at 1, an id other tests may link users to).
+	var next atomic.Int64
+	next.Store(time.Now().UnixMilli() % 100_000_000 * 1000)
+	ac := acfake.NewServer(acfake.Config{APIKey: acKey, RateLimit: 5,
+		NewContactID: func() string { return strconv.FormatInt(next.Add(1), 10) }})
 	defer ac.Close()
 	const role = "contributor"
 	var ids []int64

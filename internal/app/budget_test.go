@@ -25,7 +25,7 @@ import (
 func TestPostgresOneACBudget(t *testing.T) {
 	site := wptest.Env(t)
 	databaseURL := pgtest.SchemaURL(t)
-	ac := acfake.NewServer(acfake.Config{APIKey: testACKey, RateLimit: 5})
+	ac := acfake.NewServer(acfake.Config{APIKey: testACKey, RateLimit: 5, NewContactID: newContactID})
 	defer ac.Close()
 	vars := baseEnv(site, ac.URL(), "")
 	vars["DATABASE_URL"] = databaseURL

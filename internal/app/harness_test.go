@@ -81,7 +81,7 @@ func startBridge(t *testing.T, env map[string]string, opts app.Options) *bridge 
 // newAC starts a fake AC with the test key and a WP_PASSWORD field, and
 // returns the field's id.
 func newAC(t *testing.T, rateLimit int) (*acfake.Server, string) {
-	ac := acfake.NewServer(acfake.Config{APIKey: testACKey, RateLimit: rateLimit})
+	ac := acfake.NewServer(acfake.Config{APIKey: testACKey, RateLimit: rateLimit, NewContactID: newContactID})
 	t.Cleanup(ac.Close)
 	return ac, ac.AddField("WP Password", "WP_PASSWORD", "text")
 }
@@ -415,6 +415,12 @@ var contactIDSeq struct {
 	once sync.Once
 	next atomic.Int64
 }
+
+// newContactID is a contact id no other test uses, for the contacts a fake
+// AC creates itself (a WordPress sign-up synced to it): with the fake's own
+// sequence they would follow the last id a test chose, which another test
+// may have reserved since, and link its users to this test's.
+func newContactID() string { return strconv.FormatInt(reserveContactIDs(1), 10) }
 
 // reserveContactIDs reserves n consecutive contact ids and returns the first.
 // No other test of this run gets them, and no earlier run used them: a run

@@ -59,14 +59,16 @@ func outboxCrash(t *testing.T, killAt string) {
 		t.Fatal(err)
 	}
 	rp := httputil.NewSingleHostReverseProxy(target)
+	// The request is held until the test has killed the process (the test
+	// goroutine owns c.p), then answered 502: the plugin never sees it.
 	var armed atomic.Bool
 	armed.Store(true)
-	killed := make(chan struct{})
+	reached, killed := make(chan struct{}), make(chan struct{})
 	px := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route := r.URL.Path + "?" + r.URL.Query().Get("rest_route")
 		if strings.Contains(route, killAt) && armed.CompareAndSwap(true, false) {
-			c.p.Kill()
-			close(killed)
+			close(reached)
+			<-killed
 			http.Error(w, "killed", http.StatusBadGateway)
 			return
 		}
@@ -76,7 +78,9 @@ func outboxCrash(t *testing.T, killAt string) {
 	c.env["WP_URL"] = px.URL
 	c.start()
 	select {
-	case <-killed:
+	case <-reached:
+		c.p.Kill()
+		close(killed)
 	case <-time.After(60 * time.Second):
 		t.Fatalf("wpbridge never reached %s\n%s", killAt, c.logs.String())
 	}

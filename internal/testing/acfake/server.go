@@ -29,6 +29,11 @@ type Config struct {
 	// Latency is added to every answer from the start, as SetDelay does (the
 	// real API answers in ~100-300 ms); the rate limit counts arrivals.
 	Latency time.Duration
+	// NewContactID, when set, gives the id of each contact the server
+	// creates itself (POST /contact/sync, AddContact without an id) instead
+	// of its own sequence: tests that share one WordPress draw ids no other
+	// test uses, as a contact id links a WordPress user.
+	NewContactID func() string
 }
 
 // Contact is a contact as seen by tests.
@@ -119,6 +124,14 @@ func (s *Server) nextID(kind string) string {
 	return strconv.Itoa(s.seq[kind])
 }
 
+// newContactID is the id of a contact the server creates.
+func (s *Server) newContactID() string {
+	if s.cfg.NewContactID != nil {
+		return s.cfg.NewContactID()
+	}
+	return s.nextID("contact")
+}
+
 // bump makes later generated ids of kind larger than a caller-chosen numeric id.
 func (s *Server) bump(kind, id string) {
 	if n, err := strconv.Atoi(id); err == nil && n > s.seq[kind] {
@@ -131,7 +144,7 @@ func (s *Server) AddContact(c Contact) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.ID == "" {
-		c.ID = s.nextID("contact")
+		c.ID = s.newContactID()
 	} else {
 		s.bump("contact", c.ID)
 	}

@@ -134,7 +134,7 @@ func (s *Server) syncContact(w http.ResponseWriter, r *http.Request) int {
 	status := http.StatusOK
 	if c == nil {
 		status = http.StatusCreated
-		id := s.nextID("contact")
+		id := s.newContactID()
 		c = &contact{Contact: Contact{ID: id, Email: email}, rows: map[string]*row{}}
 		s.contacts[id] = c
 	}
