@@ -243,11 +243,18 @@ func (w wireEvent) event() (Event, bool) {
 	}
 	ev.User = EventUser{Login: u.Login, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
 		DisplayName: u.DisplayName, Nickname: u.Nickname, URL: u.URL, Description: u.Description, OldEmail: u.OldEmail}
-	ev.User.Meta = make(map[string]any, len(u.Meta))
-	for k, v := range u.Meta {
+	ev.User.Meta = EventMeta(u.Meta)
+	return ev, true
+}
+
+// EventMeta is an event's meta as decoded from JSON, typed as Event holds
+// it: a string, or a list of strings (other values are left out).
+func EventMeta(raw map[string]any) map[string]any {
+	meta := make(map[string]any, len(raw))
+	for k, v := range raw {
 		switch v := v.(type) {
 		case string:
-			ev.User.Meta[k] = v
+			meta[k] = v
 		case []any:
 			list := make([]string, 0, len(v))
 			for _, item := range v {
@@ -255,10 +262,10 @@ func (w wireEvent) event() (Event, bool) {
 					list = append(list, s)
 				}
 			}
-			ev.User.Meta[k] = list
+			meta[k] = list
 		}
 	}
-	return ev, true
+	return meta
 }
 
 // Ack deletes the events with an ID up to upTo (those wpbridge has stored) and

@@ -9,7 +9,6 @@ import (
 
 	"github.com/wpbridge/wpbridge/activecampaign"
 	"github.com/wpbridge/wpbridge/internal/outbox"
-	"github.com/wpbridge/wpbridge/internal/queue"
 	"github.com/wpbridge/wpbridge/internal/webhook"
 	"github.com/wpbridge/wpbridge/wordpress"
 )
@@ -127,12 +126,8 @@ func (imp *importer) enqueueUsers(ctx context.Context, users []wordpress.User) e
 		for i := range ws {
 			ws[i].Source, ws[i].EventKey = webhook.SourceImport, ""
 		}
-		ids, err := queue.Enqueue(ctx, imp.db, ws, time.Now())
-		if err != nil {
+		if err := imp.enqueue(ctx, ws); err != nil {
 			return err
-		}
-		for i, id := range ids {
-			imp.followIDs([]int64{id}, ws[i].Request.ContactID)
 		}
 	}
 	return nil

@@ -177,13 +177,21 @@ func (imp *importer) enqueueAll(ctx context.Context, contacts []*activecampaign.
 		if ctx.Err() != nil {
 			return nil // interrupted: enqueue nothing more
 		}
-		ids, err := queue.Enqueue(ctx, imp.db, ws, time.Now())
-		if err != nil {
+		if err := imp.enqueue(ctx, ws); err != nil {
 			return err
 		}
-		for i, id := range ids {
-			imp.followIDs([]int64{id}, ws[i].Request.ContactID)
-		}
+	}
+	return nil
+}
+
+// enqueue stores ws through the queue and follows each to its end.
+func (imp *importer) enqueue(ctx context.Context, ws []webhook.Webhook) error {
+	ids, err := queue.Enqueue(ctx, imp.db, ws, time.Now())
+	if err != nil {
+		return err
+	}
+	for i, id := range ids {
+		imp.followIDs([]int64{id}, ws[i].Request.ContactID)
 	}
 	return nil
 }

@@ -58,21 +58,7 @@ func DecodeEvent(b []byte) (wordpress.Event, error) {
 		User: wordpress.EventUser{Login: u.Login, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
 			DisplayName: u.DisplayName, Nickname: u.Nickname, URL: u.URL, Description: u.Description, OldEmail: u.OldEmail}}
 	if len(u.Meta) > 0 {
-		ev.User.Meta = make(map[string]any, len(u.Meta))
-		for k, v := range u.Meta {
-			switch v := v.(type) {
-			case string:
-				ev.User.Meta[k] = v
-			case []any:
-				ss := make([]string, 0, len(v))
-				for _, x := range v {
-					if s, ok := x.(string); ok {
-						ss = append(ss, s)
-					}
-				}
-				ev.User.Meta[k] = ss
-			}
-		}
+		ev.User.Meta = wordpress.EventMeta(u.Meta)
 	}
 	return ev, nil
 }
