@@ -94,11 +94,7 @@ func (imp *importer) linkedUser(u wordpress.User) bool {
 // time; users with an import still pending from an earlier run are
 // followed instead.
 func (imp *importer) enqueueUsers(ctx context.Context, users []wordpress.User) error {
-	defer func() {
-		imp.mu.Lock()
-		imp.enqueued = true
-		imp.mu.Unlock()
-	}()
+	defer imp.doneEnqueuing()
 	earlier, err := imp.earlierImports(ctx)
 	if err != nil {
 		return err

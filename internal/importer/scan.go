@@ -147,11 +147,7 @@ func (imp *importer) earlierImports(ctx context.Context) (map[string][]int64, er
 // are counted, those with an import still pending are followed, the others
 // are enqueued as one add webhook each (one transaction per page).
 func (imp *importer) enqueueAll(ctx context.Context, contacts []*activecampaign.Contact) error {
-	defer func() {
-		imp.mu.Lock()
-		imp.enqueued = true
-		imp.mu.Unlock()
-	}()
+	defer imp.doneEnqueuing()
 	earlier, err := imp.earlierImports(ctx)
 	if err != nil {
 		return err
@@ -182,6 +178,14 @@ func (imp *importer) enqueueAll(ctx context.Context, contacts []*activecampaign.
 		}
 	}
 	return nil
+}
+
+// doneEnqueuing records that every webhook of the import is enqueued (the
+// followers may then finish).
+func (imp *importer) doneEnqueuing() {
+	imp.mu.Lock()
+	imp.enqueued = true
+	imp.mu.Unlock()
 }
 
 // enqueue stores ws through the queue and follows each to its end.
