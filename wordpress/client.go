@@ -111,6 +111,11 @@ func secretVariants(s string) []string {
 	return out
 }
 
+// entryHeader marks wpbridge's requests: the companion plugin (1.4) serves
+// them as soon as WordPress has loaded, by its REST server with the users
+// endpoint registered alone (WPBridge_Entry). Older plugins ignore it.
+const entryHeader = "X-WPBridge-Entry"
+
 // request is one REST call: route is the REST route ("/wp/v2/users/5").
 type request struct {
 	method  string
@@ -159,7 +164,7 @@ func (c *Client) newRequest(ctx context.Context, r request) (*resty.Request, err
 		q[k] = v
 	}
 	q.Set("rest_route", r.route)
-	req := c.rc.R().SetContext(ctx).SetQueryParamsFromValues(q)
+	req := c.rc.R().SetContext(ctx).SetQueryParamsFromValues(q).SetHeader(entryHeader, "rest")
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
 		if err != nil {

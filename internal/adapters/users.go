@@ -46,6 +46,18 @@ func (s *Users) Lookup(ctx context.Context, l contactsync.Lookup) (contactsync.F
 		}
 		req.Create = &create
 	}
+	if l.Update != nil {
+		update, err := toRequest(*l.Update)
+		if err != nil {
+			return contactsync.Found{}, err
+		}
+		caps := make(map[string]bool, len(l.Shape.Roles))
+		for _, r := range l.Shape.Roles {
+			caps[r] = true // a role is an own capability entry of its holder
+		}
+		req.Update, req.UpdateByEmail = &update, l.UpdateByEmail
+		req.IfShape = &wordpress.Shape{Roles: l.Shape.Roles, Caps: caps, MetaAbsent: l.Shape.MetaAbsent}
+	}
 	res, err := s.WP.Users.Lookup(ctx, req)
 	switch {
 	case errors.Is(err, wordpress.ErrPluginMissing):
@@ -62,9 +74,12 @@ func (s *Users) Lookup(ctx context.Context, l contactsync.Lookup) (contactsync.F
 	if !ok {
 		return contactsync.Found{}, fmt.Errorf("lookup: unknown answer %q", res.Found)
 	}
-	f := contactsync.Found{By: by, PasswordMatches: res.PasswordMatch}
+	f := contactsync.Found{By: by, PasswordMatches: res.PasswordMatch, Written: res.Written}
 	if res.User != nil {
 		f.User = toUser(res.User)
+	}
+	if res.Before != nil {
+		f.Before = toUser(res.Before)
 	}
 	return f, nil
 }

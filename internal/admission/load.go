@@ -87,6 +87,14 @@ func average(avg, x float64, first bool) float64 {
 	return avg + roundWeight*(x-avg)
 }
 
+// lone reports whether the one running round, covering n webhooks, is all
+// the work there is.
+func (l *load) lone(n int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.running <= 1 && l.pending <= n
+}
+
 // stored notes webhooks just stored, by contact. count is the pending
 // webhooks the database counted before them, or -1 when not counted.
 func (l *load) stored(count int, contacts []string, now time.Time) {

@@ -84,14 +84,20 @@ func (s *Syncer) apply(ctx context.Context, contactID string, u *User, ch Change
 		return Result{}, fmt.Errorf("update user %d: %w", u.ID, err)
 	}
 	s.Seen.put(contactID, written)
+	return s.written(written, ch, warnings), nil
+}
+
+// written is the result of a round that wrote ch to user u (as written).
+func (s *Syncer) written(u *User, ch Change, warnings []string) Result {
+	res := Result{Status: StatusDone, UserID: u.ID, Warnings: warnings}
 	if ch.IsEmpty() {
 		res.Message = fmt.Sprintf("user %d already up to date", u.ID)
 	} else {
 		res.Changes = describe(ch, s.Policy.TagsMetaKey)
 		res.Message = fmt.Sprintf("updated user %d: %s", u.ID, strings.Join(res.Changes, ", "))
 	}
-	listenerWarnings(&res, written)
-	return res, nil
+	listenerWarnings(&res, u)
+	return res
 }
 
 // describe lists what a change writes, without values.

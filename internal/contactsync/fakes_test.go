@@ -58,6 +58,9 @@ type fakeUsers struct {
 	// after WordPress committed.
 	afterCreate error
 	versions    map[int64]int // writes per user: the user's State
+	// ignoreUpdate makes Lookup ignore Lookup.Update, as a plugin older
+	// than 1.4 does.
+	ignoreUpdate bool
 }
 
 type userUpdate struct {
@@ -121,7 +124,7 @@ func (f *fakeUsers) Lookup(ctx context.Context, l Lookup) (Found, error) {
 	}
 	u, err := f.FindByMeta(ctx, l.Key, l.ContactID)
 	if err == nil {
-		return Found{User: u, By: FoundByContact}, nil
+		return f.lookupUpdate(l, Found{User: u, By: FoundByContact})
 	}
 	if !errors.Is(err, ErrUserNotFound) {
 		return Found{}, err
@@ -135,7 +138,11 @@ func (f *fakeUsers) Lookup(ctx context.Context, l Lookup) (Found, error) {
 					return Found{}, err
 				}
 			}
-			return Found{User: u, By: FoundByEmail, PasswordMatches: match}, nil
+			found := Found{User: u, By: FoundByEmail, PasswordMatches: match}
+			if !l.UpdateByEmail {
+				return found, nil
+			}
+			return f.lookupUpdate(l, found)
 		}
 		if !errors.Is(err, ErrUserNotFound) {
 			return Found{}, err
@@ -156,6 +163,38 @@ func (f *fakeUsers) Lookup(ctx context.Context, l Lookup) (Found, error) {
 		return Found{}, err
 	}
 	return Found{User: u, By: FoundCreated}, nil
+}
+
+// lookupUpdate makes Lookup's update to the user found when it has the
+// shape, as the plugin does; the update recorded is what it changed.
+func (f *fakeUsers) lookupUpdate(l Lookup, found Found) (Found, error) {
+	if l.Update == nil || f.ignoreUpdate {
+		return found, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.users[found.User.ID]
+	if !slices.Equal(u.Roles, l.Shape.Roles) || len(u.ExtraCaps) > 0 || len(u.AdminCaps) > 0 || u.CapsUnknown {
+		return found, nil
+	}
+	for _, k := range l.Shape.MetaAbsent {
+		if _, ok := u.Meta[k]; ok {
+			return found, nil
+		}
+	}
+	if e, ok := l.Update.Fields["user_email"]; ok {
+		if err := f.taken(u.ID, "", e); err != nil {
+			return Found{}, err
+		}
+	}
+	before := f.out(u)
+	if eff := effective(*l.Update, before); !eff.IsEmpty() || l.Update.Hooks != nil {
+		eff.Hooks = l.Update.Hooks
+		f.updates = append(f.updates, userUpdate{u.ID, eff})
+	}
+	f.write(u, *l.Update)
+	found.User, found.Before, found.Written = f.out(u), before, true
+	return found, nil
 }
 
 func (f *fakeUsers) ids() []int64 { return slices.Sorted(maps.Keys(f.users)) }

@@ -5,8 +5,8 @@ import (
 	"sync"
 )
 
-// runContacts is the ContactSource of one run: each contact and each tag
-// list is asked of ActiveCampaign once, however often the rules need it
+// runContacts is the ContactSource of one run: each contact, each tag
+// list and each field reference is asked of ActiveCampaign once, however often the rules need it
 // (and when a run starts over after ErrStale), and a tag list can be asked
 // for ahead (prefetchTags) while the contact loads.
 type runContacts struct {
@@ -14,6 +14,7 @@ type runContacts struct {
 	mu       sync.Mutex
 	contacts map[string]*call[*Contact]
 	tags     map[string]*call[[]string]
+	fields   map[string]*call[string]
 }
 
 // call is one request, shared by everyone who asks for the same thing.
@@ -24,7 +25,8 @@ type call[T any] struct {
 }
 
 func newRunContacts(src ContactSource) *runContacts {
-	return &runContacts{ContactSource: src, contacts: map[string]*call[*Contact]{}, tags: map[string]*call[[]string]{}}
+	return &runContacts{ContactSource: src, contacts: map[string]*call[*Contact]{}, tags: map[string]*call[[]string]{},
+		fields: map[string]*call[string]{}}
 }
 
 // once starts fn for key unless it was started, and returns its call.
@@ -57,6 +59,10 @@ func wait[T any](ctx context.Context, c *call[T]) (T, error) {
 
 func (r *runContacts) Contact(ctx context.Context, id string) (*Contact, error) {
 	return wait(ctx, once(&r.mu, r.contacts, id, func() (*Contact, error) { return r.ContactSource.Contact(ctx, id) }))
+}
+
+func (r *runContacts) FieldID(ctx context.Context, ref string) (string, error) {
+	return wait(ctx, once(&r.mu, r.fields, ref, func() (string, error) { return r.ContactSource.FieldID(ctx, ref) }))
 }
 
 func (r *runContacts) TagNames(ctx context.Context, id string) ([]string, error) {

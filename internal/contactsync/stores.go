@@ -66,6 +66,20 @@ type Lookup struct {
 	Password       string
 	Create         *NewUser // its Login is ignored: Logins gives it
 	Logins         []string
+	// Update, when set, is written in the same request to the user found
+	// by contact id (with UpdateByEmail, also to one found by email),
+	// provided that user has Shape; Found.Written says whether it was.
+	Update        *Change
+	UpdateByEmail bool
+	Shape         Shape
+}
+
+// Shape is what a user must be for Lookup.Update to be written: exactly
+// Roles as its roles and its own capability entries, no admin-level
+// capability, and none of the meta keys MetaAbsent.
+type Shape struct {
+	Roles      []string
+	MetaAbsent []string
 }
 
 // FoundBy says how Lookup came to its user.
@@ -84,6 +98,10 @@ type Found struct {
 	User            *User // nil with FoundNone
 	By              FoundBy
 	PasswordMatches bool // the user found by email has Lookup.Password
+	// Written: Lookup.Update was written. User is then the user after the
+	// write, Before the user as found.
+	Written bool
+	Before  *User
 }
 
 // RoleSource tells which WordPress roles are admin-level: hold a capability

@@ -106,7 +106,9 @@ func (q *Queue) reserveAC(ctx context.Context) (context.Context, func(), error) 
 func (q *Queue) round(ctx context.Context, job *river.Job[SyncArgs], c *webhook.Claimed) error {
 	start := time.Now()
 	tok := q.admit.RoundStarted(q.metrics.Sent(acAPI))
-	res, runErr := q.runner.Run(ctx, c.Request)
+	req := c.Request
+	req.Idle = q.admit.Lone(len(c.IDs))
+	res, runErr := q.runner.Run(ctx, req)
 	elapsed := time.Since(start)
 	q.admit.RoundEnded(tok, elapsed, q.metrics.Sent(acAPI))
 	q.metrics.JobSeconds.Observe(elapsed.Seconds())

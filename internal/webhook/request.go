@@ -19,6 +19,11 @@ type Request struct {
 	// sign-up (REGISTRATION_TAGS are added).
 	Event    []byte
 	Register bool
+	// Idle is set by the queue for a round that nothing else waits behind
+	// (no other webhook pending, no other round running): a speculative
+	// ActiveCampaign request then costs no other round anything. Never
+	// stored.
+	Idle bool
 }
 
 // SameKind reports whether r and other may be covered by one round: both

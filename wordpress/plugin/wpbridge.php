@@ -2,7 +2,7 @@
 /**
  * Plugin Name: wpbridge
  * Description: REST API helpers for wpbridge (ActiveCampaign to WordPress user sync): user meta, find a user by meta, the new-user email, password-reset keys and emails, a status route.
- * Version: 1.3.0
+ * Version: 1.4.0
  * Requires at least: 5.7
  * Requires PHP: 7.4
  * License: MIT
@@ -22,7 +22,7 @@
 if (!defined('ABSPATH') || defined('WPBRIDGE_VERSION')) {
 	return;
 }
-define('WPBRIDGE_VERSION', '1.3.0');
+define('WPBRIDGE_VERSION', '1.4.0');
 
 final class WPBridge_Plugin {
 	const CORE_COLUMNS = array('id', 'user_login', 'user_pass', 'user_nicename', 'user_email', 'user_url',
@@ -579,10 +579,21 @@ final class WPBridge_Password_Check {
  *    "create": {users endpoint body},        else create this user (through the users endpoint,
  *    "logins": [LOGIN, ...]}                 so every check and filter applies), under the first
  *                                            free login of LOGINS.
- * Answer: {"found": "meta"|"email"|"created"|"none", "user": USER|null, "password_match": bool},
- * USER as the users endpoint answers in the edit context. A create's error (a taken email, a
- * refused role) is the answer as the users endpoint gives it. Needs WPBRIDGE_CAPS, and edit_user on
- * the user answered (else 403).
+ * Optionally (plugin 1.4), the found user is also written in the same request:
+ *   "update": {users endpoint body},        write this to the user found (a POST to the users
+ *                                            endpoint made inside WordPress: every check, filter
+ *                                            and action of an update applies),
+ *   "update_by": "meta"|"any",              only a user found by meta (default), or also by email,
+ *   "if_shape": {"roles": [ROLE, ...],      and only while the user has exactly these roles, these
+ *                "caps": {CAP: bool},        own capability entries (extra_capabilities), no
+ *                "meta_absent": [KEY]}       admin-level capability and none of these meta keys:
+ *                                            what wpbridge's rules read of a user beyond the values
+ *                                            they overwrite. Otherwise nothing is written.
+ * Answer: {"found": "meta"|"email"|"created"|"none", "user": USER|null, "password_match": bool,
+ * "written": bool, "before": USER|null}, USER as the users endpoint answers in the edit context
+ * (after the write when written; "before" is the user as found). A create's or update's error (a
+ * taken email, a refused role) is the answer as the users endpoint gives it. Needs WPBRIDGE_CAPS,
+ * and edit_user on the user answered (else 403).
  */
 final class WPBridge_Lookup {
 	static function lookup($request) {
@@ -593,7 +604,7 @@ final class WPBridge_Lookup {
 		$user = WPBridge_Plugin::find_by_meta($key, (string) $request['value']);
 		if ($user) {
 			$user = WPBridge_Multisite::join($user, $request['create']);
-			return is_wp_error($user) ? $user : self::answer('meta', $user, false);
+			return is_wp_error($user) ? $user : self::answer('meta', $user, false, $request);
 		}
 		$email = (string) $request['email'];
 		$user  = '' === $email ? null : self::find_by_email($email);
@@ -604,7 +615,7 @@ final class WPBridge_Lookup {
 			}
 			$password = $request['password'];
 			$match    = is_string($password) && '' !== $password && WPBridge_Password_Check::matches($user, $password);
-			return self::answer('email', $user, $match);
+			return self::answer('email', $user, $match, 'any' === $request['update_by'] ? $request : null);
 		}
 		if (!is_array($request['create'])) {
 			return array('found' => 'none', 'user' => null, 'password_match' => false);
@@ -612,11 +623,57 @@ final class WPBridge_Lookup {
 		return self::create($request['create'], (array) $request['logins']);
 	}
 
-	static function answer($found, $user, $match) {
+	/**
+	 * The answer for $user, found as $found; with $request carrying an update for a user of the
+	 * shape it names, that update is made first.
+	 */
+	static function answer($found, $user, $match, $request = null) {
 		if (!WPBridge_Plugin::can_edit($user->ID)) {
 			return WPBridge_Plugin::forbidden(); // found, but not the caller's to see or change
 		}
-		return array('found' => $found, 'user' => WPBridge_Plugin::user_data($user), 'password_match' => (bool) $match);
+		$data = WPBridge_Plugin::user_data($user);
+		$out  = array('found' => $found, 'user' => $data, 'password_match' => (bool) $match, 'written' => false, 'before' => null);
+		if (null === $request || !is_array($request['update']) || !self::has_shape($user, $request['if_shape'])) {
+			return $out;
+		}
+		$inner = new WP_REST_Request('POST', '/wp/v2/users/' . $user->ID);
+		$inner->set_body_params($request['update']);
+		$inner->set_param('context', 'edit');
+		$response = rest_do_request($inner);
+		if ($response->is_error()) {
+			return $response->as_error();
+		}
+		return array_merge($out, array('user' => $response->get_data(), 'written' => true, 'before' => $data));
+	}
+
+	/**
+	 * Whether $user has exactly the roles and own capability entries of $shape, no admin-level
+	 * capability, and none of the meta keys of $shape['meta_absent'].
+	 */
+	static function has_shape($user, $shape) {
+		if (!is_array($shape) || !isset($shape['roles']) || !is_array($shape['roles'])
+			|| array_values($user->roles) !== array_values(array_map('strval', $shape['roles']))) {
+			return false;
+		}
+		$own = array();
+		foreach ((array) $user->caps as $cap => $granted) {
+			$own[(string) $cap] = (bool) $granted;
+		}
+		$want = array();
+		foreach ((array) (isset($shape['caps']) ? $shape['caps'] : array()) as $cap => $granted) {
+			$want[(string) $cap] = (bool) $granted;
+		}
+		ksort($own);
+		ksort($want);
+		if ($own !== $want || WPBridge_Plugin::is_admin_level($user)) {
+			return false;
+		}
+		foreach ((array) (isset($shape['meta_absent']) ? $shape['meta_absent'] : array()) as $key) {
+			if (!is_string($key) || WPBridge_Plugin::is_protected($key) || metadata_exists('user', $user->ID, $key)) {
+				return false;
+			}
+		}
+		return true;
 	}
 
 	/**
@@ -684,6 +741,9 @@ final class WPBridge_Lookup {
 				'password' => array('type' => 'string'),
 				'create'   => array('type' => 'object'),
 				'logins'   => array('type' => 'array', 'items' => array('type' => 'string'), 'maxItems' => 20),
+				'update'    => array('type' => 'object'),
+				'update_by' => array('type' => 'string', 'enum' => array('meta', 'any'), 'default' => 'meta'),
+				'if_shape'  => array('type' => 'object'),
 			),
 		));
 	}
@@ -1157,6 +1217,50 @@ final class WPBridge_Multisite {
 	}
 }
 
+
+/**
+ * The short way in (plugin 1.4). wpbridge marks its requests with the header "X-WPBridge-Entry: rest";
+ * such a request for one of the routes wpbridge uses (the users endpoint and the plugin's own) is
+ * served as soon as WordPress has loaded (wp_loaded, when every plugin and the theme are set up and
+ * init has run), by WordPress's own REST server (rest_api_loaded): the same authentication (the
+ * application password), the same permission checks, argument validation, filters and actions. What
+ * it skips is the part of a front-end request a REST answer never needs (the query parsing and the
+ * cron check of wp()) and the registration of core's other REST routes (posts, media, blocks,
+ * settings, ...): the users endpoint is registered alone, and every plugin's rest_api_init still
+ * runs. Any other request, and a site where this is unwanted (filter wpbridge_short_entry false),
+ * goes the usual way. The measured gain is in BENCHMARKS.md (issue 21).
+ */
+final class WPBridge_Entry {
+	/** The routes the short way serves: the users endpoint and the plugin's own. */
+	static function route() {
+		if (!isset($_SERVER['HTTP_X_WPBRIDGE_ENTRY'], $_GET['rest_route']) || 'rest' !== $_SERVER['HTTP_X_WPBRIDGE_ENTRY']
+			|| !is_string($_GET['rest_route'])) {
+			return null;
+		}
+		$route = untrailingslashit((string) $_GET['rest_route']);
+		return preg_match('#^/(wpbridge/v1/|wp/v2/users(/|$))#', $route) ? $route : null;
+	}
+
+	static function serve() {
+		$route = self::route();
+		if (null === $route || !apply_filters('wpbridge_short_entry', true) || !isset($GLOBALS['wp']) || defined('REST_REQUEST')) {
+			return;
+		}
+		remove_action('rest_api_init', 'create_initial_rest_routes', 99);
+		add_action('rest_api_init', array('WPBridge_Entry', 'users_routes'), 99);
+		$GLOBALS['wp']->query_vars['rest_route'] = $route;
+		rest_api_loaded(); // serves the request and ends it
+	}
+
+	static function users_routes() {
+		$controller = new WP_REST_Users_Controller();
+		$controller->register_routes();
+	}
+}
+
+if (!wp_installing()) {
+	add_action('wp_loaded', array('WPBridge_Entry', 'serve'), 0);
+}
 
 if (!wp_installing()) {
 	add_action('rest_api_init', array('WPBridge_Hooks', 'rest_api_init'));
