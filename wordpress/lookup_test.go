@@ -194,3 +194,101 @@ func TestUpdate_IfState(t *testing.T) {
 		}
 	}
 }
+
+// TestLookup_UpdateOfShape: a lookup carrying an update writes it to the
+// user found by contact id in the same request, through the users endpoint
+// (its actions fire, its checks hold), only while the user has the shape
+// given; otherwise it writes nothing and answers the user as found. A user
+// found by email is written only when asked (update_by any).
+func TestLookup_UpdateOfShape(t *testing.T) {
+	t.Parallel()
+	env := wptest.Env(t)
+	wp := env.Client(t)
+	subscriber := &wordpress.Shape{Roles: []string{"subscriber"}, Caps: map[string]bool{"subscriber": true},
+		MetaAbsent: []string{"wpbridge_access_removed"}}
+	taken := wptest.UniqueEmail(t, "shape-taken")
+	newUser(t, wp, wordpress.UserRequest{Fields: map[string]string{"email": taken}, Roles: []string{"subscriber"}})
+	tests := []struct {
+		name    string
+		user    wordpress.UserRequest // the user as it is (its email and contact id are set below)
+		linked  bool                  // the user holds the contact id
+		byEmail bool                  // update_by any
+		update  wordpress.UserRequest
+		written bool
+		err     error
+	}{
+		{name: "subscriber", user: wordpress.UserRequest{Roles: []string{"subscriber"}, Fields: map[string]string{"first_name": "Old"}},
+			linked: true, update: wordpress.UserRequest{Fields: map[string]string{"first_name": "New"}, Meta: map[string]any{"activecampaign_tags": []string{"Gold"}}},
+			written: true},
+		{name: "customer", user: wordpress.UserRequest{Roles: []string{"customer"}}, linked: true,
+			update: wordpress.UserRequest{Fields: map[string]string{"first_name": "New"}}},
+		{name: "two roles", user: wordpress.UserRequest{Roles: []string{"subscriber", "customer"}}, linked: true,
+			update: wordpress.UserRequest{Fields: map[string]string{"first_name": "New"}}},
+		{name: "access removed", user: wordpress.UserRequest{Roles: []string{"subscriber"}, Meta: map[string]any{"wpbridge_access_removed": "1"}},
+			linked: true, update: wordpress.UserRequest{Fields: map[string]string{"first_name": "New"}}},
+		{name: "by email, not asked", user: wordpress.UserRequest{Roles: []string{"subscriber"}},
+			update: wordpress.UserRequest{Fields: map[string]string{"first_name": "New"}}},
+		{name: "by email, asked", user: wordpress.UserRequest{Roles: []string{"subscriber"}}, byEmail: true,
+			update: wordpress.UserRequest{Fields: map[string]string{"first_name": "New"}}, written: true},
+		{name: "email taken", user: wordpress.UserRequest{Roles: []string{"subscriber"}}, linked: true,
+			update: wordpress.UserRequest{Fields: map[string]string{"email": taken, "first_name": "New"}}, err: wordpress.ErrInvalid}, // as an update answers it
+		{name: "privileged role", user: wordpress.UserRequest{Roles: []string{"subscriber"}}, linked: true,
+			update: wordpress.UserRequest{Roles: []string{"administrator"}, Fields: map[string]string{"first_name": "New"}}, err: wordpress.ErrForbidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			email := wptest.UniqueEmail(t, "shape")
+			contactID := "sh-" + strings.TrimSuffix(email, "@example.com")
+			tc.user.Fields = withField(tc.user.Fields, "email", email)
+			if tc.linked {
+				tc.user.Meta = withMeta(tc.user.Meta, "activecampaign_contact_id", contactID)
+			}
+			u := newUser(t, wp, tc.user)
+			res, err := wp.Users.Lookup(t.Context(), wordpress.LookupRequest{Key: "activecampaign_contact_id", Value: contactID,
+				Email: email, Update: &tc.update, UpdateByEmail: tc.byEmail, IfShape: subscriber})
+			now, gerr := wp.Users.Get(t.Context(), u.ID)
+			if gerr != nil {
+				t.Fatal(gerr)
+			}
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) || now.FirstName == "New" {
+					t.Errorf("lookup: %v, first name %q; want %v and nothing written", err, now.FirstName, tc.err)
+				}
+				return
+			}
+			if err != nil || res.User == nil || res.User.ID != u.ID || res.Written != tc.written {
+				t.Fatalf("lookup: %+v, %v; want user %d, written %v", res, err, u.ID, tc.written)
+			}
+			if tc.written != (now.FirstName == "New") {
+				t.Errorf("first name now %q, written %v", now.FirstName, tc.written)
+			}
+			if !tc.written {
+				if res.Before != nil || res.User.State != u.State {
+					t.Errorf("not written: before %+v, state %q (was %q); want no before, the user as found", res.Before, res.User.State, u.State)
+				}
+				return
+			}
+			if res.Before.ID != u.ID || res.Before.State != u.State || res.Before.FirstName == "New" || res.User.State != now.State ||
+				res.User.FirstName != "New" {
+				t.Errorf("written: before %+v, after %+v; want the user as found, then as now", res.Before, res.User)
+			}
+		})
+	}
+}
+
+func withField(m map[string]string, k, v string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
+}
+
+func withMeta(m map[string]any, k string, v any) map[string]any {
+	if m == nil {
+		m = map[string]any{}
+	}
+	m[k] = v
+	return m
+}

@@ -1249,6 +1249,7 @@ final class WPBridge_Entry {
 		remove_action('rest_api_init', 'create_initial_rest_routes', 99);
 		add_action('rest_api_init', array('WPBridge_Entry', 'users_routes'), 99);
 		$GLOBALS['wp']->query_vars['rest_route'] = $route;
+		header('X-WPBridge-Entry: short'); // says which way the answer came (tests, troubleshooting)
 		rest_api_loaded(); // serves the request and ends it
 	}
 
