@@ -51,10 +51,10 @@ func TestWPFSucceeded(t *testing.T) {
 	ok := `<!DOCTYPE html><html><head><title>Success</title></head><body id="error-page"><div class="wp-die-message"><h3>Success</h3>Updated tags:<pre>Array</pre></div></body></html>`
 	for body, want := range map[string]bool{
 		ok: true,
-		`<div class="wp-die-message">No matching user found</div>`: false,
+		`<div class="wp-die-message">No matching user found</div>`:                                                                      false,
 		`<div class="wp-die-message"><strong>Doing it wrong:</strong> An <strong>add</strong> webhook is already being processed</div>`: false,
-		`<h3>Abort</h3>Contact data not found or contact not eligible for update.`:                                                        false,
-		`<h3>Error</h3>Import user failed for contact ID <strong>7</strong>.`:                                                             false,
+		`<h3>Abort</h3>Contact data not found or contact not eligible for update.`:                                                      false,
+		`<h3>Error</h3>Import user failed for contact ID <strong>7</strong>.`:                                                           false,
 		``: false,
 	} {
 		if got := wpfSucceeded(body); got != want {
@@ -132,7 +132,7 @@ func TestWPFusionReport(t *testing.T) {
 	}
 
 	add.WPF = &wpfResult{Version: "3.42.11", Answers: ans(48*ms, 50*ms, 52*ms), AC: 9}
-	upd := &scenResult{scenario: scenario{Key: "lone-update", Label: "lone update", Kind: kindLone}, Answers: ans(30*ms),
+	upd := &scenResult{scenario: scenario{Key: "lone-update", Label: "lone update", Kind: kindLone}, Answers: ans(30 * ms),
 		WPF: &wpfResult{Version: "3.42.11", Answers: ans(5 * ms), Err: "check failed: contact 7 (update): tags meta [], want [Gold]"}}
 	rep.scen = append(rep.scen, upd)
 	buf.Reset()
