@@ -285,6 +285,11 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if len(o.scenarios) > 0 {
+		if err := b.wpfLeftover(ctx, o); err != nil {
+			return err
+		}
+	}
 	for _, d := range o.acDelays {
 		if len(o.scenarios) == 0 {
 			break
@@ -298,7 +303,11 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		}
 		if o.wpfusion != "" {
 			fmt.Fprintf(stderr, "wpbench: WP Fusion on the lone scenarios, AC answers after +%s\n", d)
-			if err := b.wpfPhase(ctx, o, d, rng, res); err != nil {
+			note, err := b.wpfPhase(ctx, o, d, rng, res)
+			if note != "" {
+				rep.notes = append(rep.notes, note)
+			}
+			if err != nil {
 				rep.notes = append(rep.notes, "WP Fusion: "+err.Error())
 				break
 			}

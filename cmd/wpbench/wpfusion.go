@@ -205,6 +205,25 @@ func (s *wpfSite) uninstall(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// wpfLeftover makes sure no WP Fusion (left by a killed run) is in the site
+// before wpbridge is measured: with -wpfusion it is removed, without it the
+// run stops.
+func (b *bench) wpfLeftover(ctx context.Context, o *options) error {
+	dir := filepath.Join(filepath.Dir(o.wpEnv), "wp", "wp-content", "plugins", wpfPluginDir)
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
+	if o.wpfusion == "" {
+		return fmt.Errorf("WP Fusion is installed in %s (left by a killed run?): wpbridge would be measured beside it; remove it, or pass -wpfusion to have it removed", dir)
+	}
+	s, err := newWPFSite(o.wpEnv, o.wpfusion, b.site.URL, b.dir)
+	if err != nil {
+		return err
+	}
+	b.logf("removing a WP Fusion left in the site by an earlier run")
+	return s.uninstall(ctx)
+}
+
 // wpfOptions is WP Fusion's wpf_options for the fake AC as its settings page
 // saves them for a connected ActiveCampaign account with the defaults
 // (create users, push, return the generated password to the password field,
@@ -376,7 +395,21 @@ func (b *bench) passwordReturned(ac *acfake.Server, contactID string) bool {
 // for delay, in res) and attaches the results to res. wpbridge must be
 // stopped. Errors that leave the site uncertain are returned; a scenario
 // whose checks fail is recorded as no measurement.
-func (b *bench) wpfPhase(ctx context.Context, o *options, delay time.Duration, rng *rand.Rand, res []*scenResult) (err error) {
+func (b *bench) wpfPhase(ctx context.Context, o *options, delay time.Duration, rng *rand.Rand, res []*scenResult) (note string, err error) {
+	var skipped []string
+	for _, r := range res {
+		if !wpfScenario(r.scenario) {
+			skipped = append(skipped, r.Key)
+		}
+	}
+	if len(skipped) > 0 {
+		note = fmt.Sprintf("WP Fusion is measured on the lone scenarios only; not on %s (AC +%s)", strings.Join(skipped, ", "), delay)
+	}
+	return note, b.wpfMeasure(ctx, o, delay, rng, res)
+}
+
+// wpfMeasure is wpfPhase's measurement.
+func (b *bench) wpfMeasure(ctx context.Context, o *options, delay time.Duration, rng *rand.Rand, res []*scenResult) (err error) {
 	s, err := newWPFSite(o.wpEnv, o.wpfusion, b.site.URL, b.dir)
 	if err != nil {
 		return err

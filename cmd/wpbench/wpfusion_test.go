@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"math/rand/v2"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +155,22 @@ func TestWPFusionReport(t *testing.T) {
 	}
 	if strings.Contains(out, "5 ms") {
 		t.Errorf("a failed WP Fusion run printed its latency:\n%s", out)
+	}
+}
+
+// A WP Fusion left in the site stops a run that would measure wpbridge
+// beside it.
+func TestWPFLeftover(t *testing.T) {
+	dir := t.TempDir()
+	o := &options{wpEnv: filepath.Join(dir, "env")}
+	b := &bench{}
+	if err := b.wpfLeftover(context.Background(), o); err != nil {
+		t.Fatalf("no WP Fusion: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "wp", "wp-content", "plugins", "wp-fusion"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.wpfLeftover(context.Background(), o); err == nil || !strings.Contains(err.Error(), "left by a killed run") {
+		t.Errorf("WP Fusion left in the site: %v", err)
 	}
 }
