@@ -14,6 +14,15 @@
 #   bash scripts/bench.sh scenarios                        # WP Fusion's scenarios, AC ~1 ms then +300 ms (~25 min)
 #   bash scripts/bench.sh scenarios -scenarios lone-add,seq10 -lone-n 5
 #   go run ./cmd/wpbench -h                                # every flag
+#
+# WP Fusion in the same run (issue 21): with WPBRIDGE_WPFUSION_DIR set to a WP Fusion source tree
+# (or -wpfusion DIR), the scenarios runs install WP Fusion into the same WordPress after wpbridge's
+# scenarios, measure it on the same lone webhooks against the same fake AC, and remove it again;
+# the report prints both and the ratio. WP Fusion is GPL but never part of this repository; get
+# 3.42.11 from its public mirror (the agent tools' `fetch github:kitfunnel/wp-fusion`, or a clone):
+#   git --git-dir=/work/.mirror/kitfunnel+wp-fusion/repo archive 47ee1a4 | tar -x -C /tmp/wp-fusion-3.42.11
+#   WPBRIDGE_WPFUSION_DIR=/tmp/wp-fusion-3.42.11 bash scripts/bench.sh scenarios \
+#     -scenarios lone-add,lone-update-tags,lone-update,lone-update_tags-tags -ac-delay 0
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -33,6 +42,12 @@ smoke)
 		-storm-contacts 4 -storm-webhooks 10 -storm-senders 2 -timeout 5m "${@:2}")
 	;;
 esac
+
+# WP Fusion beside wpbridge only when asked for (smoke and scripts/test.sh leave it unset).
+if [[ -n ${WPBRIDGE_WPFUSION_DIR:-} ]]; then
+	[[ -f $WPBRIDGE_WPFUSION_DIR/wp-fusion.php ]] || { echo "bench.sh: WPBRIDGE_WPFUSION_DIR=$WPBRIDGE_WPFUSION_DIR: no wp-fusion.php there" >&2; exit 1; }
+	args=(-wpfusion "$WPBRIDGE_WPFUSION_DIR" "${args[@]}")
+fi
 
 if [[ -n ${WPBRIDGE_WP_ENV:-} ]]; then
 	[[ -f $WPBRIDGE_WP_ENV ]] || { echo "bench.sh: WPBRIDGE_WP_ENV=$WPBRIDGE_WP_ENV: no such file" >&2; exit 1; }

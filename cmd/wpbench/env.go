@@ -28,6 +28,7 @@ import (
 // site is the test WordPress described by scripts/wordpress.sh's env file.
 type site struct {
 	URL, Username, AppPassword string
+	Version                    string // WPTEST_WP_VERSION: WordPress's version
 }
 
 // readSite reads the env file and refuses any WordPress not on this machine.
@@ -36,7 +37,7 @@ func readSite(path string) (site, error) {
 	if err != nil {
 		return site{}, fmt.Errorf("WordPress env file: %w (start one: bash scripts/wordpress.sh start)", err)
 	}
-	s := site{URL: vals["WP_URL"], Username: vals["WP_USERNAME"], AppPassword: vals["WP_APP_PASSWORD"]}
+	s := site{URL: vals["WP_URL"], Username: vals["WP_USERNAME"], AppPassword: vals["WP_APP_PASSWORD"], Version: vals["WPTEST_WP_VERSION"]}
 	if s.URL == "" || s.Username == "" || s.AppPassword == "" {
 		return site{}, fmt.Errorf("%s lacks WP_URL, WP_USERNAME or WP_APP_PASSWORD", path)
 	}
@@ -239,6 +240,9 @@ func (b *bench) waitSettled(ctx context.Context, base string, limit time.Duratio
 
 // acLabel shortens a fake AC request to "GET /contacts/{id}".
 func acLabel(r acfake.Request) string {
+	if r.Path == "/admin/api.php" { // v1, as WP Fusion calls it
+		return r.Method + " v1 " + r.Query.Get("api_action")
+	}
 	p := strings.TrimPrefix(r.Path, "/api/3")
 	return r.Method + " " + digits.ReplaceAllString(p, "{id}")
 }

@@ -4,7 +4,9 @@
 // webhook for each action, the settle time of a webhook storm against a fake
 // AC limited to 5 requests per second, and the process's memory; with
 // -scenarios, WP Fusion's own scenarios (issue 8: lone webhooks, back to back,
-// bursts sync and async, duplicates) beside WP Fusion's figures; with
+// bursts sync and async, duplicates) beside WP Fusion's figures, and with
+// -wpfusion DIR WP Fusion itself measured on the lone ones in the same run
+// (issue 21); with
 // -database sqlite,postgres -replicas 1,2,3, the acknowledgement runs on each
 // database with each number of replicas sharing it (issue 10).
 //
@@ -14,6 +16,7 @@
 //	bash scripts/bench.sh
 //	go run ./cmd/wpbench -wp-env /tmp/wpbridge-wp-bench/env -rate 200 -duration 10s
 //	go run ./cmd/wpbench -wp-env /tmp/wpbridge-wp/env -scenarios all -ac-delay 0,300ms
+//	go run ./cmd/wpbench -wp-env /tmp/wpbridge-wp/env -scenarios lone-add,lone-update -wpfusion /tmp/wp-fusion-3.42.11
 //	go run ./cmd/wpbench -wp-env /tmp/wpbridge-wp/env -storm=false -database sqlite,postgres -replicas 1,2,3
 //
 // Every target is on 127.0.0.1; every loop is bounded in count and time.
@@ -62,6 +65,7 @@ type options struct {
 	databases                 []string // -database: ack runs on each
 	replicas                  []int    // -replicas: ack runs with each count (PostgreSQL)
 	pgURLFlag                 string
+	wpfusion                  string // -wpfusion: WP Fusion source tree measured beside the lone scenarios
 }
 
 // delayList parses -ac-delay: a comma list of durations.
@@ -133,6 +137,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&databases, "database", "sqlite", "ack runs: sqlite, postgres, or sqlite,postgres (beside each other); with postgres or -replicas, the runs are the scale-out table")
 	fs.StringVar(&replicas, "replicas", "1", "ack runs: wpbridge replicas sharing the PostgreSQL database, a comma list (e.g. 1,2,3); SQLite runs one")
 	fs.StringVar(&o.pgURLFlag, "pg-url", "", "PostgreSQL for -database postgres (default $WPBRIDGE_PG_URL, else scripts/postgres.sh's env file); each run gets a schema of its own, dropped after")
+	fs.StringVar(&o.wpfusion, "wpfusion", "", "scenarios: a WP Fusion source tree (e.g. 3.42.11); after wpbridge's scenarios for each AC delay, WP Fusion is installed into the same WordPress, measured on the same lone scenarios against a fresh fake AC, and removed again")
 	fs.Var(envList{o}, "wpbridge-env", "extra KEY=VALUE for wpbridge's environment, repeatable (default: none, the default config)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -211,6 +216,7 @@ type report struct {
 	stormMem  memory
 	scale     []*scaleRun // -database / -replicas ack runs
 	pgInfo    string      // the PostgreSQL server's durability settings
+	wpVersion string      // WPTEST_WP_VERSION of the env file
 	notes     []string
 }
 
@@ -222,6 +228,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	rep.wpVersion = site.Version
 	dir, err := os.MkdirTemp("", "wpbench-")
 	if err != nil {
 		return err
@@ -278,6 +285,11 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if len(o.scenarios) > 0 {
+		if err := b.wpfLeftover(ctx, o); err != nil {
+			return err
+		}
+	}
 	for _, d := range o.acDelays {
 		if len(o.scenarios) == 0 {
 			break
@@ -288,6 +300,17 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		if err != nil {
 			rep.notes = append(rep.notes, err.Error())
 			break
+		}
+		if o.wpfusion != "" {
+			fmt.Fprintf(stderr, "wpbench: WP Fusion on the lone scenarios, AC answers after +%s\n", d)
+			note, err := b.wpfPhase(ctx, o, d, rng, res)
+			if note != "" {
+				rep.notes = append(rep.notes, note)
+			}
+			if err != nil {
+				rep.notes = append(rep.notes, "WP Fusion: "+err.Error())
+				break
+			}
 		}
 	}
 	rep.machine = append(rep.machine, "load average at end: "+loadavg())

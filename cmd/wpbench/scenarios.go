@@ -105,7 +105,8 @@ type scenResult struct {
 	Settle      time.Duration // first send to 0 pending; 0 when not waited for
 	Settled     bool          // users and passwords counted after settling
 	BacklogSecs float64
-	Budget      float64 // -1: no backlog
+	Budget      float64    // -1: no backlog
+	WPF         *wpfResult // WP Fusion on the same scenario in this run (-wpfusion); nil when not measured
 }
 
 // scenarioPhase runs the selected scenarios against one wpbridge and a fake AC

@@ -19,7 +19,9 @@ func scenarioKeys() string {
 
 // wpFusion holds WP Fusion 3.42.11's figures for the same scenarios, from
 // /work/shared/reference/wpfusion.md (and the sync-burst p50 from issue 8),
-// keyed by scenario key and "1ms" or "300ms".
+// keyed by scenario key and "1ms" or "300ms": measured on an older machine,
+// printed (so labelled) only where WP Fusion was not measured in this run
+// (-wpfusion).
 var wpFusion = map[string]string{
 	"lone-add/1ms":              "p50 62 ms, max 76 ms",
 	"lone-add/300ms":            "p50 959 ms, max 971 ms",
@@ -101,7 +103,7 @@ func (r *scenResult) wpPerHook() float64 { return r.WPRequests / float64(max(r.S
 
 func (r *report) printScenarios(w io.Writer) {
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "4. WP Fusion's scenarios (issue 8): real wpbridge, real WordPress, fake AC at %d req/s (sliding 1 s), AC's 5 s deadline\n", r.opts.acRate)
+	fmt.Fprintf(w, "4. WP Fusion's scenarios (issue 8): real wpbridge, real WordPress %s, fake AC at %d req/s (sliding 1 s), AC's 5 s deadline\n", orUnknown(r.wpVersion), r.opts.acRate)
 	when := "after all work is done (settled)"
 	if !r.opts.settle {
 		when = "right after the last answer (not settled)"
@@ -122,6 +124,92 @@ func (r *report) printScenarios(w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "   backlog: time with >= 2 webhooks pending (/metrics every 50 ms); budget: accepted AC requests in it / (rate x its seconds)")
+	r.printWPFusion(w)
+}
+
+func orUnknown(v string) string {
+	if v == "" {
+		return "(version unknown)"
+	}
+	return v
+}
+
+// ratio is a/b as "1.23×", "-" when b is not positive.
+func ratio(a, b time.Duration) string {
+	if b <= 0 || a < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f×", float64(a)/float64(b))
+}
+
+// wpfVersion is the WP Fusion version measured in this run, "" when none was.
+func (r *report) wpfVersion() string {
+	for _, s := range r.scen {
+		if s.WPF != nil {
+			return s.WPF.Version
+		}
+	}
+	return ""
+}
+
+// printWPFusion prints WP Fusion measured in this run beside wpbridge.
+func (r *report) printWPFusion(w io.Writer) {
+	v := r.wpfVersion()
+	if v == "" {
+		if r.opts.wpfusion == "" {
+			fmt.Fprintln(w, "   WP Fusion not measured in this run (-wpfusion DIR): its figures in the markdown table are from an older machine")
+		}
+		return
+	}
+	fmt.Fprintf(w, "\n   WP Fusion %s measured in this run, after wpbridge (stopped), on the same WordPress %s, same fake AC limits and delay, same lone webhooks;\n", v, orUnknown(r.wpVersion))
+	fmt.Fprintln(w, "   each answer checked: WP Fusion's success page, then the user, its contact id and tags meta, and (add) the password at AC; removed after")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\tAC +\tWP Fusion p50\tp99\tanswers\tAC req/webhook\twpbridge p50\tp99\twpbridge/WP Fusion p50")
+	for _, s := range r.scen {
+		if s.WPF == nil {
+			continue
+		}
+		bp50, bp99, _ := quantiles(latencies(s.Answers, ""))
+		if s.WPF.Err != "" {
+			fmt.Fprintf(tw, "%s\t%s\tnot measured: %s\t\t\t\t%s\t%s\t-\n", s.Key, delayLabel(s.Delay), s.WPF.Err, msShort(bp50), msShort(bp99))
+			continue
+		}
+		fp50, fp99, _ := quantiles(latencies(s.WPF.Answers, ""))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f (%s)\t%s\t%s\t%s\n", s.Key, delayLabel(s.Delay), msShort(fp50), msShort(fp99),
+			answerCodes(s.WPF.Answers), float64(s.WPF.AC)/float64(max(len(s.WPF.Answers), 1)), s.WPF.ACCalls,
+			msShort(bp50), msShort(bp99), ratio(bp50, fp50))
+	}
+	tw.Flush()
+}
+
+// wpfCell is the WP Fusion column of the markdown table: measured in this
+// run when it was, else the older figures, labelled.
+func (s *scenResult) wpfCell() string {
+	old := wpFusion[s.Key+"/"+delayKey(s.Delay)]
+	if old != "" {
+		old += " (older machine, not this run)"
+	}
+	switch {
+	case s.WPF != nil && s.WPF.Err == "":
+		p50, p99, mx := quantiles(latencies(s.WPF.Answers, ""))
+		return fmt.Sprintf("p50 %s, p99 %s, max %s; %s; AC %d req (measured in this run)", msShort(p50), msShort(p99), msShort(mx),
+			answerCodes(s.WPF.Answers), s.WPF.AC)
+	case s.WPF != nil:
+		return "not measured in this run: " + s.WPF.Err
+	case old != "":
+		return old
+	}
+	return "—"
+}
+
+// ratioCell is wpbridge's p50 over WP Fusion's measured in this run.
+func (s *scenResult) ratioCell() string {
+	if s.WPF == nil || s.WPF.Err != "" {
+		return "—"
+	}
+	bp50, _, _ := quantiles(latencies(s.Answers, ""))
+	fp50, _, _ := quantiles(latencies(s.WPF.Answers, ""))
+	return ratio(bp50, fp50)
 }
 
 // wpbridgeCell summarises one result for the markdown table.
@@ -141,18 +229,19 @@ func (s *scenResult) wpbridgeCell() string {
 
 func (r *report) printScenarioMarkdown(w io.Writer) {
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario (sync unless noted) | AC answers | WP Fusion 3.42 | wpbridge |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- |")
+	wf := "WP Fusion 3.42"
+	if v := r.wpfVersion(); v != "" {
+		wf = "WP Fusion " + v
+	}
+	fmt.Fprintf(w, "WordPress %s; WP Fusion measured in this run where the cell says so.\n\n", orUnknown(r.wpVersion))
+	fmt.Fprintf(w, "| scenario (sync unless noted) | AC answers | %s | wpbridge | wpbridge / WP Fusion p50 |\n", wf)
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
 	for _, s := range r.scen {
 		label := s.Label
 		if s.Kind == kindPaced {
 			label = fmt.Sprint(s.N) + " " + label
 		}
-		wf := wpFusion[s.Key+"/"+delayKey(s.Delay)]
-		if wf == "" {
-			wf = "—"
-		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", label, delayLabel(s.Delay), wf, s.wpbridgeCell())
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", label, delayLabel(s.Delay), s.wpfCell(), s.wpbridgeCell(), s.ratioCell())
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| target (issue 8) | AC answers | wpbridge | target | verdict |")
@@ -194,6 +283,11 @@ func scenarioTargets(rs []*scenResult, rate int) []targetRow {
 		}
 		if s.Kind == kindLone {
 			out = append(out, targetRow{s.Label + ": WordPress requests per webhook", dk, fmt.Sprintf("%.2f", s.wpPerHook()), "1", s.wpPerHook() <= 1})
+		}
+		if s.WPF != nil && s.WPF.Err == "" { // issue 21
+			fp50, _, _ := quantiles(latencies(s.WPF.Answers, ""))
+			out = append(out, targetRow{s.Label + ": p50 against WP Fusion's in this run (issue 21)", dk,
+				fmt.Sprintf("%s (%s / %s)", ratio(p50, fp50), msShort(p50), msShort(fp50)), "≤ 1.20×", fp50 > 0 && float64(p50) <= 1.2*float64(fp50)})
 		}
 	}
 	return out

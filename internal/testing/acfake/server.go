@@ -1,7 +1,8 @@
 // Package acfake is an in-process fake of the ActiveCampaign API v3 for tests: the
 // contact, tag, field and user endpoints wpbridge calls, string ids, AC's envelopes and
 // error bodies, limit/offset paging, Api-Token auth (403 otherwise) and a sliding 1s
-// rate limit answering 429 with Retry-After. Faults can be injected (Inject, SetDown,
+// rate limit answering 429 with Retry-After; and v1's contact_view, which WP
+// Fusion calls (v1.go). Faults can be injected (Inject, SetDown,
 // SetDelay) and every request is recorded (Requests, MaxInWindow, Throttled).
 //
 //	srv := acfake.NewServer(acfake.Config{APIKey: "k", RateLimit: 5})
@@ -310,6 +311,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case fault != 0:
 		status = s.writeFault(w, fault)
+	case r.URL.Path == v1Path:
+		status = s.routeV1(w, r)
 	case !s.authorized(r):
 		status = writeJSON(w, http.StatusForbidden, msg("Forbidden"))
 	default:
@@ -321,7 +324,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if gen != s.gen {
 		return
 	}
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), At: now, Status: status})
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: recordedQuery(r.URL.Query()), At: now, Status: status})
 	if status == http.StatusTooManyRequests {
 		s.throttled++
 	}
