@@ -111,6 +111,10 @@ func (a *Admission) RoundEnded(r Round, d time.Duration, sent uint64) {
 	a.load.roundEnded(r.tok, d, sent)
 }
 
+// Idle reports whether this process knows of no webhook pending and no
+// round running.
+func (a *Admission) Idle() bool { return a.load.lone(0) && a.load.idle() }
+
 // Lone reports whether a running round covering n webhooks is all the work
 // this process knows of: no other round running, no other webhook pending.
 func (a *Admission) Lone(n int) bool { return a.load.lone(n) }

@@ -95,6 +95,13 @@ func (l *load) lone(n int) bool {
 	return l.running <= 1 && l.pending <= n
 }
 
+// idle reports whether no round is running.
+func (l *load) idle() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.running == 0
+}
+
 // stored notes webhooks just stored, by contact. count is the pending
 // webhooks the database counted before them, or -1 when not counted.
 func (l *load) stored(count int, contacts []string, now time.Time) {

@@ -204,6 +204,7 @@ func (a *App) build(ctx context.Context, ac *activecampaign.Client, wp *wordpres
 		Workers: a.cfg.Workers, RetryHorizon: a.cfg.RetryHorizon, HistoryRetention: a.cfg.HistoryRetention,
 		MaxPending: a.cfg.MaxPending, ACRateLimit: a.cfg.ACRateLimit, ReserveAC: ac.Reserve,
 		RetryBase: opts.RetryBase, RetryCap: opts.RetryCap, AuthPause: opts.AuthPause,
+		RunAtArrival: true,
 	}
 	if opts.RetryHorizon > 0 {
 		qopts.RetryHorizon = opts.RetryHorizon

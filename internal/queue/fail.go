@@ -73,7 +73,7 @@ func (q *Queue) retryDelay(n int) time.Duration {
 }
 
 // fail handles a failed round by its verdict.
-func (q *Queue) fail(ctx context.Context, c *webhook.Claimed, job *river.Job[SyncArgs], runErr error, log *logrus.Entry) error {
+func (q *Queue) fail(ctx context.Context, c *webhook.Claimed, job attempt, runErr error, log *logrus.Entry) error {
 	v := q.classify(runErr)
 	if v.Class != webhook.Permanent && shuttingDown(ctx) {
 		// Hand the work back untouched; it resumes on the next start.
@@ -119,7 +119,7 @@ func (q *Queue) wait(ctx context.Context, c *webhook.Claimed, v webhook.Verdict,
 // an attempt; those past their own retry horizon fail, the others go back
 // to pending and are retried with backoff. The job ends when its own
 // webhook failed (the others have jobs of their own).
-func (q *Queue) retryLater(ctx context.Context, c *webhook.Claimed, job *river.Job[SyncArgs], runErr error, log *logrus.Entry) error {
+func (q *Queue) retryLater(ctx context.Context, c *webhook.Claimed, job attempt, runErr error, log *logrus.Entry) error {
 	failMsg := fmt.Sprintf("still failing after the retry horizon (%s): %v", q.opts.RetryHorizon, runErr)
 	p, err := q.db.Webhooks.Postpone(context.WithoutCancel(ctx), c.IDs, runErr.Error(), failMsg,
 		q.opts.Now().Add(-q.opts.RetryHorizon))
@@ -139,14 +139,14 @@ func (q *Queue) retryLater(ctx context.Context, c *webhook.Claimed, job *river.J
 	if len(p.Failed) == len(c.IDs) {
 		q.clearBackoff(c.Request.ContactID) // a manual retry runs at once
 	}
-	if slices.Contains(p.Failed, job.Args.WebhookID) {
+	if slices.Contains(p.Failed, job.own) {
 		return river.JobCancel(runErr)
 	}
-	next := q.retryDelay(max(job.Attempt, p.Attempts))
+	next := q.retryDelay(max(job.n, p.Attempts))
 	q.setBackoff(c.Request.ContactID, next)
 	q.countJob(action, "retry")
 	log.WithError(runErr).WithField("retry_in_ms", next.Milliseconds()).Warn("round failed, will retry")
-	if job.Attempt >= job.MaxAttempts {
+	if job.n >= job.max {
 		return river.JobSnooze(next) // a job from before jobMaxAttempts: River would discard it
 	}
 	return &retryError{err: runErr}

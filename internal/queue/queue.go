@@ -53,6 +53,11 @@ type Options struct {
 	// while it waits are covered too instead of needing a round of their
 	// own. nil: rounds claim at once.
 	ReserveAC func(ctx context.Context) (reqCtx context.Context, release func(), err error)
+	// RunAtArrival starts the round of a webhook answered synchronously
+	// at once when this process has nothing else to do, instead of when
+	// River hands its job to a worker (inline.go). The job stays, and
+	// runs whatever that round left.
+	RunAtArrival bool
 	// Now is the clock of arrivals, retry horizons and retention (default
 	// time.Now); tests move it. River's own scheduling uses the real clock.
 	Now func() time.Time
@@ -114,6 +119,11 @@ type Queue struct {
 	mu      sync.Mutex
 	backoff map[string]time.Time // contact -> no new round before
 	started bool
+	// Rounds started at arrival (inline.go): their context, cancelled
+	// on Stop, and the group Stop waits for.
+	inlineCtx    context.Context
+	cancelInline context.CancelFunc
+	inline       sync.WaitGroup
 }
 
 // New migrates the database (store.DB.Migrate: wpbridge's tables and
@@ -202,6 +212,7 @@ func (q *Queue) Start(ctx context.Context) error {
 	}
 	q.mu.Lock()
 	q.started = true
+	q.inlineCtx, q.cancelInline = context.WithCancel(context.WithoutCancel(ctx))
 	q.mu.Unlock()
 	q.cleaner.Start(ctx)
 	q.fleet.Rescuer().Start(ctx)
@@ -225,6 +236,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 		defer c()
 		err = q.river.StopAndCancel(stopCtx)
 	}
+	q.stopInline(ctx, 10*time.Second)
 	if err != nil {
 		// Rounds may still run: the liveness stays until the process ends.
 		return fmt.Errorf("queue: stop workers: %w", err)

@@ -444,12 +444,13 @@ func TestRoundLogs(t *testing.T) {
 // meanwhile are covered by it instead of needing a round of their own; the
 // reserved context reaches the rules, and the reservation is released when
 // the round ends.
-func TestRoundClaimsAfterBudget(t *testing.T) {
+func TestRoundClaimsAfterBudget(t *testing.T) { roundClaimsAfterBudget(t, fastOptions()) }
+
+func roundClaimsAfterBudget(t *testing.T, opts Options) {
 	type key struct{}
 	budget := make(chan struct{})
 	waiting := make(chan struct{}, 10)
 	var reserved, released atomic.Int32
-	opts := fastOptions()
 	opts.ReserveAC = func(ctx context.Context) (context.Context, func(), error) {
 		waiting <- struct{}{}
 		select {

@@ -73,7 +73,9 @@ func TestCrashMidRoundIsProcessedOnceAfterRestart(t *testing.T) {
 	}
 }
 
-func TestStopMidRoundHandsWorkBack(t *testing.T) {
+func TestStopMidRoundHandsWorkBack(t *testing.T) { stopMidRoundHandsWorkBack(t, fastOptions()) }
+
+func stopMidRoundHandsWorkBack(t *testing.T, opts Options) {
 	for _, tc := range []struct {
 		name string
 		ctx  func() (context.Context, context.CancelFunc)
@@ -97,7 +99,7 @@ func TestStopMidRoundHandsWorkBack(t *testing.T) {
 				sawCancel.Store(true)
 				return contactsync.Result{}, ctx.Err()
 			}}
-			e := openEnv(t, path, r, nil, fastOptions())
+			e := openEnv(t, path, r, nil, opts)
 			e.start()
 			o := e.submit(hook("42", contactsync.ActionAdd))
 			select {
@@ -126,7 +128,7 @@ func TestStopMidRoundHandsWorkBack(t *testing.T) {
 			e.close()
 
 			r2 := &fakeRunner{}
-			e2 := openEnv(t, path, r2, nil, fastOptions())
+			e2 := openEnv(t, path, r2, nil, opts)
 			e2.start()
 			if got := e2.waitFinal(o.WebhookID)[0]; got.State != webhook.StateDone {
 				t.Errorf("outcome after restart %+v", got)

@@ -145,10 +145,16 @@ func (q *Queue) commitBatch(batch []*submission) {
 		fail(fmt.Errorf("queue: commit: %w", err))
 		return
 	}
-	if len(jobs) > 0 {
+	// A lone webhook has its round started at once (inline.go); the idle
+	// check is made before the batch counts as stored.
+	inline := len(jobs) == 1 && len(batch) == 1 && q.inlineAllowed(batch[0].w)
+	q.admit.Stored(storedContacts(batch))
+	switch {
+	case inline:
+		q.runNow(batch[0].w, batch[0].out.WebhookID)
+	case len(jobs) > 0:
 		q.db.JobsInserted() // the workers start on them now, not at their next poll
 	}
-	q.admit.Stored(storedContacts(batch))
 }
 
 // storedContacts lists the contacts of the webhooks of batch that were

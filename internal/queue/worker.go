@@ -86,7 +86,7 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if len(c.IDs) == 0 {
 		return nil
 	}
-	if err := q.round(ctx, job, c); err != nil || slices.Contains(c.IDs, job.Args.WebhookID) {
+	if err := q.round(ctx, jobAttempt(job), c); err != nil || slices.Contains(c.IDs, job.Args.WebhookID) {
 		return err
 	}
 	// A claim covers one kind (AC's webhooks or WordPress events): this
@@ -102,8 +102,20 @@ func (q *Queue) reserveAC(ctx context.Context) (context.Context, func(), error) 
 	return q.opts.ReserveAC(ctx)
 }
 
-// round runs the rules on the claimed webhooks and records how it went.
-func (q *Queue) round(ctx context.Context, job *river.Job[SyncArgs], c *webhook.Claimed) error {
+// attempt is what a round's bookkeeping needs of the job that runs it.
+type attempt struct {
+	id     int64 // River's job id; 0 for a round started at arrival (inline.go)
+	own    int64 // the job's own webhook
+	n, max int   // the job's attempt, and River's limit of them
+}
+
+func jobAttempt(job *river.Job[SyncArgs]) attempt {
+	return attempt{id: job.ID, own: job.Args.WebhookID, n: job.Attempt, max: job.MaxAttempts}
+}
+
+// round runs the rules on the claimed webhooks and records how it went. Its
+// error is River's instruction for the job.
+func (q *Queue) round(ctx context.Context, job attempt, c *webhook.Claimed) error {
 	start := time.Now()
 	tok := q.admit.RoundStarted(q.metrics.Sent(acAPI))
 	req := c.Request
@@ -114,10 +126,10 @@ func (q *Queue) round(ctx context.Context, job *river.Job[SyncArgs], c *webhook.
 	q.metrics.JobSeconds.Observe(elapsed.Seconds())
 	log := q.log.WithFields(logrus.Fields{
 		"contact_id": c.Request.ContactID, "action": string(c.Request.Action), "webhooks": len(c.IDs),
-		"job_id": job.ID, "attempt": job.Attempt, "duration_ms": elapsed.Milliseconds(),
+		"job_id": job.id, "attempt": job.n, "duration_ms": elapsed.Milliseconds(),
 	})
 	if runErr == nil {
-		return q.succeed(ctx, c, job.Args.WebhookID, res, log)
+		return q.succeed(ctx, c, job.own, res, log)
 	}
 	return q.fail(ctx, c, job, runErr, log)
 }
