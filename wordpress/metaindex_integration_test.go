@@ -65,6 +65,7 @@ func settled(t *testing.T, wp *wordpress.Client) *wordpress.MetaIndex {
 // and creates it on request (POST). The find then uses it.
 func TestMetaIndexRealWordPress(t *testing.T) {
 	env := wptest.Env(t)
+	env.LockMetaIndex(t)
 	wp := env.Client(t)
 	ctx := t.Context()
 	// Leave the site as the plugin leaves it: with its index.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -29,4 +31,21 @@ func (e Site) SQL(t testing.TB, statements string) string {
 		t.Fatalf("sql %q: %v: %s", statements, err, out)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// LockMetaIndex holds, until the test ends, a lock shared by every test
+// process using this site, for tests that drop and re-create the usermeta
+// indexes (one table for the whole site).
+func (e Site) LockMetaIndex(t testing.TB) {
+	t.Helper()
+	name := strings.NewReplacer(":", "_", "/", "_").Replace(strings.TrimPrefix(strings.TrimPrefix(e.URL, "http://"), "https://"))
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "wpbridge-metaindex-"+name+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatalf("meta index lock: %v", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("meta index lock: %v", err)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
 }
