@@ -1277,8 +1277,8 @@ final class WPBridge_Meta_Index {
 	 * where PHP-FPM allows it). The check is one autoloaded option: free on every later request.
 	 */
 	static function on_dispatch($result, $server, $request) {
-		if (false === get_option(self::OPTION) && 0 === strpos((string) $request->get_route(), '/wpbridge/v1/')
-			&& WPBridge_Plugin::can_use() && !self::disabled()) {
+		if (0 === strpos((string) $request->get_route(), '/wpbridge/v1/') && !self::disabled()
+			&& false === get_option(self::OPTION) && WPBridge_Plugin::can_use()) {
 			add_action('shutdown', array('WPBridge_Meta_Index', 'at_shutdown'), PHP_INT_MAX);
 		}
 		return $result;
