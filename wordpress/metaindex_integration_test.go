@@ -25,14 +25,19 @@ func usermetaIndexes(t *testing.T, env wptest.Site) map[string]string {
 	return idx
 }
 
-// resetMetaIndex drops every index WordPress does not make on usermeta and
-// forgets the plugin's recorded attempt: a site as installed.
-func resetMetaIndex(t *testing.T, env wptest.Site) {
+// resetMetaIndex drops every index WordPress does not make on usermeta, runs
+// the statements of setup (if any), and then forgets the plugin's recorded
+// attempt: a site as installed (plus setup). In that order, because the other
+// tests' requests start the plugin's attempt as soon as none is recorded.
+func resetMetaIndex(t *testing.T, env wptest.Site, setup ...string) {
 	t.Helper()
 	for name := range usermetaIndexes(t, env) {
 		if name != "PRIMARY" && name != "user_id" && name != "meta_key" {
 			env.SQL(t, "ALTER TABLE wp_usermeta DROP INDEX `"+name+"`")
 		}
+	}
+	for _, s := range setup {
+		env.SQL(t, s)
 	}
 	env.SQL(t, "DELETE FROM wp_options WHERE option_name = 'wpbridge_meta_index'")
 }
@@ -116,8 +121,7 @@ func TestMetaIndexRealWordPress(t *testing.T) {
 	})
 
 	t.Run("another plugin's index", func(t *testing.T) {
-		resetMetaIndex(t, env)
-		env.SQL(t, "ALTER TABLE wp_usermeta ADD INDEX wptest_other (meta_key(100), meta_value(20))")
+		resetMetaIndex(t, env, "ALTER TABLE wp_usermeta ADD INDEX wptest_other (meta_key(100), meta_value(20))")
 		mi := settled(t, wp)
 		if mi.State != "present" || !mi.Present || mi.Own || mi.Name != "wptest_other" {
 			t.Fatalf("with another plugin's index: %+v", mi)
@@ -128,9 +132,8 @@ func TestMetaIndexRealWordPress(t *testing.T) {
 	})
 
 	t.Run("a failure breaks nothing", func(t *testing.T) {
-		resetMetaIndex(t, env)
 		// The name taken by an index of other columns: the ALTER fails.
-		env.SQL(t, "ALTER TABLE wp_usermeta ADD INDEX "+wordpress.MetaIndexName+" (user_id)")
+		resetMetaIndex(t, env, "ALTER TABLE wp_usermeta ADD INDEX "+wordpress.MetaIndexName+" (user_id)")
 		mi := settled(t, wp)
 		if mi.State != "failed" || mi.Present || !strings.Contains(mi.Error, "Duplicate key name") {
 			t.Fatalf("failed attempt: %+v", mi)
