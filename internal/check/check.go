@@ -21,6 +21,7 @@ import (
 // Result is one checked item.
 type Result struct {
 	OK     bool
+	Warn   bool   // OK, but worth acting on (printed "warn", never fails the check)
 	What   string // what was checked
 	Detail string // what was found, or what to fix
 }
@@ -67,12 +68,16 @@ func Run(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, wp 
 	for _, wn := range warnings {
 		fmt.Fprintf(w, "warn  %s: %s: %s\n", wn.Var, wn.Message, wn.Advice)
 	}
-	failed := 0
+	failed, warned := 0, len(warnings)
 	for _, r := range results {
 		mark := "ok  "
-		if !r.OK {
+		switch {
+		case !r.OK:
 			mark = "FAIL"
 			failed++
+		case r.Warn:
+			mark = "warn"
+			warned++
 		}
 		fmt.Fprintf(w, "%s  %s: %s\n", mark, r.What, r.Detail)
 	}
@@ -80,7 +85,7 @@ func Run(ctx context.Context, cfg *config.Config, ac *activecampaign.Client, wp 
 		fmt.Fprintf(w, "\n%d of %d checks failed: fix the items marked FAIL and run `wpbridge check` again.\n", failed, len(results))
 		return false
 	}
-	if len(warnings) > 0 {
+	if warned > 0 {
 		fmt.Fprintf(w, "\nall %d checks passed: wpbridge is ready to go live; consider the lines marked warn.\n", len(results))
 		return true
 	}
@@ -121,6 +126,11 @@ type results []Result
 
 func (r *results) add(ok bool, what, format string, a ...any) {
 	*r = append(*r, Result{OK: ok, What: what, Detail: fmt.Sprintf(format, a...)})
+}
+
+// warn adds an item that passes with a warning.
+func (r *results) warn(what, format string, a ...any) {
+	*r = append(*r, Result{OK: true, Warn: true, What: what, Detail: fmt.Sprintf(format, a...)})
 }
 
 // activeCampaign checks the API URL and key, and reports whether they work.
@@ -187,6 +197,7 @@ func (r *results) wordPress(ctx context.Context, cfg *config.Config, wp *wordpre
 			r.add(true, "WordPress companion plugin", "installed, version %s", st.Version)
 		}
 		r.site(cfg, st)
+		r.metaIndex(ctx, cfg, wp)
 	}
 }
 

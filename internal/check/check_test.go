@@ -51,9 +51,11 @@ func goodStatus() wpStatus {
 // 401 without the right application password, 403 when the user may not
 // list users, 404 rest_no_route when the plugin is missing.
 type fakeWP struct {
-	status    wpStatus
-	noPlugin  bool
-	forbidden bool // signed in but lacks list_users
+	status       wpStatus
+	noPlugin     bool
+	forbidden    bool           // signed in but lacks list_users
+	metaIndex    map[string]any // the meta-index answer; nil: the plugin's own index is present
+	noIndexRoute bool           // a plugin without the meta-index route
 }
 
 func (f *fakeWP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +72,7 @@ func (f *fakeWP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wpErr(404, "rest_no_route")
 		return
 	}
-	if route != "/wpbridge/v1/status" || f.noPlugin {
+	if (route != "/wpbridge/v1/status" && (route != "/wpbridge/v1/meta-index" || f.noIndexRoute)) || f.noPlugin {
 		wpErr(404, "rest_no_route")
 		return
 	}
@@ -80,6 +82,15 @@ func (f *fakeWP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.forbidden {
 		wpErr(403, "rest_forbidden")
+		return
+	}
+	if route == "/wpbridge/v1/meta-index" {
+		mi := f.metaIndex
+		if mi == nil {
+			mi = map[string]any{"table": "wp_usermeta", "present": true, "name": "wpbridge_meta_value", "own": true, "state": "created",
+				"error": "", "sql": "ALTER TABLE `wp_usermeta` ADD INDEX wpbridge_meta_value (meta_key(191), meta_value(32)), ALGORITHM=INPLACE, LOCK=NONE;"}
+		}
+		writeJSON(200, mi)
 		return
 	}
 	writeJSON(200, f.status)

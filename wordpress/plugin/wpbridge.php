@@ -1291,6 +1291,167 @@ if (!wp_installing()) {
 }
 
 /**
+ * The usermeta index (issue 21): wpbridge finds a contact's user by its activecampaign_contact_id
+ * meta (WPBridge_Plugin::find_by_meta). WordPress indexes usermeta's meta_key only, so without an
+ * index on the value MariaDB reads every member's row of that key: 12-19 ms at 10,000 users,
+ * about 400 ms at 100,000; with it, 0.1-0.3 ms (BENCHMARKS.md). The plugin creates the index
+ * {prefix}usermeta.wpbridge_meta_value (meta_key(191), meta_value(32)) once: on activation as a
+ * normal plugin, and as a must-use plugin (no activation) at the end of the first request to one
+ * of its routes. Online (ALGORITHM=INPLACE, LOCK=NONE: writes go on while it builds; a server that
+ * cannot build it so refuses, and nothing is locked). Any index that starts with meta_key then
+ * meta_value (another plugin's), or with meta_value, counts as present and none is added. The
+ * outcome is kept in the autoloaded option wpbridge_meta_index (created, present, failed, or
+ * disabled); a failure is recorded and never retried by itself: POST /wpbridge/v1/meta-index
+ * tries again. define('WPBRIDGE_META_INDEX', false) in wp-config.php turns the automatic creation
+ * off.
+ *
+ *   GET  /wpbridge/v1/meta-index   {table, present, name, own, state, error, sql}
+ *   POST /wpbridge/v1/meta-index   creates it now when missing; answers the same
+ */
+final class WPBridge_Meta_Index {
+	const NAME   = 'wpbridge_meta_value';
+	const OPTION = 'wpbridge_meta_index'; // autoloaded: {state, error, at}
+
+	static function sql() {
+		global $wpdb;
+		return "ALTER TABLE `{$wpdb->usermeta}` ADD INDEX " . self::NAME . ' (meta_key(191), meta_value(32)), ALGORITHM=INPLACE, LOCK=NONE';
+	}
+
+	/** The name of an index serving meta_key = K AND meta_value = V, or null. */
+	static function find() {
+		global $wpdb;
+		$rows = $wpdb->get_results("SHOW INDEX FROM `{$wpdb->usermeta}`", ARRAY_A);
+		$cols = array();
+		foreach ((array) $rows as $row) {
+			$cols[$row['Key_name']][(int) $row['Seq_in_index']] = strtolower($row['Column_name']);
+		}
+		foreach ($cols as $name => $c) {
+			if ((isset($c[1], $c[2]) && 'meta_key' === $c[1] && 'meta_value' === $c[2]) || (isset($c[1]) && 'meta_value' === $c[1])) {
+				return (string) $name;
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * Creates the index when missing and records the outcome; never throws, never fails the request.
+	 * $auto: the plugin's own once-only attempt, skipped when an outcome is recorded meanwhile.
+	 */
+	static function ensure($auto = false) {
+		global $wpdb;
+		$quiet = $wpdb->suppress_errors(true);
+		$lock  = false;
+		try {
+			// One builder at a time; another request building it now makes this one a no-op.
+			$got  = $wpdb->get_var("SELECT GET_LOCK('wpbridge_meta_index', 0)");
+			$lock = '1' === (string) $got;
+			if ('0' === (string) $got || ($auto && null !== $wpdb->get_var($wpdb->prepare(
+				"SELECT option_id FROM {$wpdb->options} WHERE option_name = %s", self::OPTION)))) {
+				return;
+			}
+			$state = array('state' => 'present', 'error' => '', 'at' => time());
+			if (null === self::find()) {
+				@ignore_user_abort(true);
+				if (false !== $wpdb->query(self::sql())) {
+					$state['state'] = 'created';
+				} else {
+					$error = (string) $wpdb->last_error;
+					if (null === self::find()) {
+						$state = array('state' => 'failed', 'error' => $error, 'at' => time());
+					}
+				}
+			}
+			update_option(self::OPTION, $state, true);
+		} catch (Throwable $e) {
+			update_option(self::OPTION, array('state' => 'failed', 'error' => $e->getMessage(), 'at' => time()), true);
+		} finally {
+			if ($lock) {
+				$wpdb->query("SELECT RELEASE_LOCK('wpbridge_meta_index')");
+			}
+			$wpdb->suppress_errors($quiet);
+		}
+	}
+
+	static function disabled() {
+		return defined('WPBRIDGE_META_INDEX') && !WPBRIDGE_META_INDEX;
+	}
+
+	/**
+	 * rest_pre_dispatch: a request to one of the plugin's routes, by a user who may use them, on a
+	 * site where the outcome is not yet recorded, builds the index at its end (after the answer
+	 * where PHP-FPM allows it). The check is one autoloaded option: free on every later request.
+	 */
+	static function on_dispatch($result, $server, $request) {
+		if (0 === strpos((string) $request->get_route(), '/wpbridge/v1/') && !self::disabled()
+			&& false === get_option(self::OPTION) && WPBridge_Plugin::can_use()) {
+			add_action('shutdown', array('WPBridge_Meta_Index', 'at_shutdown'), PHP_INT_MAX);
+		}
+		return $result;
+	}
+
+	static function at_shutdown() {
+		if (function_exists('fastcgi_finish_request')) {
+			fastcgi_finish_request();
+		}
+		self::ensure(true);
+	}
+
+	static function status() {
+		global $wpdb;
+		$quiet = $wpdb->suppress_errors(true);
+		$name  = self::find();
+		$wpdb->suppress_errors($quiet);
+		$s = get_option(self::OPTION);
+		$s = is_array($s) ? $s : array('state' => self::disabled() ? 'disabled' : '', 'error' => '');
+		return array(
+			'table'   => $wpdb->usermeta,
+			'present' => null !== $name,
+			'name'    => (string) $name,
+			'own'     => self::NAME === $name,
+			'state'   => (string) $s['state'],
+			'error'   => (string) $s['error'],
+			'sql'     => self::sql() . ';',
+		);
+	}
+
+	static function create() {
+		self::ensure();
+		return self::status();
+	}
+
+	static function rest_api_init() {
+		register_rest_route('wpbridge/v1', '/meta-index', array(
+			array(
+				'methods'             => 'GET',
+				'callback'            => array('WPBridge_Meta_Index', 'status'),
+				'permission_callback' => array('WPBridge_Plugin', 'can_use'),
+			),
+			array(
+				'methods'             => 'POST',
+				'callback'            => array('WPBridge_Meta_Index', 'create'),
+				'permission_callback' => array('WPBridge_Plugin', 'can_use'),
+			),
+		));
+	}
+
+	static function init() {
+		add_action('rest_api_init', array('WPBridge_Meta_Index', 'rest_api_init'));
+		add_filter('rest_pre_dispatch', array('WPBridge_Meta_Index', 'on_dispatch'), 10, 3);
+		if (defined('WPMU_PLUGIN_DIR') && 0 !== strpos(wp_normalize_path(__FILE__), wp_normalize_path(WPMU_PLUGIN_DIR))) {
+			register_activation_hook(__FILE__, function () {
+				if (!WPBridge_Meta_Index::disabled()) {
+					WPBridge_Meta_Index::ensure();
+				}
+			});
+		}
+	}
+}
+
+if (!wp_installing()) {
+	WPBridge_Meta_Index::init();
+}
+
+/**
  * The outbox: WordPress sign-ups, profile edits and deletions recorded for wpbridge to send to
  * ActiveCampaign (SYNC_TO_AC). It records only while wpbridge has enabled it, in the request that
  * made the change, into its own table {prefix}wpbridge_outbox; wpbridge pulls the events and
