@@ -1,0 +1,97 @@
+package wordpress_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/wpbridge/wpbridge/internal/testing/wptest"
+)
+
+// post sends body as JSON to the users endpoint for user id, as user with
+// password, and returns the status, the X-WPBridge-Write header and the answer.
+func postUser(t *testing.T, env wptest.Site, id int64, user, password string, body map[string]any) (int, string, map[string]any) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := env.URL + "/?rest_route=" + url.QueryEscape("/wp/v2/users/"+strconv.FormatInt(id, 10)) + "&context=edit"
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, u, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(user, password)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, resp.Header.Get("X-WPBridge-Write"), out
+}
+
+// TestMetaOnlyWrite: an update from wpbridge that writes only meta is made
+// without wp_update_user (X-WPBridge-Write: meta), with the same result and
+// the same actions as through the users endpoint, and the same refusals.
+func TestMetaOnlyWrite(t *testing.T) {
+	t.Parallel()
+	hooks := func(h *hookRun) map[string]any {
+		return map[string]any{"action": "update_tags", "contact_id": "c" + strconv.FormatInt(h.id, 10), "tags_key": hookTags, "meta": map[string]any{}}
+	}
+	fast, slow := newHookRun(t, "subscriber"), newHookRun(t, "subscriber")
+	env := fast.env
+	var answers []map[string]any
+	var fired [][]string
+	for _, h := range []*hookRun{fast, slow} {
+		body := map[string]any{"wpbridge_meta": map[string]any{hookTags: []string{"Gold", "VIP"}, "phone": "555"}, "wpbridge_hooks": hooks(h)}
+		if h == slow {
+			body["locale"] = "" // a core field (unchanged): the users endpoint makes the write
+		}
+		status, way, out := postUser(t, env, h.id, env.Username, env.AppPassword, body)
+		if status != 200 || (way == "meta") != (h == fast) {
+			t.Fatalf("write: status %d, way %q (%.300v); want 200, meta-only %v", status, way, out, h == fast)
+		}
+		answers = append(answers, out)
+		got := h.fired()
+		for i := range got {
+			got[i] = strings.ReplaceAll(strings.ReplaceAll(got[i], strconv.FormatInt(h.id, 10), "ID"), "cID", "CID")
+		}
+		fired = append(fired, got)
+	}
+	if !slices.Equal(fired[0], fired[1]) || len(fired[0]) == 0 {
+		t.Errorf("actions fired:\n meta-only %q\n endpoint  %q", fired[0], fired[1])
+	}
+	for _, k := range []string{"wpbridge_meta", "roles", "capabilities", "wpbridge_warnings"} {
+		if !jsonEqual(answers[0][k], answers[1][k]) {
+			t.Errorf("%s: meta-only %v, endpoint %v", k, answers[0][k], answers[1][k])
+		}
+	}
+
+	// The same refusals as the users endpoint's.
+	state, _ := answers[0]["wpbridge_state"].(string)
+	for _, tc := range []struct {
+		name, user, password string
+		body                 map[string]any
+		status               int
+	}{
+		{"protected key", env.Username, env.AppPassword, map[string]any{"wpbridge_meta": map[string]any{"wp_capabilities": "x"}, "wpbridge_hooks": hooks(fast)}, 400},
+		{"stale state", env.Username, env.AppPassword, map[string]any{"wpbridge_meta": map[string]any{"phone": "556"}, "wpbridge_hooks": hooks(fast), "wpbridge_if_state": state + "x"}, 412},
+		{"no right to edit users", env.AuthorUsername, env.AuthorAppPassword, map[string]any{"wpbridge_meta": map[string]any{"phone": "557"}, "wpbridge_hooks": hooks(fast)}, 403},
+	} {
+		status, _, out := postUser(t, env, fast.id, tc.user, tc.password, tc.body)
+		if status != tc.status {
+			t.Errorf("%s: status %d (%.200v), want %d", tc.name, status, out, tc.status)
+		}
+	}
+	if u, err := fast.wp.Users.Get(t.Context(), fast.id); err != nil || u.MetaString("phone") != "555" {
+		t.Errorf("after the refused writes: phone %q, %v; want 555", u.MetaString("phone"), err)
+	}
+}
