@@ -1265,8 +1265,8 @@ final class WPBridge_Multisite {
  * application password), the same permission checks, argument validation, filters and actions. What
  * it skips is the part of a front-end request a REST answer never needs (the query parsing and the
  * cron check of wp()) and the registration of core's other REST routes (posts, media, blocks,
- * settings, ...): the users endpoint is registered alone, and every plugin's rest_api_init still
- * runs. Any other request, and a site where this is unwanted (filter wpbridge_short_entry false),
+ * settings, oEmbed, ...): the users endpoint is registered alone, and every plugin's rest_api_init
+ * still runs. Any other request, and a site where this is unwanted (filter wpbridge_short_entry false),
  * goes the usual way. The measured gain is in BENCHMARKS.md (issue 21).
  */
 final class WPBridge_Entry {
@@ -1286,6 +1286,7 @@ final class WPBridge_Entry {
 			return;
 		}
 		remove_action('rest_api_init', 'create_initial_rest_routes', 99);
+		remove_action('rest_api_init', 'wp_oembed_register_route');
 		add_action('rest_api_init', array('WPBridge_Entry', 'users_routes'), 99);
 		$GLOBALS['wp']->query_vars['rest_route'] = $route;
 		header('X-WPBridge-Entry: short'); // says which way the answer came (tests, troubleshooting)
