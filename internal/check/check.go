@@ -156,6 +156,10 @@ func (r *results) activeCampaign(ctx context.Context, cfg *config.Config, ac *ac
 // email that shares the link's key, the outbox).
 const minPluginVersion = "1.3.0"
 
+// fastPluginVersion is the companion plugin whose lookup also writes, with
+// the short way in and meta-only writes (issue 21); older ones work, slower.
+const fastPluginVersion = "1.4.0"
+
 // olderThan compares dotted version numbers ("1.0.0" < "1.1.0"); a part that
 // is not a number counts as 0.
 func olderThan(v, least string) bool {
@@ -193,6 +197,8 @@ func (r *results) wordPress(ctx context.Context, cfg *config.Config, wp *wordpre
 		r.add(true, "WordPress REST API", "%s answers (WordPress %s), credentials of %q accepted", cfg.WPURL, st.WordPress, cfg.WPUsername)
 		if olderThan(st.Version, minPluginVersion) {
 			r.add(false, "WordPress companion plugin", "version %s is older than %s, which this wpbridge needs: copy wordpress/plugin/wpbridge.php over the one in wp-content/mu-plugins/", st.Version, minPluginVersion)
+		} else if olderThan(st.Version, fastPluginVersion) {
+			r.warn("WordPress companion plugin", "installed, version %s; version %s makes a contact's first round one WordPress request instead of two and each request lighter: copy wordpress/plugin/wpbridge.php over it", st.Version, fastPluginVersion)
 		} else {
 			r.add(true, "WordPress companion plugin", "installed, version %s", st.Version)
 		}

@@ -38,7 +38,7 @@ type wpStatus struct {
 
 func goodStatus() wpStatus {
 	return wpStatus{
-		Version: "1.3.0", WordPress: "6.1.9",
+		Version: "1.4.0", WordPress: "6.1.9",
 		Roles: map[string]string{"administrator": "Administrator", "subscriber": "Subscriber", "customer": "Customer",
 			"editor": "Editor", "shop_manager": "Shop manager"},
 		Capabilities: map[string]bool{"create_users": true, "edit_users": true, "list_users": true, "promote_users": true},
@@ -462,5 +462,27 @@ func TestCheckSecretKey(t *testing.T) {
 			(tt.key != "" && strings.Contains(r[0].Detail, tt.key)) {
 			t.Errorf("%s key set %v: %+v, want ok=%v %q", tt.db, tt.key != "", r, tt.ok, tt.want)
 		}
+	}
+}
+
+// TestPluginBeforeOneRequestRoundsWarns: plugin 1.3 works, with a warning
+// that 1.4 saves a WordPress request per first round.
+func TestPluginBeforeOneRequestRoundsWarns(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		warn    bool
+	}{{"1.3.0", true}, {"1.3.2", true}, {"1.4.0", false}, {"1.10.0", false}} {
+		t.Run(tc.version, func(t *testing.T) {
+			f := newFixture(t)
+			f.wp.status.Version = tc.version
+			ok, out, _ := run(t, f.env)
+			if !ok {
+				t.Fatalf("Run = false:\n%s", out)
+			}
+			warned := strings.Contains(out, "warn  WordPress companion plugin: installed, version "+tc.version+"; version 1.4.0")
+			if warned != tc.warn {
+				t.Errorf("warned %v, want %v:\n%s", warned, tc.warn, out)
+			}
+		})
 	}
 }
