@@ -1,7 +1,9 @@
 package wordpress_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -19,24 +21,12 @@ func TestShortEntry(t *testing.T) {
 	env := wptest.Env(t)
 	get := func(route, user, password string, marked bool) (int, string, map[string]any) {
 		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, env.URL+"/?rest_route="+url.QueryEscape(route)+"&context=edit", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if user != "" {
-			req.SetBasicAuth(user, password)
-		}
+		var hdr map[string]string
 		if marked {
-			req.Header.Set("X-WPBridge-Entry", "rest")
+			hdr = map[string]string{"X-WPBridge-Entry": "rest"}
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var body map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&body)
-		return resp.StatusCode, resp.Header.Get("X-WPBridge-Entry"), body
+		status, h, body := rawREST(t, env, http.MethodGet, route, user, password, hdr, nil)
+		return status, h.Get("X-WPBridge-Entry"), body
 	}
 	for _, tc := range []struct {
 		name, route, user, password string
@@ -73,4 +63,40 @@ func jsonEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
+}
+
+// rawREST sends a request to route (with context=edit) as user with
+// password (none when user is empty), the headers hdr and body as JSON
+// when not nil, and returns the status, the headers and the JSON answer.
+func rawREST(t *testing.T, env wptest.Site, method, route, user, password string, hdr map[string]string, body any) (int, http.Header, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, env.URL+"/?rest_route="+url.QueryEscape(route)+"&context=edit", rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, resp.Header, out
 }

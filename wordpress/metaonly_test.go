@@ -1,10 +1,7 @@
 package wordpress_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,29 +10,13 @@ import (
 	"github.com/wpbridge/wpbridge/internal/testing/wptest"
 )
 
-// post sends body as JSON to the users endpoint for user id, as user with
-// password, and returns the status, the X-WPBridge-Write header and the answer.
+// postUser sends body as JSON to the users endpoint for user id, as user
+// with password, and returns the status, the X-WPBridge-Write header and
+// the answer.
 func postUser(t *testing.T, env wptest.Site, id int64, user, password string, body map[string]any) (int, string, map[string]any) {
 	t.Helper()
-	b, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := env.URL + "/?rest_route=" + url.QueryEscape("/wp/v2/users/"+strconv.FormatInt(id, 10)) + "&context=edit"
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, u, bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth(user, password)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, resp.Header.Get("X-WPBridge-Write"), out
+	status, h, out := rawREST(t, env, http.MethodPost, "/wp/v2/users/"+strconv.FormatInt(id, 10), user, password, nil, body)
+	return status, h.Get("X-WPBridge-Write"), out
 }
 
 // TestMetaOnlyWrite: an update from wpbridge that writes only meta is made

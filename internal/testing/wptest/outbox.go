@@ -14,9 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -83,19 +81,7 @@ func (e Site) UserAppPassword(t testing.TB, id int64) string {
 // LockOutbox holds, until the test ends, a lock shared by every test process
 // using this site: the outbox is one switch and one queue for the whole site,
 // and acknowledging deletes every event up to an id, other tests' too.
-func (e Site) LockOutbox(t testing.TB) {
-	t.Helper()
-	name := strings.NewReplacer(":", "_", "/", "_").Replace(strings.TrimPrefix(strings.TrimPrefix(e.URL, "http://"), "https://"))
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "wpbridge-outbox-"+name+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		t.Fatalf("outbox lock: %v", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		t.Fatalf("outbox lock: %v", err)
-	}
-	t.Cleanup(func() { f.Close() }) // closing releases the lock
-}
+func (e Site) LockOutbox(t testing.TB) { e.lock(t, "outbox") }
 
 // exec runs one SQL statement on the test database.
 func (e Site) exec(t testing.TB, sql string) {

@@ -36,16 +36,20 @@ func (e Site) SQL(t testing.TB, statements string) string {
 // LockMetaIndex holds, until the test ends, a lock shared by every test
 // process using this site, for tests that drop and re-create the usermeta
 // indexes (one table for the whole site).
-func (e Site) LockMetaIndex(t testing.TB) {
+func (e Site) LockMetaIndex(t testing.TB) { e.lock(t, "metaindex") }
+
+// lock holds, until the test ends, the lock named name of this site, shared
+// by every test process using the site (a file lock in the temp directory).
+func (e Site) lock(t testing.TB, name string) {
 	t.Helper()
-	name := strings.NewReplacer(":", "_", "/", "_").Replace(strings.TrimPrefix(strings.TrimPrefix(e.URL, "http://"), "https://"))
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "wpbridge-metaindex-"+name+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	site := strings.NewReplacer(":", "_", "/", "_").Replace(strings.TrimPrefix(strings.TrimPrefix(e.URL, "http://"), "https://"))
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "wpbridge-"+name+"-"+site+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		t.Fatalf("meta index lock: %v", err)
+		t.Fatalf("%s lock: %v", name, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		f.Close()
-		t.Fatalf("meta index lock: %v", err)
+		t.Fatalf("%s lock: %v", name, err)
 	}
 	t.Cleanup(func() { f.Close() }) // closing releases the lock
 }
