@@ -113,7 +113,7 @@ func (a *Admission) RoundEnded(r Round, d time.Duration, sent uint64) {
 
 // Idle reports whether this process knows of no webhook pending and no
 // round running.
-func (a *Admission) Idle() bool { return a.load.lone(0) && a.load.idle() }
+func (a *Admission) Idle() bool { return a.load.idle() }
 
 // Lone reports whether a running round covering n webhooks is all the work
 // this process knows of: no other round running, no other webhook pending.

@@ -95,11 +95,11 @@ func (l *load) lone(n int) bool {
 	return l.running <= 1 && l.pending <= n
 }
 
-// idle reports whether no round is running.
+// idle reports whether no round is running and no webhook pending.
 func (l *load) idle() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.running == 0
+	return l.running == 0 && l.pending == 0
 }
 
 // stored notes webhooks just stored, by contact. count is the pending

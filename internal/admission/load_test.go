@@ -180,3 +180,32 @@ func TestLoadPendingBookkeeping(t *testing.T) {
 		t.Errorf("after a count of 0 and c: pending %d contacts %v, want 1 and c only", l.pending, l.contacts)
 	}
 }
+
+// TestLoadIdleAndLone: idle while nothing is pending or running; a running
+// round is lone while nothing but its own webhooks is pending and no other
+// round runs.
+func TestLoadIdleAndLone(t *testing.T) {
+	var l load
+	now := time.Now()
+	if !l.idle() {
+		t.Fatal("a fresh load is not idle")
+	}
+	l.stored(-1, []string{"a", "a"}, now)
+	if l.idle() {
+		t.Error("idle with two webhooks pending")
+	}
+	tok := l.roundStarted(0)
+	if !l.lone(2) || l.lone(1) {
+		t.Errorf("lone(2) %v lone(1) %v with a's two webhooks pending and its round running; want true, false", l.lone(2), l.lone(1))
+	}
+	other := l.roundStarted(0)
+	if l.lone(2) {
+		t.Error("lone with a second round running")
+	}
+	l.roundEnded(other, time.Millisecond, 0)
+	l.finished("a", 2)
+	l.roundEnded(tok, time.Millisecond, 0)
+	if !l.idle() {
+		t.Errorf("not idle after the round finished: pending %d running %d", l.pending, l.running)
+	}
+}

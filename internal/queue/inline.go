@@ -56,6 +56,10 @@ func (q *Queue) runNow(w webhook.Webhook, id int64) {
 	}()
 }
 
+// gatherWait bounds how long a round started at arrival waits for the group
+// commit gathering behind its webhook's.
+const gatherWait = 20 * time.Millisecond
+
 // errNotStarted: the round could not start now; the job will run it.
 var errNotStarted = errors.New("round not started")
 
@@ -78,6 +82,10 @@ func (q *Queue) runClaimed(ctx context.Context, w webhook.Webhook, id int64) err
 		return errNotStarted
 	}
 	defer unlock()
+	// Webhooks sent with this one (AC's duplicates come together) are
+	// committed by the next group commit, if one is gathering: claim after
+	// it, so that this round covers them, as a worker's would.
+	q.commits.waitIdle(ctx, gatherWait)
 	c, err := q.db.Webhooks.Claim(ctx, contact, 0)
 	if err != nil {
 		return err

@@ -57,7 +57,8 @@ type submission struct {
 type groupCommit struct {
 	mu      sync.Mutex
 	pending []*submission
-	running bool // a leader is committing or has been named
+	running bool          // a leader is committing or has been named
+	idle    chan struct{} // closed when running ends
 }
 
 // enqueue adds r and reports whether r leads the next commit.
@@ -68,8 +69,26 @@ func (g *groupCommit) enqueue(r *submission) bool {
 	if g.running {
 		return false
 	}
-	g.running = true
+	g.running, g.idle = true, make(chan struct{})
 	return true
+}
+
+// waitIdle waits, up to d, until no commit is in flight or gathering: the
+// webhooks that arrived with one just committed are then stored too.
+func (g *groupCommit) waitIdle(ctx context.Context, d time.Duration) {
+	g.mu.Lock()
+	running, idle := g.running, g.idle
+	g.mu.Unlock()
+	if !running {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // leadCommit commits everything gathered (the leader's own submission
@@ -77,20 +96,31 @@ func (g *groupCommit) enqueue(r *submission) bool {
 // leader, so that no caller commits for others for long.
 func (q *Queue) leadCommit() {
 	g := &q.commits
-	g.mu.Lock()
-	batch := g.pending
-	g.pending = nil
-	g.mu.Unlock()
-
+	batch := g.take()
 	q.commitBatch(batch)
 	for _, r := range batch {
 		close(r.done)
 	}
+	g.handOn()
+}
 
+// take returns the submissions gathered so far, for the leader to commit.
+func (g *groupCommit) take() []*submission {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	batch := g.pending
+	g.pending = nil
+	return batch
+}
+
+// handOn ends a leader's turn: the first submission gathered meanwhile
+// leads the next commit; with none, no commit is in flight any more.
+func (g *groupCommit) handOn() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if len(g.pending) == 0 {
 		g.running = false
+		close(g.idle)
 		return
 	}
 	g.pending[0].lead <- struct{}{}

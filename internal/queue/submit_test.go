@@ -130,3 +130,44 @@ func TestSubmitMaxPending(t *testing.T) {
 		t.Errorf("stored %d, refused %d, rows %d; want 5, 15, 5", stored, refused, n)
 	}
 }
+
+// TestGroupCommitWaitIdle: waitIdle returns once no commit is in flight or
+// gathering: not while a leader commits, nor while the next batch gathered
+// behind it is led.
+func TestGroupCommitWaitIdle(t *testing.T) {
+	var g groupCommit
+	g.waitIdle(context.Background(), time.Hour) // nothing in flight: at once
+	r1 := &submission{lead: make(chan struct{}, 1)}
+	r2 := &submission{lead: make(chan struct{}, 1)}
+	if !g.enqueue(r1) {
+		t.Fatal("the first submission does not lead")
+	}
+	done := make(chan struct{})
+	go func() {
+		g.waitIdle(context.Background(), time.Hour)
+		close(done)
+	}()
+	notDone := func(when string) {
+		t.Helper()
+		select {
+		case <-done:
+			t.Fatalf("waitIdle returned %s", when)
+		default:
+		}
+	}
+	g.take() // r1's commit is in flight
+	if g.enqueue(r2) {
+		t.Fatal("a submission gathered behind a commit leads")
+	}
+	notDone("while the first commit is in flight")
+	g.handOn()
+	<-r2.lead // r2 leads the next commit
+	notDone("while the gathered batch is led")
+	g.take()
+	g.handOn()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("waitIdle did not return once idle")
+	}
+}
