@@ -25,12 +25,21 @@ import (
 	"github.com/wpbridge/wpbridge/internal/webhook"
 )
 
+// Arriving notes a webhook request being received (the server calls it
+// before reading the body) until done is called.
+func (q *Queue) Arriving() (done func()) {
+	q.arriving.Add(1)
+	return func() { q.arriving.Add(-1) }
+}
+
 // inlineAllowed reports whether the round of a lone submission of w may
-// start at arrival: RunAtArrival, a webhook answered synchronously, the
-// queue started and idle (nothing pending or running in this process),
-// work not paused and the contact not backing off after a failure.
+// start at arrival: RunAtArrival, a webhook answered synchronously, no other
+// webhook being received (duplicates sent together are then claimed
+// together by a worker's round, as before), the queue started and idle
+// (nothing pending or running in this process), work not paused and the
+// contact not backing off after a failure.
 func (q *Queue) inlineAllowed(w webhook.Webhook) bool {
-	if !q.opts.RunAtArrival {
+	if !q.opts.RunAtArrival || q.arriving.Load() > 1 {
 		return false
 	}
 	q.mu.Lock()

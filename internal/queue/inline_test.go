@@ -53,8 +53,9 @@ func TestRunAtArrival_LoneWebhook(t *testing.T) {
 	}
 }
 
-// TestRunAtArrival_OnlyWhenIdle: while a round runs, other webhooks wait
-// for River's workers as before; an async webhook always does.
+// TestRunAtArrival_OnlyWhenIdle: while a round runs or another webhook is
+// being received, webhooks wait for River's workers as before; an async
+// webhook always does.
 func TestRunAtArrival_OnlyWhenIdle(t *testing.T) {
 	release := make(chan struct{})
 	r := &fakeRunner{run: func(ctx context.Context, req contactsync.Request, n int) (contactsync.Result, error) {
@@ -75,7 +76,14 @@ func TestRunAtArrival_OnlyWhenIdle(t *testing.T) {
 	async := hook("3", contactsync.ActionAdd)
 	async.Async = true
 	e.waitFinal(e.submit(async).WebhookID)
-	for contact, atArrival := range map[string]bool{"1": true, "2": false, "3": false} {
+	// Another webhook still being received (duplicates come together).
+	other := e.q.Arriving()
+	mine := e.q.Arriving()
+	e.waitFinal(e.submit(hook("4", contactsync.ActionAdd)).WebhookID)
+	mine()
+	other()
+	e.waitFinal(e.submit(hook("5", contactsync.ActionAdd)).WebhookID)
+	for contact, atArrival := range map[string]bool{"1": true, "2": false, "3": false, "4": false, "5": true} {
 		ids := e.roundJobIDs(contact)
 		if len(ids) != 1 || (ids[0] == 0) != atArrival {
 			t.Errorf("contact %s: rounds by job id %v, want one, at arrival %v", contact, ids, atArrival)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -124,6 +125,7 @@ type Queue struct {
 	inlineCtx    context.Context
 	cancelInline context.CancelFunc
 	inline       sync.WaitGroup
+	arriving     atomic.Int64 // webhook requests being received (Arriving)
 }
 
 // New migrates the database (store.DB.Migrate: wpbridge's tables and

@@ -44,6 +44,8 @@ type fakeQueue struct {
 	waits     int
 }
 
+func (q *fakeQueue) Arriving() func() { return func() {} }
+
 func (q *fakeQueue) Submit(ctx context.Context, w webhook.Webhook) (webhook.Outcome, error) {
 	q.mu.Lock()
 	q.submitted = append(q.submitted, w)

@@ -23,6 +23,10 @@ const MaxBody = 1 << 20
 
 // Queue stores webhooks and reports their outcome (queue.Queue).
 type Queue interface {
+	// Arriving notes a webhook request being received until done is
+	// called: a round is started at a webhook's arrival only while no
+	// other is (queue.Options.RunAtArrival).
+	Arriving() (done func())
 	Submit(ctx context.Context, w webhook.Webhook) (webhook.Outcome, error)
 	Wait(ctx context.Context, id int64, d time.Duration) (webhook.Outcome, error)
 	Ready(ctx context.Context) error
@@ -72,8 +76,8 @@ func New(opts Options, q Queue, log logrus.FieldLogger, m *metrics.Metrics) (*Se
 	}
 	s.engine.Use(s.accessLog, gin.CustomRecovery(s.recovered))
 	for _, method := range []string{http.MethodGet, http.MethodPost} { // AC posts; GET for manual tests
-		s.engine.Handle(method, "/", s.handleRoot)
-		s.engine.Handle(method, "/webhooks/activecampaign/:action", s.handleClean)
+		s.engine.Handle(method, "/", s.arriving, s.handleRoot)
+		s.engine.Handle(method, "/webhooks/activecampaign/:action", s.arriving, s.handleClean)
 	}
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.NoMethod(func(c *gin.Context) {

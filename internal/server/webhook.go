@@ -81,6 +81,14 @@ func param(c *gin.Context, form url.Values, name string) string {
 
 var rolePattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
+// arriving tells the queue a webhook request is being received, from before
+// its body is read until it is answered.
+func (s *Server) arriving(c *gin.Context) {
+	done := s.queue.Arriving()
+	defer done()
+	c.Next()
+}
+
 // webhook checks the key, parses the request, stores it and answers.
 func (s *Server) webhook(c *gin.Context, form url.Values, action string, rerr *requestError) {
 	start := time.Now()
