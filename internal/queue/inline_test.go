@@ -37,7 +37,7 @@ func (e *env) roundJobIDs(contact string) []int64 {
 // nothing left to do (the round is not run twice) and completes.
 func TestRunAtArrival_LoneWebhook(t *testing.T) {
 	e := startEnv(t, nil, nil, arrivalOptions())
-	o := e.submit(hook("42", contactsync.ActionAdd))
+	o := e.submit(hook("42", contactsync.ActionUpdate))
 	if got := e.waitFinal(o.WebhookID)[0]; got.State != webhook.StateDone {
 		t.Fatalf("outcome %+v, want done", got)
 	}
@@ -55,7 +55,7 @@ func TestRunAtArrival_LoneWebhook(t *testing.T) {
 
 // TestRunAtArrival_OnlyWhenIdle: while a round runs or another webhook is
 // being received, webhooks wait for River's workers as before; an async
-// webhook always does.
+// webhook and an add always do.
 func TestRunAtArrival_OnlyWhenIdle(t *testing.T) {
 	release := make(chan struct{})
 	r := &fakeRunner{run: func(ctx context.Context, req contactsync.Request, n int) (contactsync.Result, error) {
@@ -65,11 +65,11 @@ func TestRunAtArrival_OnlyWhenIdle(t *testing.T) {
 		return contactsync.Result{Status: contactsync.StatusDone, UserID: 5}, nil
 	}}
 	e := startEnv(t, r, nil, arrivalOptions())
-	first := e.submit(hook("1", contactsync.ActionAdd))
+	first := e.submit(hook("1", contactsync.ActionUpdate))
 	wait.For(t, 10*time.Second, "the first round to start", func() (bool, string) {
 		return len(r.CallsFor("1")) > 0, "not started"
 	})
-	busy := e.submit(hook("2", contactsync.ActionAdd))
+	busy := e.submit(hook("2", contactsync.ActionUpdate))
 	e.waitFinal(busy.WebhookID)
 	close(release)
 	e.waitFinal(first.WebhookID)
@@ -79,11 +79,12 @@ func TestRunAtArrival_OnlyWhenIdle(t *testing.T) {
 	// Another webhook still being received (duplicates come together).
 	other := e.q.Arriving()
 	mine := e.q.Arriving()
-	e.waitFinal(e.submit(hook("4", contactsync.ActionAdd)).WebhookID)
+	e.waitFinal(e.submit(hook("4", contactsync.ActionUpdate)).WebhookID)
 	mine()
 	other()
-	e.waitFinal(e.submit(hook("5", contactsync.ActionAdd)).WebhookID)
-	for contact, atArrival := range map[string]bool{"1": true, "2": false, "3": false, "4": false, "5": true} {
+	e.waitFinal(e.submit(hook("5", contactsync.ActionUpdate)).WebhookID)
+	e.waitFinal(e.submit(hook("6", contactsync.ActionAdd)).WebhookID) // an add waits for a worker
+	for contact, atArrival := range map[string]bool{"1": true, "2": false, "3": false, "4": false, "5": true, "6": false} {
 		ids := e.roundJobIDs(contact)
 		if len(ids) != 1 || (ids[0] == 0) != atArrival {
 			t.Errorf("contact %s: rounds by job id %v, want one, at arrival %v", contact, ids, atArrival)
@@ -97,7 +98,7 @@ func TestRunAtArrival_OnlyWhenIdle(t *testing.T) {
 func TestRunAtArrival_TemporaryFailureIsRetried(t *testing.T) {
 	r := failFirst(2, errFlaky)
 	e := startEnv(t, r, classify, arrivalOptions())
-	o := e.submit(hook("42", contactsync.ActionAdd))
+	o := e.submit(hook("42", contactsync.ActionUpdate))
 	if got := e.waitFinal(o.WebhookID)[0]; got.State != webhook.StateDone || got.UserID != 3 {
 		t.Fatalf("outcome %+v, want done after retries", got)
 	}
@@ -107,8 +108,8 @@ func TestRunAtArrival_TemporaryFailureIsRetried(t *testing.T) {
 	if ids := e.roundJobIDs("42"); len(ids) != 3 || ids[0] != 0 || ids[1] == 0 || ids[2] == 0 {
 		t.Errorf("rounds by job id %v, want the first at arrival, the retries by the job", ids)
 	}
-	if m := e.scrape(); !strings.Contains(m, `wpbridge_jobs_total{action="add",outcome="retry"} 2`) ||
-		!strings.Contains(m, `wpbridge_jobs_total{action="add",outcome="done"} 1`) {
+	if m := e.scrape(); !strings.Contains(m, `wpbridge_jobs_total{action="update",outcome="retry"} 2`) ||
+		!strings.Contains(m, `wpbridge_jobs_total{action="update",outcome="done"} 1`) {
 		t.Errorf("metrics lack the retries and the success:\n%s", grepLines(m, "wpbridge_jobs_total"))
 	}
 	e.waitJobsFinalized()
