@@ -19,9 +19,11 @@ func postUser(t *testing.T, env wptest.Site, id int64, user, password string, bo
 	return status, h.Get("X-WPBridge-Write"), out
 }
 
-// TestMetaOnlyWrite: an update from wpbridge that writes only meta is made
-// without wp_update_user (X-WPBridge-Write: meta), with the same result and
-// the same actions as through the users endpoint, and the same refusals.
+// TestMetaOnlyWrite: an update from wpbridge that writes only meta and the
+// names WordPress keeps in meta is made without wp_update_user
+// (X-WPBridge-Write: meta), with the same result (names sanitised the same
+// way) and the same actions as through the users endpoint, and the same
+// refusals.
 func TestMetaOnlyWrite(t *testing.T) {
 	t.Parallel()
 	hooks := func(h *hookRun) map[string]any {
@@ -32,7 +34,8 @@ func TestMetaOnlyWrite(t *testing.T) {
 	var answers []map[string]any
 	var fired [][]string
 	for _, h := range []*hookRun{fast, slow} {
-		body := map[string]any{"wpbridge_meta": map[string]any{hookTags: []string{"Gold", "VIP"}, "phone": "555"}, "wpbridge_hooks": hooks(h)}
+		body := map[string]any{"wpbridge_meta": map[string]any{hookTags: []string{"Gold", "VIP"}, "phone": "555"}, "wpbridge_hooks": hooks(h),
+			"first_name": "Ann <b>Bee</b>", "last_name": " Lee  ", "nickname": "annie", "description": "line one\nline <i>two</i>"}
 		if h == slow {
 			body["locale"] = "" // a core field (unchanged): the users endpoint makes the write
 		}
@@ -50,10 +53,14 @@ func TestMetaOnlyWrite(t *testing.T) {
 	if !slices.Equal(fired[0], fired[1]) || len(fired[0]) == 0 {
 		t.Errorf("actions fired:\n meta-only %q\n endpoint  %q", fired[0], fired[1])
 	}
-	for _, k := range []string{"wpbridge_meta", "roles", "capabilities", "wpbridge_warnings"} {
+	for _, k := range []string{"wpbridge_meta", "roles", "capabilities", "wpbridge_warnings", "first_name", "last_name", "nickname", "description"} {
 		if !jsonEqual(answers[0][k], answers[1][k]) {
 			t.Errorf("%s: meta-only %v, endpoint %v", k, answers[0][k], answers[1][k])
 		}
+	}
+
+	if got := answers[0]["first_name"]; got != "Ann Bee" {
+		t.Errorf("first name %q, want it sanitised as WordPress does (Ann Bee)", got)
 	}
 
 	// The same refusals as the users endpoint's.

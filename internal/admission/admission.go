@@ -115,10 +115,6 @@ func (a *Admission) RoundEnded(r Round, d time.Duration, sent uint64) {
 // round running.
 func (a *Admission) Idle() bool { return a.load.idle() }
 
-// Lone reports whether a running round covering n webhooks is all the work
-// this process knows of: no other round running, no other webhook pending.
-func (a *Admission) Lone(n int) bool { return a.load.lone(n) }
-
 // CannotFinish reports whether a webhook waiting now for up to d cannot
 // finish in time, given the work ahead of it: the caller answers 202 now
 // instead of at the end of a wait that cannot succeed.

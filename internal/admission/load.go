@@ -87,14 +87,6 @@ func average(avg, x float64, first bool) float64 {
 	return avg + roundWeight*(x-avg)
 }
 
-// lone reports whether the one running round, covering n webhooks, is all
-// the work there is.
-func (l *load) lone(n int) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.running <= 1 && l.pending <= n
-}
-
 // idle reports whether no round is running and no webhook pending.
 func (l *load) idle() bool {
 	l.mu.Lock()

@@ -119,7 +119,7 @@ func (q *Queue) round(ctx context.Context, job attempt, c *webhook.Claimed) erro
 	start := time.Now()
 	tok := q.admit.RoundStarted(q.metrics.Sent(acAPI))
 	req := c.Request
-	req.Idle = q.admit.Lone(len(c.IDs))
+	req.Idle = job.id == 0 // started at arrival: nothing else was pending or running
 	res, runErr := q.runner.Run(ctx, req)
 	elapsed := time.Since(start)
 	q.admit.RoundEnded(tok, elapsed, q.metrics.Sent(acAPI))

@@ -19,8 +19,8 @@ type Request struct {
 	// sign-up (REGISTRATION_TAGS are added).
 	Event    []byte
 	Register bool
-	// Idle is set by the queue for a round that nothing else waits behind
-	// (no other webhook pending, no other round running): a speculative
+	// Idle is set by the queue for a round started at its webhook's
+	// arrival (nothing else was pending or running): a speculative
 	// ActiveCampaign request then costs no other round anything. Never
 	// stored.
 	Idle bool

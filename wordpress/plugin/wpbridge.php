@@ -160,15 +160,20 @@ final class WPBridge_Plugin {
 		return true;
 	}
 
+	/** The users-endpoint fields WordPress keeps in user meta, each saved through its pre_user_ filter. */
+	const META_FIELDS = array('first_name', 'last_name', 'nickname', 'description');
+
 	/**
 	 * rest_dispatch_request: an update from wpbridge (it carries wpbridge_hooks) that writes nothing
-	 * but wpbridge_meta is made without wp_update_user, which would save every core field and meta of
-	 * the user again unchanged (about 3 ms) for a few meta rows: the meta are written as the users
-	 * endpoint writes this field, and the actions fire as for any wpbridge write. It runs where the
-	 * update's callback would: after the route's permission check, its argument validation and the
-	 * plugin's own checks (before_callbacks: rights, meta keys, wpbridge_if_state). Core's
-	 * profile_update and rest_insert_user do not fire for such a write (WP Fusion's own tag writes
-	 * fire neither).
+	 * but wpbridge_meta and the names WordPress keeps in user meta (META_FIELDS) is made without
+	 * wp_update_user, which would save every core field and meta of the user again (about 3 ms) for a
+	 * few meta rows: the meta are written as the users endpoint writes wpbridge_meta, the names as
+	 * wp_insert_user saves them (through the same pre_user_ filters, after the route's sanitising),
+	 * and the actions fire as for any wpbridge write. It runs where the update's callback would:
+	 * after the route's permission check, its argument validation and the plugin's own checks
+	 * (before_callbacks: rights, meta keys, wpbridge_if_state). Core's profile_update,
+	 * insert_user_meta and rest_insert_user do not fire for such a write (WP Fusion saves tags and
+	 * names with update_user_meta too).
 	 */
 	static function meta_only_update($result, $request, $route, $handler) {
 		$cb = isset($handler['callback']) ? $handler['callback'] : null;
@@ -178,7 +183,7 @@ final class WPBridge_Plugin {
 			return $result;
 		}
 		$sent = array_keys((array) $request->get_json_params() + (array) $request->get_body_params());
-		if (array_diff($sent, array('wpbridge_meta', 'wpbridge_hooks', 'wpbridge_if_state', 'context'))) {
+		if (array_diff($sent, array_merge(array('wpbridge_meta', 'wpbridge_hooks', 'wpbridge_if_state', 'context'), self::META_FIELDS))) {
 			return $result;
 		}
 		$user = get_userdata((int) $request['id']);
@@ -189,6 +194,12 @@ final class WPBridge_Plugin {
 		$ok = self::update_meta($request->get_param('wpbridge_meta'), $user);
 		if (is_wp_error($ok)) {
 			return $ok;
+		}
+		foreach (self::META_FIELDS as $field) {
+			$value = $request->get_param($field);
+			if (is_string($value) && ('nickname' !== $field || '' !== $value)) {
+				update_user_meta($user->ID, $field, apply_filters('pre_user_' . $field, $value));
+			}
 		}
 		clean_user_cache($user->ID);
 		$user = get_userdata($user->ID);
