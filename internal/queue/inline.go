@@ -55,17 +55,23 @@ func (q *Queue) inlineAllowed(w webhook.Webhook) bool {
 		q.pausedFor() <= 0 && q.contactBackoff(w.Request.ContactID) <= 0
 }
 
-// runNow runs the round of webhook id (w) in a goroutine.
+// runNow runs the round of webhook id (w) in a goroutine; once the queue is
+// stopping, it leaves the webhook to its job.
 func (q *Queue) runNow(w webhook.Webhook, id int64) {
 	q.mu.Lock()
 	ctx := q.inlineCtx
-	q.inline.Add(1)
+	if ctx == nil { // Stop began since inlineAllowed
+		q.mu.Unlock()
+		q.db.JobsInserted()
+		return
+	}
+	q.inline.Add(1) // under q.mu: before stopInline's Wait
 	q.mu.Unlock()
 	go func() {
 		defer q.inline.Done()
 		ctx, cancel := context.WithTimeout(ctx, q.opts.JobTimeout)
 		defer cancel()
-		if err := q.runClaimed(ctx, w, id); err != nil {
+		if err := q.runAtArrival(ctx, w, id); err != nil {
 			q.handToJob(w.Request.ContactID, err)
 		}
 	}()
@@ -78,10 +84,10 @@ const gatherWait = 20 * time.Millisecond
 // errNotStarted: the round could not start now; the job will run it.
 var errNotStarted = errors.New("round not started")
 
-// runClaimed runs the round of webhook id as a worker would for its job.
+// runAtArrival runs the round of webhook id as a worker would for its job.
 // An error says the job has work left: River's instruction for the job
 // (a snooze, a retry), or errNotStarted.
-func (q *Queue) runClaimed(ctx context.Context, w webhook.Webhook, id int64) error {
+func (q *Queue) runAtArrival(ctx context.Context, w webhook.Webhook, id int64) error {
 	contact := w.Request.ContactID
 	if !q.locks.tryLock(contact) {
 		return errNotStarted
