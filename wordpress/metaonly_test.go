@@ -35,7 +35,7 @@ func TestMetaOnlyWrite(t *testing.T) {
 	var fired [][]string
 	for _, h := range []*hookRun{fast, slow} {
 		body := map[string]any{"wpbridge_meta": map[string]any{hookTags: []string{"Gold", "VIP"}, "phone": "555"}, "wpbridge_hooks": hooks(h),
-			"first_name": "Ann <b>Bee</b>", "last_name": " Lee  ", "nickname": "annie", "description": "line one\nline <i>two</i>"}
+			"first_name": "Ann <b>Bee</b>", "last_name": ` O'Lee \ "x" `, "nickname": `an\nie`, "description": "line one\nline <i>two</i> \\ \\\\"}
 		if h == slow {
 			body["locale"] = "" // a core field (unchanged): the users endpoint makes the write
 		}
@@ -61,6 +61,9 @@ func TestMetaOnlyWrite(t *testing.T) {
 
 	if got := answers[0]["first_name"]; got != "Ann Bee" {
 		t.Errorf("first name %q, want it sanitised as WordPress does (Ann Bee)", got)
+	}
+	if got, _ := answers[0]["last_name"].(string); !strings.Contains(got, `\`) {
+		t.Errorf("last name %q lost its backslash", got)
 	}
 
 	// The same refusals as the users endpoint's.

@@ -198,7 +198,9 @@ final class WPBridge_Plugin {
 		foreach (self::META_FIELDS as $field) {
 			$value = $request->get_param($field);
 			if (is_string($value) && ('nickname' !== $field || '' !== $value)) {
-				update_user_meta($user->ID, $field, apply_filters('pre_user_' . $field, $value));
+				// As the users endpoint: wp_update_user gets the value slashed, wp_insert_user runs the
+				// pre_user_ filter on it (wp_filter_kses expects slashes) and update_user_meta unslashes.
+				update_user_meta($user->ID, $field, apply_filters('pre_user_' . $field, wp_slash($value)));
 			}
 		}
 		clean_user_cache($user->ID);
