@@ -147,3 +147,37 @@ func TestMultisiteSuperAdminUntouched(t *testing.T) {
 }
 
 func containsLog(b *bridge, s string) bool { return strings.Contains(b.Logs.String(), s) }
+
+// TestMultisiteUpdateOfANonMember: update and update_tags on site 2 for a
+// contact whose user is a member of site 1 only are ignored there (site 2
+// has no user to write to; the users endpoint would answer 404), and leave
+// the user as site 1 has it; site 1's own update still writes.
+func TestMultisiteUpdateOfANonMember(t *testing.T) {
+	_, b1, b2 := networkBridges(t)
+	email := wptest.UniqueEmail(t, "ms-nonmember")
+	id := b1.addContact(acfake.Contact{Email: email, FirstName: "One"})
+	r1 := b1.post("/", hook("add"), contactBody(id, email, "Gold"))
+	if r1.Status != "done" || r1.UserID == 0 {
+		t.Fatalf("add on site 1 = %d %q %q", r1.Code, r1.Status, r1.Message)
+	}
+	b1.AC.AddContact(acfake.Contact{ID: id, Email: email, FirstName: "Two"}) // the name changes in AC
+	for _, action := range []string{"update", "update_tags"} {
+		r := b2.post("/", hook(action), contactBody(id, email, "Silver"))
+		if r.Code != 200 || r.Status != "ignored" {
+			t.Errorf("%s on site 2 = %d %q %q, want 200 ignored", action, r.Code, r.Status, r.Message)
+		}
+	}
+	if _, err := b2.WP.Users.Get(context.Background(), r1.UserID); !errors.Is(err, wordpress.ErrNotFound) {
+		t.Errorf("site 2 get user %d: %v, want not found (still no member of site 2)", r1.UserID, err)
+	}
+	got := b1.user(r1.UserID)
+	if got.FirstName != "One" || !slices.Equal(got.MetaStrings("activecampaign_tags"), []string{"Gold"}) {
+		t.Errorf("after site 2's webhooks: first name %q tags %q, want One [Gold] (untouched)", got.FirstName, got.MetaStrings("activecampaign_tags"))
+	}
+	if r := b1.post("/", hook("update"), contactBody(id, email, "Silver")); r.Status != "done" {
+		t.Fatalf("update on site 1 = %d %q %q", r.Code, r.Status, r.Message)
+	}
+	if got := b1.user(r1.UserID); got.FirstName != "Two" || !slices.Equal(got.MetaStrings("activecampaign_tags"), []string{"Silver"}) {
+		t.Errorf("after site 1's update: first name %q tags %q, want Two [Silver]", got.FirstName, got.MetaStrings("activecampaign_tags"))
+	}
+}

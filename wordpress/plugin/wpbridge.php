@@ -653,13 +653,13 @@ final class WPBridge_Lookup {
 		if (WPBridge_Plugin::is_protected($key)) {
 			return WPBridge_Plugin::protected_key($key);
 		}
-		$user = WPBridge_Plugin::find_by_meta($key, (string) $request['value']);
+		$user = self::here(WPBridge_Plugin::find_by_meta($key, (string) $request['value']), $request);
 		if ($user) {
 			$user = WPBridge_Multisite::join($user, $request['create']);
 			return is_wp_error($user) ? $user : self::answer('meta', $user, false, $request);
 		}
 		$email = (string) $request['email'];
-		$user  = '' === $email ? null : self::find_by_email($email);
+		$user  = '' === $email ? null : self::here(self::find_by_email($email), $request);
 		if ($user) {
 			$user = WPBridge_Multisite::join($user, $request['create']);
 			if (is_wp_error($user)) {
@@ -673,6 +673,18 @@ final class WPBridge_Lookup {
 			return array('found' => 'none', 'user' => null, 'password_match' => false);
 		}
 		return self::create($request['create'], (array) $request['logins']);
+	}
+
+	/**
+	 * $user, or null when a lookup without a create (an update's) finds a network user who is not a
+	 * member of this site: the users endpoint would answer 404 for it, and this site's webhooks have
+	 * nothing to write to it (the lookup of an add adds it to the site instead, join).
+	 */
+	static function here($user, $request) {
+		if ($user && is_multisite() && !is_array($request['create']) && !is_user_member_of_blog($user->ID)) {
+			return null;
+		}
+		return $user;
 	}
 
 	/**
