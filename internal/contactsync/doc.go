@@ -27,6 +27,9 @@
 //   - add.go: the add action (find or create the user in one request, link
 //     it, return its password)
 //   - update.go: the update and update_tags actions
+//   - cold.go: a contact's first round since start in one request (the
+//     rules run against a DEFAULT_ROLE-only user; the lookup writes only to
+//     a user of that shape)
 //   - remove.go: the remove_access action (roles taken, or the user deleted;
 //     AccessRemovedMetaKey keeps a role-less user managed)
 //   - link.go: set-password links (RETURN_LINK_FIELD) and the
