@@ -50,18 +50,26 @@ func networkUsers(t *testing.T, b1, b2 *bridge, email string) []int64 {
 	return ids
 }
 
+// addOnSite1 adds a new contact (a unique email from prefix, first name
+// first) with tag Gold through site 1's wpbridge, which creates its user.
+func addOnSite1(t *testing.T, b1 *bridge, prefix, first string) (id, email string, r1 response) {
+	t.Helper()
+	email = wptest.UniqueEmail(t, prefix)
+	id = b1.addContact(acfake.Contact{Email: email, FirstName: first})
+	r1 = b1.post("/", hook("add"), contactBody(id, email, "Gold"))
+	if r1.Status != "done" || r1.UserID == 0 {
+		t.Fatalf("add on site 1 = %d %q %q", r1.Code, r1.Status, r1.Message)
+	}
+	return id, email, r1
+}
+
 // TestMultisiteAddJoinsNetworkUser: a contact added on site 1 (a subscriber
 // there), then added on site 2, is the same network user, now a member of
 // site 2 with site 2's rule (DEFAULT_ROLE customer) while keeping subscriber
 // on site 1; its tags and contact id are the network user's.
 func TestMultisiteAddJoinsNetworkUser(t *testing.T) {
 	_, b1, b2 := networkBridges(t)
-	email := wptest.UniqueEmail(t, "ms-join")
-	id := b1.addContact(acfake.Contact{Email: email, FirstName: "Net"})
-	r1 := b1.post("/", hook("add"), contactBody(id, email, "Gold"))
-	if r1.Status != "done" || r1.UserID == 0 {
-		t.Fatalf("add on site 1 = %d %q %q", r1.Code, r1.Status, r1.Message)
-	}
+	id, email, r1 := addOnSite1(t, b1, "ms-join", "Net")
 	r2 := b2.post("/", hook("add"), contactBody(id, email, "Gold", "Site2"))
 	if r2.Status != "done" || r2.UserID != r1.UserID {
 		t.Fatalf("add on site 2 = %d %q %q user %d, want done for network user %d", r2.Code, r2.Status, r2.Message, r2.UserID, r1.UserID)
@@ -154,12 +162,7 @@ func containsLog(b *bridge, s string) bool { return strings.Contains(b.Logs.Stri
 // the user as site 1 has it; site 1's own update still writes.
 func TestMultisiteUpdateOfANonMember(t *testing.T) {
 	_, b1, b2 := networkBridges(t)
-	email := wptest.UniqueEmail(t, "ms-nonmember")
-	id := b1.addContact(acfake.Contact{Email: email, FirstName: "One"})
-	r1 := b1.post("/", hook("add"), contactBody(id, email, "Gold"))
-	if r1.Status != "done" || r1.UserID == 0 {
-		t.Fatalf("add on site 1 = %d %q %q", r1.Code, r1.Status, r1.Message)
-	}
+	id, email, r1 := addOnSite1(t, b1, "ms-nonmember", "One")
 	b1.AC.AddContact(acfake.Contact{ID: id, Email: email, FirstName: "Two"}) // the name changes in AC
 	for _, action := range []string{"update", "update_tags"} {
 		r := b2.post("/", hook(action), contactBody(id, email, "Silver"))
